@@ -1,0 +1,71 @@
+"""Payments CRUD and history: the thin HTTP edge of shared.services.payments."""
+
+from typing import Annotated
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from shared.api import create_resolver, header, json_response, principal
+from shared.container import Container
+from shared.models import PaymentCreate, PaymentPatch
+from shared.repositories.entities import PaymentMethod, PaymentStatus
+from shared.repositories.payments import PaymentFilters
+
+logger = Logger()
+metrics = Metrics()
+deps = Container.from_env()
+app = create_resolver(logger)
+
+DateQuery = Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}-\d{2}$")]
+
+
+@app.post("/payments")
+def create_payment(body: PaymentCreate) -> Response:
+    payment = deps.payments.create(principal(app), body, header(app, "Idempotency-Key"))
+    metrics.add_metric(name="PaymentRecorded", unit=MetricUnit.Count, value=1)
+    return json_response(201, payment)
+
+
+@app.get("/payments")
+def list_payments(org_id: Annotated[str | None, Query(max_length=64)] = None,
+                  status: PaymentStatus | None = None, method: PaymentMethod | None = None,
+                  received_from: DateQuery = None, received_to: DateQuery = None,
+                  reference: Annotated[str | None, Query(max_length=200)] = None,
+                  limit: Annotated[int, Query(ge=1, le=100)] = 50,
+                  cursor: Annotated[str | None, Query(max_length=2048)] = None) -> Response:
+    filters = PaymentFilters(org_id=org_id, status=status, method=method, received_from=received_from,
+                             received_to=received_to, reference=reference)
+    return json_response(200, deps.payments.list(principal(app), filters, limit, cursor))
+
+
+@app.get("/payments/<payment_id>")
+def get_payment(payment_id: str) -> Response:
+    return json_response(200, deps.payments.get(principal(app), payment_id))
+
+
+@app.patch("/payments/<payment_id>")
+def patch_payment(payment_id: str, body: PaymentPatch) -> Response:
+    return json_response(200, deps.payments.patch(principal(app), payment_id, body, header(app, "If-Match")))
+
+
+@app.delete("/payments/<payment_id>")
+def delete_payment(payment_id: str) -> Response:
+    deps.payments.delete(principal(app), payment_id, header(app, "If-Match"))
+    return Response(status_code=204)
+
+
+@app.get("/payments/<payment_id>/history")
+def payment_history(payment_id: str) -> Response:
+    return json_response(200, deps.payments.history(principal(app), payment_id))
+
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@metrics.log_metrics
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    deps.idempotency.register_context(context)
+    return app.resolve(event, context)

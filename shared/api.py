@@ -1,0 +1,74 @@
+"""The HTTP edge shared by every API function: the resolver, and every error in the contract's shape."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+
+from shared.auth import Principal, principal_from_event
+from shared.errors import ApiError
+
+JSON = "application/json"
+
+
+def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
+    return Response(status_code=status, content_type=JSON, body=json.dumps(body, separators=(",", ":")),
+                    headers=headers)
+
+
+def error_response(status: int, code: str, message: str, details: list[Any] | None = None) -> Response:
+    return json_response(status, {"error": {"code": code, "message": message, "details": details or []}})
+
+
+def _field(loc: tuple[Any, ...] | list[Any]) -> str:
+    parts = [str(p) for p in loc]
+    if parts and parts[0] in {"body", "query", "path", "header"}:
+        parts = parts[1:] if parts[0] == "body" else parts
+    return ".".join(parts) or "body"
+
+
+def validation_response(error: RequestValidationError) -> Response:
+    errors = list(error.errors())
+    if any(e.get("type") == "json_invalid" for e in errors):
+        return error_response(400, "malformed_json", "The request body is not valid JSON.")
+    details = [{"field": _field(e.get("loc", ())), "message": e.get("msg", ""), "type": e.get("type", "")}
+               for e in errors]
+    return error_response(422, "validation_error", "The request has invalid fields.", details)
+
+
+def create_resolver(logger: Logger) -> APIGatewayHttpResolver:
+    """An HTTP API resolver with request validation (OpenAPI comes free) and the contract's errors."""
+    app = APIGatewayHttpResolver(enable_validation=True)
+
+    @app.exception_handler(ApiError)
+    def _api_error(error: ApiError) -> Response:
+        return json_response(error.status, error.body())
+
+    @app.exception_handler(RequestValidationError)
+    def _invalid(error: RequestValidationError) -> Response:
+        return validation_response(error)
+
+    @app.not_found
+    def _no_route(_: Exception) -> Response:
+        return error_response(404, "route_not_found", "No such route.")
+
+    @app.exception_handler(Exception)
+    def _unexpected(error: Exception) -> Response:
+        logger.exception("unhandled error")
+        return error_response(500, "internal_error", "Something went wrong on our side.")
+
+    return app
+
+
+def principal(app: APIGatewayHttpResolver) -> Principal:
+    return principal_from_event(app.current_event.raw_event)
+
+
+def header(app: APIGatewayHttpResolver, name: str) -> str | None:
+    """Header value; HTTP API payload 2.0 lower-cases header names."""
+    headers = app.current_event.headers or {}
+    return headers.get(name.lower())

@@ -1,0 +1,62 @@
+"""Payment rules (contract: Payments)."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from shared.errors import Conflict, PreconditionFailed, Unprocessable
+from shared.repositories.entities import Payment
+
+MAX_ASSIGNMENT_EDITS = 5
+# A received date may be at most one day ahead of UTC today (the partner may be a time zone ahead).
+FUTURE_TOLERANCE = timedelta(days=1)
+
+
+def check_received_date(received: str, today: date) -> None:
+    if date.fromisoformat(received) > today + FUTURE_TOLERANCE:
+        raise Unprocessable("received_date cannot be in the future.", code="received_date_in_future",
+                            details=[{"field": "received_date", "message": "is in the future"}])
+
+
+def check_assignable_currency(payment_currency: str, org_currency: str) -> None:
+    if payment_currency != org_currency:
+        raise Unprocessable(f"The organization's currency is {org_currency}; the payment is in "
+                            f"{payment_currency}.", code="currency_mismatch",
+                            details=[{"field": "currency", "message": f"must be {org_currency}"}])
+
+
+def parse_if_match(header: str | None) -> int | None:
+    """`If-Match: 3`, `If-Match: "3"` or a weak `W/"3"`; None when absent."""
+    if header is None:
+        return None
+    text = header.strip().removeprefix("W/").strip('"')
+    if not text.isdigit() or len(text) > 12:
+        raise PreconditionFailed("If-Match must carry the payment's version number.")
+    return int(text)
+
+
+def check_version(payment: Payment, expected: int | None) -> None:
+    if expected is not None and expected != payment.version:
+        raise PreconditionFailed(f"The payment is at version {payment.version}, not {expected}; "
+                                 "reload it and try again.")
+
+
+def apply_patch(payment: Payment, changes: dict[str, Any], at: str) -> tuple[Payment, dict[str, Any]]:
+    """The payment after the edit and the audit diff; the rule that refuses it otherwise."""
+    diff = {k: {"from": getattr(payment, k), "to": v} for k, v in changes.items() if getattr(payment, k) != v}
+    if not diff:
+        return payment, {}
+    new_amount = changes.get("amount", payment.amount)
+    if new_amount < payment.allocated_amount:
+        raise Conflict("amount_below_allocated",
+                       f"The amount cannot go below the {payment.allocated_amount} already allocated.")
+    updated = payment.model_copy(update={**{k: d["to"] for k, d in diff.items()},
+                                         "updated_at": at, "version": payment.version + 1})
+    return updated, diff
+
+
+def check_deletable(payment: Payment) -> None:
+    if payment.allocated_amount > 0:
+        raise Conflict("payment_has_allocations",
+                       "Release the payment's allocations before deleting it.")

@@ -1,0 +1,37 @@
+"""Payment settings rules (contract: PUT /organizations/{org_id}/payment-settings)."""
+
+from __future__ import annotations
+
+from shared.errors import Conflict
+from shared.repositories.entities import PaymentSettings, SettingsMethod
+
+
+def default_settings(at: str) -> PaymentSettings:
+    return PaymentSettings(method="cheque_or_tt", trigger_amount=0, limit_threshold=0, auto_trigger=False,
+                           updated_at=at)
+
+
+def change_settings(current: PaymentSettings, *, method: SettingsMethod, trigger_amount: int,
+                    limit_threshold: int, auto_trigger: bool, at: str) -> PaymentSettings:
+    """The settings after a finance user's PUT, or the rule that refuses it.
+
+    `stripe` is only ever set by a successful online top-up; while it is the method, its trigger
+    amount and threshold (chosen during that top-up) are locked, but auto-trigger can be switched
+    and the method changed to another one.
+    """
+    if method == "stripe" and current.method != "stripe":
+        raise Conflict("stripe_set_by_online_top_up",
+                       "The Stripe method is set by a successful online top-up, not here.")
+    if method == "stripe" and (trigger_amount, limit_threshold) != (current.trigger_amount,
+                                                                    current.limit_threshold):
+        raise Conflict("stripe_settings_locked",
+                       "Trigger amount and limit threshold of a Stripe customer are set during the online "
+                       "top-up and cannot be changed here.")
+    return PaymentSettings(method=method, trigger_amount=trigger_amount, limit_threshold=limit_threshold,
+                           auto_trigger=auto_trigger, updated_at=at)
+
+
+def settings_changed(before: PaymentSettings, after: PaymentSettings) -> dict[str, dict[str, object]]:
+    fields = ("method", "trigger_amount", "limit_threshold", "auto_trigger")
+    return {f: {"from": getattr(before, f), "to": getattr(after, f)} for f in fields
+            if getattr(before, f) != getattr(after, f)}

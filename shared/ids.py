@@ -1,0 +1,31 @@
+"""Opaque, prefixed, time-sortable ids (ULID body: 48-bit milliseconds + 80 random bits)."""
+
+from __future__ import annotations
+
+import re
+import secrets
+import time
+
+_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32
+PREFIXES = frozenset({"org", "pay", "inv", "ptn", "txn", "aud", "att"})
+_ID = re.compile(r"^(?P<prefix>[a-z]{3})_[0-9A-HJKMNP-TV-Z]{26}$")
+
+
+def _encode(value: int, length: int) -> str:
+    out = []
+    for _ in range(length):
+        value, rem = divmod(value, 32)
+        out.append(_ALPHABET[rem])
+    return "".join(reversed(out))
+
+
+def new_id(prefix: str, *, now_ms: int | None = None) -> str:
+    if prefix not in PREFIXES:
+        raise ValueError(f"unknown id prefix {prefix!r}")
+    ms = int(time.time() * 1000) if now_ms is None else now_ms
+    return f"{prefix}_{_encode(ms, 10)}{_encode(secrets.randbits(80), 16)}"
+
+
+def is_id(value: str, prefix: str) -> bool:
+    m = _ID.match(value)
+    return bool(m and m.group("prefix") == prefix)

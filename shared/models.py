@@ -1,0 +1,186 @@
+"""API models: what the routes accept (strict, unknown fields refused) and what they return."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictStr, model_validator
+
+from shared.money import Currency, NonNegativeAmount, PositiveAmount
+from shared.repositories.entities import (
+    LedgerType,
+    PaymentMethod,
+    PaymentStatus,
+    SettingsMethod,
+)
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _clean_text(value: str) -> str:
+    if _CONTROL.search(value):
+        raise ValueError("must not contain control characters")
+    value = value.strip()
+    if not value:
+        raise ValueError("must not be blank")
+    return value
+
+
+def _real_date(value: str) -> str:
+    if not _DATE.match(value):
+        raise ValueError("must be a date as YYYY-MM-DD")
+    try:
+        date.fromisoformat(value)
+    except ValueError:
+        raise ValueError("is not a real calendar date") from None
+    return value
+
+
+def Text(max_length: int) -> Any:  # noqa: N802 - reads as a type
+    return Annotated[StrictStr, Field(min_length=1, max_length=max_length), AfterValidator(_clean_text)]
+
+
+IsoDate = Annotated[StrictStr, Field(examples=["2026-11-21"]), AfterValidator(_real_date)]
+Name = Text(200)
+Reference = Text(200)
+InvoiceNumber = Text(64)
+Remark = Text(1000)
+OpaqueId = Annotated[StrictStr, Field(min_length=1, max_length=64, pattern=r"^[a-z]{3}_[0-9A-Z]{26}$")]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# --- Organizations, wallets, settings ------------------------------------------------------------
+class OrganizationCreate(Strict):
+    name: Name
+    currency: Currency
+
+
+class OrganizationOut(BaseModel):
+    id: str
+    name: str
+    currency: str
+    partner_id: str
+    created_at: str
+
+
+class WalletOut(BaseModel):
+    org_id: str
+    currency: str
+    balance: int
+    updated_at: str
+
+
+class LedgerEntryOut(BaseModel):
+    id: str
+    type: LedgerType
+    amount: int
+    balance_after: int
+    reference: str | None
+    created_at: str
+
+
+class PaymentSettingsOut(BaseModel):
+    method: SettingsMethod
+    trigger_amount: int
+    limit_threshold: int
+    auto_trigger: bool
+    updated_at: str
+
+
+class PaymentSettingsIn(Strict):
+    method: SettingsMethod
+    trigger_amount: NonNegativeAmount
+    limit_threshold: NonNegativeAmount
+    auto_trigger: StrictBool
+
+    @model_validator(mode="after")
+    def _trigger_when_auto(self) -> PaymentSettingsIn:
+        if self.auto_trigger and self.trigger_amount <= 0:
+            raise ValueError("trigger_amount must be greater than 0 when auto_trigger is true")
+        return self
+
+
+# --- Payments --------------------------------------------------------------------------------------
+class PaymentCreate(Strict):
+    org_id: OpaqueId | None = None
+    amount: PositiveAmount
+    currency: Currency
+    received_date: IsoDate
+    method: PaymentMethod
+    reference: Reference | None = None
+    invoice_number: InvoiceNumber | None = None
+    remark: Remark | None = None
+
+
+class PaymentPatch(Strict):
+    """Only the fields sent are changed; optional texts may be cleared with null."""
+
+    amount: PositiveAmount | None = None
+    received_date: IsoDate | None = None
+    method: PaymentMethod | None = None
+    reference: Reference | None = None
+    invoice_number: InvoiceNumber | None = None
+    remark: Remark | None = None
+
+    @model_validator(mode="after")
+    def _required_not_null(self) -> PaymentPatch:
+        for name in ("amount", "received_date", "method"):
+            if name in self.model_fields_set and getattr(self, name) is None:
+                raise ValueError(f"{name} cannot be null")
+        return self
+
+    def changes(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.model_fields_set}
+
+
+class AllocationOut(BaseModel):
+    invoice_id: str | None
+    kind: Literal["invoice", "wallet_top_up"]
+    amount: int
+    allocated_at: str
+
+
+class PaymentOut(BaseModel):
+    id: str
+    org_id: str | None
+    amount: int
+    currency: str
+    received_date: str
+    method: PaymentMethod
+    reference: str | None
+    invoice_number: str | None
+    remark: str | None
+    status: PaymentStatus
+    allocated_amount: int
+    unallocated_amount: int
+    assignment_edits: int
+    assignment_edits_remaining: int
+    allocations: list[AllocationOut]
+    created_at: str
+    created_by: str
+    updated_at: str
+    version: int
+
+
+class AuditOut(BaseModel):
+    id: str
+    action: str
+    actor: str
+    at: str
+    changes: dict[str, Any]
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+    details: list[Any] = []
+
+
+class ErrorOut(BaseModel):
+    error: ErrorBody

@@ -1,0 +1,1 @@
+"""DynamoDB access: every write conditional, money moves in one TransactWriteItems."""

@@ -1,0 +1,161 @@
+"""The one DynamoDB client of a function, (de)serialisation, and transaction error translation."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import ClientError
+
+from shared.settings import Settings
+
+_ser = TypeSerializer()
+_de = TypeDeserializer()
+
+GSI1 = ("GSI1", "gsi1pk", "gsi1sk")
+GSI2 = ("GSI2", "gsi2pk", "gsi2sk")
+INDEXES = {name: (pk, sk) for name, pk, sk in (GSI1, GSI2)}
+
+
+def to_av(item: dict[str, Any]) -> dict[str, Any]:
+    """A Python dict (ints, strs, bools, lists, dicts; None dropped) as a DynamoDB item."""
+    return {k: _ser.serialize(v) for k, v in item.items() if v is not None}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        if value != value.to_integral_value():
+            raise ValueError("non-integer number stored in the money table")
+        return int(value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | set):
+        return [_plain(v) for v in value]
+    return value
+
+
+def from_av(item: dict[str, Any]) -> dict[str, Any]:
+    return {k: _plain(_de.deserialize(v)) for k, v in item.items()}
+
+
+def values(**kwargs: Any) -> dict[str, Any]:
+    return {f":{k}": _ser.serialize(v) for k, v in kwargs.items()}
+
+
+@dataclass
+class TransactionCancelled(Exception):
+    """A TransactWriteItems was cancelled; reasons line up with the items that were sent."""
+
+    reasons: list[dict[str, Any]]
+
+    def failed_conditions(self) -> list[int]:
+        return [i for i, r in enumerate(self.reasons) if r.get("Code") == "ConditionalCheckFailed"]
+
+
+def is_condition_failure(error: ClientError) -> bool:
+    return error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
+
+
+@dataclass
+class Dynamo:
+    """Lazily creates its boto3 client: the import of boto3 is paid at init, the client on first use."""
+
+    settings: Settings
+    _client: Any = field(default=None, init=False, repr=False)
+    client_factory: Callable[[], Any] | None = None
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            if self.client_factory is not None:
+                self._client = self.client_factory()
+            else:
+                import boto3
+
+                self._client = boto3.client(
+                    "dynamodb", region_name=self.settings.aws_region,
+                    endpoint_url=self.settings.dynamodb_endpoint,
+                )
+        return self._client
+
+    @property
+    def table(self) -> str:
+        return self.settings.table_name
+
+    def get(self, key: dict[str, str]) -> dict[str, Any] | None:
+        res = self.client.get_item(TableName=self.table, Key=to_av(key), ConsistentRead=True)
+        return from_av(res["Item"]) if "Item" in res else None
+
+    def query(self, *, key_condition: str, names: dict[str, str], vals: dict[str, Any],
+              index: str | None = None, forward: bool = True, limit: int | None = None,
+              start: dict[str, str] | None = None, filter_expression: str | None = None,
+              consistent: bool = False) -> tuple[list[dict[str, Any]], dict[str, str] | None]:
+        args: dict[str, Any] = {
+            "TableName": self.table, "KeyConditionExpression": key_condition,
+            "ExpressionAttributeValues": vals, "ScanIndexForward": forward,
+        }
+        if names:
+            args["ExpressionAttributeNames"] = names
+        if index:
+            args["IndexName"] = index
+        elif consistent:
+            args["ConsistentRead"] = True
+        if limit:
+            args["Limit"] = limit
+        if start:
+            args["ExclusiveStartKey"] = to_av(start)
+        if filter_expression:
+            args["FilterExpression"] = filter_expression
+        res = self.client.query(**args)
+        last = res.get("LastEvaluatedKey")
+        return [from_av(i) for i in res.get("Items", [])], (from_av(last) if last else None)
+
+    def transact(self, items: Sequence[dict[str, Any]]) -> None:
+        """One TransactWriteItems; a cancellation becomes TransactionCancelled with its reasons."""
+        try:
+            self.client.transact_write_items(TransactItems=list(items))
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+                raise
+            reasons = error.response.get("CancellationReasons") or _reasons_from_message(
+                error.response.get("Error", {}).get("Message", ""), len(items))
+            raise TransactionCancelled(reasons) from error
+
+    # Builders for the items of a TransactWriteItems --------------------------------------------
+    def put_new(self, item: dict[str, Any]) -> dict[str, Any]:
+        return {"Put": {"TableName": self.table, "Item": to_av(item),
+                        "ConditionExpression": "attribute_not_exists(pk)"}}
+
+    def put_if(self, item: dict[str, Any], condition: str, vals: dict[str, Any],
+               names: dict[str, str] | None = None) -> dict[str, Any]:
+        put: dict[str, Any] = {"TableName": self.table, "Item": to_av(item), "ConditionExpression": condition,
+                               "ExpressionAttributeValues": vals}
+        if names:
+            put["ExpressionAttributeNames"] = names
+        return {"Put": put}
+
+    def delete_if(self, key: dict[str, str], condition: str, vals: dict[str, Any]) -> dict[str, Any]:
+        return {"Delete": {"TableName": self.table, "Key": to_av(key), "ConditionExpression": condition,
+                           "ExpressionAttributeValues": vals}}
+
+
+def _reasons_from_message(message: str, count: int) -> list[dict[str, Any]]:
+    """botocore puts CancellationReasons in the response; this is the fallback when only the
+    message ("... cancelled, please refer cancellation reasons for specific reasons
+    [ConditionalCheckFailed, None]") came through."""
+    start, end = message.rfind("["), message.rfind("]")
+    codes = [c.strip() for c in message[start + 1:end].split(",")] if start != -1 < end else []
+    codes = (codes + ["None"] * count)[:count]
+    return [{"Code": c} for c in codes]
+
+
+def key_of(item: dict[str, Any], index: str | None) -> dict[str, str]:
+    """The key DynamoDB would return as LastEvaluatedKey after `item` (table key + index key)."""
+    key = {"pk": item["pk"], "sk": item["sk"]}
+    if index:
+        ipk, isk = INDEXES[index]
+        key[ipk], key[isk] = item[ipk], item[isk]
+    return key

@@ -1,0 +1,193 @@
+"""Stored records. Each entity owns its key builders (pk/sk and index keys) and item mapping.
+
+Single-table layout (see docs/data-model.md):
+  ORG#{org}      META                 organization + wallet balance + payment settings
+  ORG#{org}      LEDGER#{seq:012}     wallet ledger entry
+  ORG#{org}      AUDIT#{ts}#{id}      audit record of the organization, its wallet and settings
+  ORGNAME#{ptn}#{name}  LOCK          unique organization name per partner
+  PAY#{pay}      META                 payment (allocations inside)
+  PAY#{pay}      AUDIT#{ts}#{id}      audit record of the payment (kept after a delete)
+  GSI1: P#{ptn}#ORG -> name ; P#{ptn}#PAY -> received date   (partner-scoped lists)
+  GSI2: P#{ptn}#ORGPAY#{org} -> received date                 (payments of one organization)
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal, Self
+
+from pydantic import BaseModel, ConfigDict
+
+META = "META"
+LEDGER = "LEDGER#"
+AUDIT = "AUDIT#"
+
+SettingsMethod = Literal["cheque_or_tt", "master_account", "stripe"]
+PaymentMethod = Literal["cheque", "telegraphic_transfer", "cash", "card", "stripe", "other"]
+PaymentStatus = Literal["unassigned", "assigned", "partially_allocated", "allocated"]
+LedgerType = Literal["top_up", "provision", "auto_credit", "usage", "reversal"]
+
+
+def name_key(name: str) -> str:
+    """Case-insensitive, whitespace-folded form of a name, used for uniqueness and prefix search."""
+    return " ".join(name.casefold().split())
+
+
+class Entity(BaseModel):
+    model_config = ConfigDict(extra="ignore", validate_assignment=False)
+
+    def keys(self) -> dict[str, str]:  # pragma: no cover - every entity overrides
+        raise NotImplementedError
+
+    def to_item(self) -> dict[str, Any]:
+        return {**self.model_dump(mode="json", exclude_none=True), **self.keys()}
+
+    @classmethod
+    def from_item(cls, item: dict[str, Any]) -> Self:
+        return cls.model_validate(item)
+
+
+class PaymentSettings(BaseModel):
+    method: SettingsMethod = "cheque_or_tt"
+    trigger_amount: int = 0
+    limit_threshold: int = 0
+    auto_trigger: bool = False
+    updated_at: str
+
+
+class Organization(Entity):
+    id: str
+    partner_id: str
+    name: str
+    currency: str
+    created_at: str
+    created_by: str
+    version: int = 1
+    balance: int = 0
+    ledger_seq: int = 0
+    wallet_updated_at: str
+    settings: PaymentSettings
+
+    @staticmethod
+    def key(org_id: str) -> dict[str, str]:
+        return {"pk": f"ORG#{org_id}", "sk": META}
+
+    @staticmethod
+    def partner_index_pk(partner_id: str) -> str:
+        return f"P#{partner_id}#ORG"
+
+    def keys(self) -> dict[str, str]:
+        return {**self.key(self.id), "entity": "organization",
+                "gsi1pk": self.partner_index_pk(self.partner_id), "gsi1sk": f"{name_key(self.name)}#{self.id}"}
+
+
+class OrganizationNameLock(Entity):
+    partner_id: str
+    name: str
+    org_id: str
+
+    @staticmethod
+    def key(partner_id: str, name: str) -> dict[str, str]:
+        return {"pk": f"ORGNAME#{partner_id}#{name_key(name)}", "sk": "LOCK"}
+
+    def keys(self) -> dict[str, str]:
+        return {**self.key(self.partner_id, self.name), "entity": "organization_name"}
+
+
+class LedgerEntry(Entity):
+    id: str
+    org_id: str
+    partner_id: str
+    seq: int
+    type: LedgerType
+    amount: int
+    balance_after: int
+    currency: str
+    reference: str | None = None
+    created_at: str
+    created_by: str
+
+    @staticmethod
+    def key(org_id: str, seq: int) -> dict[str, str]:
+        return {"pk": f"ORG#{org_id}", "sk": f"{LEDGER}{seq:012d}"}
+
+    def keys(self) -> dict[str, str]:
+        return {**self.key(self.org_id, self.seq), "entity": "ledger_entry"}
+
+
+class Allocation(BaseModel):
+    invoice_id: str | None = None
+    kind: Literal["invoice", "wallet_top_up"]
+    amount: int
+    allocated_at: str
+
+
+class Payment(Entity):
+    id: str
+    partner_id: str
+    org_id: str | None = None
+    amount: int
+    currency: str
+    received_date: str
+    method: PaymentMethod
+    reference: str | None = None
+    invoice_number: str | None = None
+    remark: str | None = None
+    allocations: list[Allocation] = []
+    assignment_edits: int = 0
+    created_at: str
+    created_by: str
+    updated_at: str
+    version: int = 1
+
+    @property
+    def allocated_amount(self) -> int:
+        return sum(a.amount for a in self.allocations)
+
+    @property
+    def unallocated_amount(self) -> int:
+        return self.amount - self.allocated_amount
+
+    @property
+    def status(self) -> PaymentStatus:
+        if self.org_id is None:
+            return "unassigned"
+        if self.allocated_amount == 0:
+            return "assigned"
+        return "allocated" if self.allocated_amount == self.amount else "partially_allocated"
+
+    @staticmethod
+    def key(payment_id: str) -> dict[str, str]:
+        return {"pk": f"PAY#{payment_id}", "sk": META}
+
+    @staticmethod
+    def partner_index_pk(partner_id: str) -> str:
+        return f"P#{partner_id}#PAY"
+
+    @staticmethod
+    def org_index_pk(partner_id: str, org_id: str) -> str:
+        return f"P#{partner_id}#ORGPAY#{org_id}"
+
+    def keys(self) -> dict[str, Any]:
+        order = f"{self.received_date}#{self.created_at}#{self.id}"
+        keys: dict[str, Any] = {**self.key(self.id), "entity": "payment",
+                                "gsi1pk": self.partner_index_pk(self.partner_id), "gsi1sk": order,
+                                # Stored (derived) so that lists can filter on them.
+                                "status": self.status, "allocated_amount": self.allocated_amount}
+        if self.org_id:
+            keys |= {"gsi2pk": self.org_index_pk(self.partner_id, self.org_id), "gsi2sk": order}
+        return keys
+
+
+class AuditRecord(Entity):
+    id: str
+    partner_id: str
+    entity_type: str
+    entity_id: str
+    action: str
+    actor: str
+    at: str
+    changes: dict[str, Any] = {}
+
+    def keys(self) -> dict[str, str]:
+        prefix = {"payment": "PAY", "organization": "ORG"}[self.entity_type]
+        return {"pk": f"{prefix}#{self.entity_id}", "sk": f"{AUDIT}{self.at}#{self.id}", "entity": "audit"}

@@ -1,0 +1,45 @@
+"""Cursor pagination over a DynamoDB query, optionally filtered, never reading past what it needs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from shared.cursor import CursorCodec
+from shared.repositories.dynamo import Dynamo, key_of
+
+MAX_PAGES = 8  # a filtered list stops after this many reads and hands back a cursor
+
+
+@dataclass(frozen=True)
+class PageQuery:
+    key_condition: str
+    names: dict[str, str]
+    vals: dict[str, Any]
+    index: str | None = None
+    forward: bool = True
+    filter_expression: str | None = None
+
+
+def read_page(db: Dynamo, codec: CursorCodec, query: PageQuery, *, scope: str, limit: int,
+              cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
+    """Up to `limit` items and the cursor of the next page (None at the end).
+
+    Unfiltered: one Query of limit+1 items tells whether there is more. Filtered: DynamoDB applies
+    Limit before the filter, so it reads on (at most MAX_PAGES requests) until the page is full.
+    """
+    start = codec.decode(cursor, scope) if cursor else None
+    items: list[dict[str, Any]] = []
+    for _ in range(MAX_PAGES):
+        want = limit - len(items) + 1
+        batch, last = db.query(key_condition=query.key_condition, names=query.names, vals=query.vals,
+                               index=query.index, forward=query.forward, limit=want, start=start,
+                               filter_expression=query.filter_expression)
+        items.extend(batch)
+        if len(items) > limit:
+            items = items[:limit]
+            return items, codec.encode(key_of(items[-1], query.index), scope)
+        if last is None:
+            return items, None
+        start = last
+    return items, codec.encode(start, scope) if start else None

@@ -1,0 +1,1 @@
+"""Use cases: one function per route, joining rules (domain) to storage (repositories)."""

@@ -1,0 +1,104 @@
+"""Organizations, their wallets and payment settings."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shared.auth import Principal
+from shared.clock import utc_now_str
+from shared.domain.settings import change_settings, default_settings, settings_changed
+from shared.errors import Conflict, NotFound
+from shared.idempotency import Completion, Idempotency
+from shared.ids import new_id
+from shared.models import OrganizationCreate, PaymentSettingsIn
+from shared.repositories.entities import Organization
+from shared.repositories.organizations import OrganizationRepository
+from shared.services.common import (
+    MAX_WRITE_RETRIES,
+    audit,
+    ledger_out,
+    list_scope,
+    organization_out,
+    page,
+    settings_out,
+    wallet_out,
+)
+
+
+class AccountService:
+    def __init__(self, organizations: OrganizationRepository, idempotency: Idempotency):
+        self.organizations = organizations
+        self.idempotency = idempotency
+
+    def _readable(self, principal: Principal, org_id: str) -> Organization:
+        org = self.organizations.get(org_id)
+        if org is None:
+            raise NotFound("Organization not found.")
+        principal.check_read(org.partner_id, "Organization")
+        return org
+
+    def create_organization(self, principal: Principal, body: OrganizationCreate,
+                            idempotency_key: str | None) -> dict[str, Any]:
+        partner_id = principal.require_writer()
+
+        def create(complete: Completion | None) -> dict[str, Any]:
+            at = utc_now_str()
+            org = Organization(id=new_id("org"), partner_id=partner_id, name=body.name, currency=body.currency,
+                               created_at=at, created_by=principal.sub, wallet_updated_at=at,
+                               settings=default_settings(at))
+            result = organization_out(org)
+            record = audit(principal, partner_id=partner_id, entity_type="organization", entity_id=org.id,
+                           action="organization.created", at=at,
+                           changes={"name": body.name, "currency": body.currency})
+            self.organizations.create(org, record, [complete(result)] if complete else [])
+            return result
+
+        return self.idempotency.run(scope=f"{partner_id}#POST /organizations", key=idempotency_key,
+                                    body=body.model_dump(mode="json"), action=create)
+
+    def get_organization(self, principal: Principal, org_id: str) -> dict[str, Any]:
+        return organization_out(self._readable(principal, org_id))
+
+    def list_organizations(self, principal: Principal, name: str | None, limit: int,
+                           cursor: str | None) -> dict[str, Any]:
+        scope = list_scope(principal, "organizations", name=name)
+        orgs, next_cursor = self.organizations.list_by_name(principal.home_partner(), name, limit=limit,
+                                                            cursor=cursor, scope=scope)
+        return page([organization_out(o) for o in orgs], next_cursor)
+
+    def get_wallet(self, principal: Principal, org_id: str) -> dict[str, Any]:
+        return wallet_out(self._readable(principal, org_id))
+
+    def wallet_transactions(self, principal: Principal, org_id: str, limit: int,
+                            cursor: str | None) -> dict[str, Any]:
+        scope = list_scope(principal, "wallet_transactions", org_id=org_id)
+        org, entries, next_cursor = self.organizations.ledger_page(org_id, limit=limit, cursor=cursor,
+                                                                   scope=scope)
+        if cursor is None:  # the first page carries the owner; a cursor was issued for this org only
+            if org is None:
+                raise NotFound("Organization not found.")
+            principal.check_read(org.partner_id, "Organization")
+        return page([ledger_out(e) for e in entries], next_cursor)
+
+    def get_settings(self, principal: Principal, org_id: str) -> dict[str, Any]:
+        return settings_out(self._readable(principal, org_id))
+
+    def put_settings(self, principal: Principal, org_id: str, body: PaymentSettingsIn) -> dict[str, Any]:
+        for _ in range(MAX_WRITE_RETRIES):
+            org = self.organizations.get(org_id)
+            if org is None:
+                raise NotFound("Organization not found.")
+            partner_id = principal.check_write(org.partner_id, "Organization")
+            at = utc_now_str()
+            wanted = change_settings(org.settings, method=body.method, trigger_amount=body.trigger_amount,
+                                     limit_threshold=body.limit_threshold, auto_trigger=body.auto_trigger,
+                                     at=at)
+            diff = settings_changed(org.settings, wanted)
+            if not diff:
+                return settings_out(org)
+            updated = org.model_copy(update={"settings": wanted, "version": org.version + 1})
+            record = audit(principal, partner_id=partner_id, entity_type="organization", entity_id=org.id,
+                           action="payment_settings.updated", at=at, changes=diff)
+            if self.organizations.replace(updated, org.version, record, []):
+                return settings_out(updated)
+        raise Conflict("concurrent_update", "The organization changed while saving; please try again.")

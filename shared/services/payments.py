@@ -1,0 +1,124 @@
+"""Recording, listing, editing and deleting payments."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shared.auth import Principal
+from shared.clock import now, rfc3339
+from shared.domain.payments import (
+    apply_patch,
+    check_assignable_currency,
+    check_deletable,
+    check_received_date,
+    check_version,
+    parse_if_match,
+)
+from shared.errors import Conflict, NotFound, PreconditionFailed, Unprocessable
+from shared.idempotency import Completion, Idempotency
+from shared.ids import new_id
+from shared.models import PaymentCreate, PaymentPatch
+from shared.repositories.entities import Payment
+from shared.repositories.organizations import OrganizationRepository
+from shared.repositories.payments import PaymentFilters, PaymentRepository
+from shared.services.common import MAX_WRITE_RETRIES, audit, audit_out, list_scope, page, payment_out
+
+
+class PaymentService:
+    def __init__(self, payments: PaymentRepository, organizations: OrganizationRepository,
+                 idempotency: Idempotency):
+        self.payments = payments
+        self.organizations = organizations
+        self.idempotency = idempotency
+
+    def _own(self, principal: Principal, payment_id: str) -> Payment:
+        payment = self.payments.get(payment_id)
+        if payment is None:
+            raise NotFound("Payment not found.")
+        principal.check_read(payment.partner_id, "Payment")
+        return payment
+
+    def create(self, principal: Principal, body: PaymentCreate, idempotency_key: str | None) -> dict[str, Any]:
+        partner_id = principal.require_writer()
+        moment = now()
+        check_received_date(body.received_date, moment.date())
+        if body.org_id is not None:
+            org = self.organizations.get(body.org_id)
+            if org is None or org.partner_id != partner_id:
+                raise Unprocessable("The organization does not exist.", code="organization_not_found",
+                                    details=[{"field": "org_id", "message": "unknown organization"}])
+            check_assignable_currency(body.currency, org.currency)
+
+        def create(complete: Completion | None) -> dict[str, Any]:
+            at = rfc3339(moment)
+            payment = Payment(id=new_id("pay"), partner_id=partner_id, org_id=body.org_id, amount=body.amount,
+                              currency=body.currency, received_date=body.received_date, method=body.method,
+                              reference=body.reference, invoice_number=body.invoice_number, remark=body.remark,
+                              assignment_edits=1 if body.org_id else 0, created_at=at, created_by=principal.sub,
+                              updated_at=at)
+            result = payment_out(payment)
+            record = audit(principal, partner_id=partner_id, entity_type="payment", entity_id=payment.id,
+                           action="payment.created", at=at, changes=body.model_dump(mode="json"))
+            self.payments.create(payment, record, [complete(result)] if complete else [])
+            return result
+
+        return self.idempotency.run(scope=f"{partner_id}#POST /payments", key=idempotency_key,
+                                    body=body.model_dump(mode="json"), action=create)
+
+    def get(self, principal: Principal, payment_id: str) -> dict[str, Any]:
+        return payment_out(self._own(principal, payment_id))
+
+    def list(self, principal: Principal, filters: PaymentFilters, limit: int,
+             cursor: str | None) -> dict[str, Any]:
+        if filters.received_from and filters.received_to and filters.received_from > filters.received_to:
+            raise Unprocessable("received_from must not be after received_to.", code="invalid_date_range")
+        scope = list_scope(principal, "payments", **vars(filters))
+        items, next_cursor = self.payments.list(principal.home_partner(), filters, limit=limit, cursor=cursor,
+                                                scope=scope)
+        return page([payment_out(p) for p in items], next_cursor)
+
+    def patch(self, principal: Principal, payment_id: str, body: PaymentPatch,
+              if_match: str | None) -> dict[str, Any]:
+        expected = parse_if_match(if_match)
+        changes = body.changes()
+        for _ in range(MAX_WRITE_RETRIES):
+            payment = self._own(principal, payment_id)
+            principal.check_write(payment.partner_id, "Payment")
+            check_version(payment, expected)
+            moment = now()
+            if "received_date" in changes:
+                check_received_date(changes["received_date"], moment.date())
+            updated, diff = apply_patch(payment, changes, rfc3339(moment))
+            if not diff:
+                return payment_out(payment)
+            record = audit(principal, partner_id=payment.partner_id, entity_type="payment", entity_id=payment.id,
+                           action="payment.updated", at=updated.updated_at, changes=diff)
+            if self.payments.replace(updated, payment.version, record, []):
+                return payment_out(updated)
+            if expected is not None:
+                raise PreconditionFailed("The payment changed since you read it; reload it and try again.")
+        raise Conflict("concurrent_update", "The payment changed while saving; please try again.")
+
+    def delete(self, principal: Principal, payment_id: str, if_match: str | None) -> None:
+        expected = parse_if_match(if_match)
+        for _ in range(MAX_WRITE_RETRIES):
+            payment = self._own(principal, payment_id)
+            principal.check_write(payment.partner_id, "Payment")
+            check_version(payment, expected)
+            check_deletable(payment)
+            record = audit(principal, partner_id=payment.partner_id, entity_type="payment", entity_id=payment.id,
+                           action="payment.deleted", at=rfc3339(now()),
+                           changes={"payment": payment_out(payment)})
+            if self.payments.delete(payment, record):
+                return
+            if expected is not None:
+                raise PreconditionFailed("The payment changed since you read it; reload it and try again.")
+        raise Conflict("concurrent_update", "The payment changed while deleting; please try again.")
+
+    def history(self, principal: Principal, payment_id: str) -> dict[str, Any]:
+        payment, records = self.payments.history(payment_id)
+        owner = payment.partner_id if payment else (records[0].partner_id if records else None)
+        if owner is None:
+            raise NotFound("Payment not found.")
+        principal.check_read(owner, "Payment")
+        return page([audit_out(r) for r in records], None)

@@ -1,0 +1,33 @@
+"""Settings, read once from the environment through one pydantic model."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(frozen=True, populate_by_name=True)
+
+    table_name: str = Field(alias="TABLE_NAME", min_length=3)
+    # Set locally (the embedded DynamoDB endpoint); absent in AWS.
+    dynamodb_endpoint: str | None = Field(default=None, alias="DYNAMODB_ENDPOINT")
+    aws_region: str = Field(default="us-east-1", alias="AWS_REGION")
+    # HMAC key that makes list cursors tamper-proof. Deployed: resolved from Secrets Manager.
+    cursor_secret: SecretStr = Field(alias="CURSOR_SECRET", min_length=16)
+    # How long an Idempotency-Key is remembered.
+    idempotency_ttl_seconds: int = Field(default=86_400, alias="IDEMPOTENCY_TTL_SECONDS", ge=60)
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
+        source = os.environ if env is None else env
+        names = {f.alias for f in cls.model_fields.values() if f.alias}
+        return cls.model_validate({k: v for k, v in source.items() if k in names})
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process's settings, validated at cold start (a bad environment fails the init loudly)."""
+    return Settings.from_env()
