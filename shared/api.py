@@ -16,7 +16,7 @@ JSON = "application/json"
 
 
 def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
-    return Response(status_code=status, content_type=JSON, body=json.dumps(body, separators=(",", ":")),
+    return Response(status_code=status, content_type=JSON, body=json.dumps(body, separators=(",", ":"), sort_keys=True),
                     headers=headers)
 
 
@@ -72,3 +72,16 @@ def header(app: APIGatewayHttpResolver, name: str) -> str | None:
     """Header value; HTTP API payload 2.0 lower-cases header names."""
     headers = app.current_event.headers or {}
     return headers.get(name.lower())
+
+
+def handle(app: APIGatewayHttpResolver, event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Resolve one HTTP API event. The API speaks JSON only: a body sent as another media type (a
+    form, say) is refused here, before Powertools would parse it as something else."""
+    headers = event.get("headers") or {}
+    media_type = headers.get("content-type", "").split(";")[0].strip().lower()
+    if event.get("body") and media_type not in ("", "application/json"):
+        body = {"error": {"code": "unsupported_content_type",
+                          "message": "Send the request body as application/json.", "details": []}}
+        return {"statusCode": 400, "headers": {"Content-Type": JSON}, "isBase64Encoded": False,
+                "body": json.dumps(body, separators=(",", ":"))}
+    return app.resolve(event, context)

@@ -8,7 +8,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from shared.api import create_resolver, header, json_response, principal
+from shared.api import create_resolver, handle, header, json_response, principal
 from shared.container import Container
 from shared.models import OrganizationCreate, PaymentSettingsIn
 
@@ -22,39 +22,39 @@ Cursor = Annotated[str | None, Query(max_length=2048)]
 
 
 @app.post("/organizations")
-def create_organization(body: OrganizationCreate) -> Response:
+def create_organization(body: OrganizationCreate):
     org = deps.accounts.create_organization(principal(app), body, header(app, "Idempotency-Key"))
     return json_response(201, org)
 
 
 @app.get("/organizations")
 def list_organizations(name: Annotated[str | None, Query(max_length=200)] = None, limit: Limit = 50,
-                       cursor: Cursor = None) -> Response:
+                       cursor: Cursor = None):
     return json_response(200, deps.accounts.list_organizations(principal(app), name, limit, cursor))
 
 
 @app.get("/organizations/<org_id>")
-def get_organization(org_id: str) -> Response:
+def get_organization(org_id: str):
     return json_response(200, deps.accounts.get_organization(principal(app), org_id))
 
 
 @app.get("/organizations/<org_id>/wallet")
-def get_wallet(org_id: str) -> Response:
+def get_wallet(org_id: str):
     return json_response(200, deps.accounts.get_wallet(principal(app), org_id))
 
 
 @app.get("/organizations/<org_id>/wallet/transactions")
-def wallet_transactions(org_id: str, limit: Limit = 50, cursor: Cursor = None) -> Response:
+def wallet_transactions(org_id: str, limit: Limit = 50, cursor: Cursor = None):
     return json_response(200, deps.accounts.wallet_transactions(principal(app), org_id, limit, cursor))
 
 
 @app.get("/organizations/<org_id>/payment-settings")
-def get_payment_settings(org_id: str) -> Response:
+def get_payment_settings(org_id: str):
     return json_response(200, deps.accounts.get_settings(principal(app), org_id))
 
 
 @app.put("/organizations/<org_id>/payment-settings")
-def put_payment_settings(org_id: str, body: PaymentSettingsIn) -> Response:
+def put_payment_settings(org_id: str, body: PaymentSettingsIn):
     return json_response(200, deps.accounts.put_settings(principal(app), org_id, body))
 
 
@@ -62,4 +62,4 @@ def put_payment_settings(org_id: str, body: PaymentSettingsIn) -> Response:
 @metrics.log_metrics
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     deps.idempotency.register_context(context)
-    return app.resolve(event, context)
+    return handle(app, event, context)

@@ -9,7 +9,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from shared.api import create_resolver, header, json_response, principal
+from shared.api import create_resolver, handle, header, json_response, principal
 from shared.container import Container
 from shared.models import PaymentCreate, PaymentPatch
 from shared.repositories.entities import PaymentMethod, PaymentStatus
@@ -24,7 +24,7 @@ DateQuery = Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}-\d{2}$")]
 
 
 @app.post("/payments")
-def create_payment(body: PaymentCreate) -> Response:
+def create_payment(body: PaymentCreate):
     payment = deps.payments.create(principal(app), body, header(app, "Idempotency-Key"))
     metrics.add_metric(name="PaymentRecorded", unit=MetricUnit.Count, value=1)
     return json_response(201, payment)
@@ -36,30 +36,30 @@ def list_payments(org_id: Annotated[str | None, Query(max_length=64)] = None,
                   received_from: DateQuery = None, received_to: DateQuery = None,
                   reference: Annotated[str | None, Query(max_length=200)] = None,
                   limit: Annotated[int, Query(ge=1, le=100)] = 50,
-                  cursor: Annotated[str | None, Query(max_length=2048)] = None) -> Response:
+                  cursor: Annotated[str | None, Query(max_length=2048)] = None):
     filters = PaymentFilters(org_id=org_id, status=status, method=method, received_from=received_from,
                              received_to=received_to, reference=reference)
     return json_response(200, deps.payments.list(principal(app), filters, limit, cursor))
 
 
 @app.get("/payments/<payment_id>")
-def get_payment(payment_id: str) -> Response:
+def get_payment(payment_id: str):
     return json_response(200, deps.payments.get(principal(app), payment_id))
 
 
 @app.patch("/payments/<payment_id>")
-def patch_payment(payment_id: str, body: PaymentPatch) -> Response:
+def patch_payment(payment_id: str, body: PaymentPatch):
     return json_response(200, deps.payments.patch(principal(app), payment_id, body, header(app, "If-Match")))
 
 
 @app.delete("/payments/<payment_id>")
-def delete_payment(payment_id: str) -> Response:
+def delete_payment(payment_id: str):
     deps.payments.delete(principal(app), payment_id, header(app, "If-Match"))
     return Response(status_code=204)
 
 
 @app.get("/payments/<payment_id>/history")
-def payment_history(payment_id: str) -> Response:
+def payment_history(payment_id: str):
     return json_response(200, deps.payments.history(principal(app), payment_id))
 
 
@@ -68,4 +68,4 @@ def payment_history(payment_id: str) -> Response:
 @metrics.log_metrics
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     deps.idempotency.register_context(context)
-    return app.resolve(event, context)
+    return handle(app, event, context)

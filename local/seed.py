@@ -1,0 +1,46 @@
+"""Demo data for one demo partner, written through the public API with that partner's token only."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import requests
+
+from local.auth import mint
+
+DEMO_PARTNER = "ptn_demo"
+
+ORGANIZATIONS = [("Acme Telecom", "SGD"), ("Blue Harbour Logistics", "SGD"), ("Cedar Health", "USD")]
+PAYMENTS = [  # (organization index or None, amount, method, reference, received_date)
+    (0, 125_000, "telegraphic_transfer", "TT-2026-0001", "2026-11-02"),
+    (0, 50_000, "cheque", "CHQ-884213", "2026-11-09"),
+    (1, 80_050, "cheque", "CHQ-551200", "2026-11-12"),
+    (2, 250_000, "telegraphic_transfer", "TT-US-7781", "2026-11-15"),
+    (None, 30_000, "cash", "CASH-0042", "2026-11-18"),
+]
+
+
+def seed(api_url: str) -> dict[str, Any]:
+    token = mint("demo-seed@example.com", DEMO_PARTNER, ["finance-admin"])
+    session = requests.Session()
+    session.headers["Authorization"] = f"Bearer {token}"
+    orgs = []
+    for i, (name, currency) in enumerate(ORGANIZATIONS):
+        res = session.post(f"{api_url}/organizations", json={"name": name, "currency": currency},
+                           headers={"Idempotency-Key": f"seed-org-{i}"}, timeout=10)
+        res.raise_for_status()
+        orgs.append(res.json())
+    session.put(f"{api_url}/organizations/{orgs[0]['id']}/payment-settings", timeout=10,
+                json={"method": "cheque_or_tt", "trigger_amount": 100_000, "limit_threshold": 20_000,
+                      "auto_trigger": True}).raise_for_status()
+    payments = []
+    for i, (org, amount, method, reference, received) in enumerate(PAYMENTS):
+        body: dict[str, Any] = {"amount": amount, "currency": orgs[org]["currency"] if org is not None else "SGD",
+                                "received_date": received, "method": method, "reference": reference}
+        if org is not None:
+            body["org_id"] = orgs[org]["id"]
+        res = session.post(f"{api_url}/payments", json=body, headers={"Idempotency-Key": f"seed-pay-{i}"},
+                           timeout=10)
+        res.raise_for_status()
+        payments.append(res.json())
+    return {"partner_id": DEMO_PARTNER, "organizations": orgs, "payments": payments}

@@ -1,0 +1,123 @@
+"""`make run`: the whole local stack of the contract on loopback, in the foreground until Ctrl-C.
+
+  HTTP API            127.0.0.1:$API_PORT (3000)     routed from template.yaml's HttpApi events
+  Lambda Invoke API   127.0.0.1:$LAMBDA_PORT (3001)  as `sam local start-lambda` serves it
+  DynamoDB            127.0.0.1:$DYNAMODB_PORT (8000) the template's table, requests serialized
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import threading
+import warnings
+from dataclasses import dataclass
+from typing import Any
+
+from local.auth import DEFAULT_SECRET
+from local.dynamodb import LOCAL_CREDENTIALS, DynamoDBServer, ensure_table
+from local.lambdas import FunctionHost
+from local.servers import HttpApiServer, InvokeApiServer
+from local.template import Template
+
+TABLE_NAME = "payments-local"
+# Metrics are disabled locally; Powertools still warns on every request that none were published.
+warnings.filterwarnings("ignore", message="No application metrics to publish")
+LOCAL_CURSOR_SECRET = "local-cursor-secret-not-for-production"
+
+
+def local_overrides(dynamodb_endpoint: str, log_level: str) -> dict[str, str]:
+    """Local values for what AWS provides (credentials, region) or the template resolves at deploy."""
+    return {
+        "TABLE_NAME": TABLE_NAME, "DYNAMODB_ENDPOINT": dynamodb_endpoint,
+        "CURSOR_SECRET": os.environ.get("CURSOR_SECRET", LOCAL_CURSOR_SECRET),
+        "AWS_ACCESS_KEY_ID": LOCAL_CREDENTIALS["aws_access_key_id"],
+        "AWS_SECRET_ACCESS_KEY": LOCAL_CREDENTIALS["aws_secret_access_key"],
+        "AWS_REGION": LOCAL_CREDENTIALS["region_name"], "AWS_DEFAULT_REGION": LOCAL_CREDENTIALS["region_name"],
+        "POWERTOOLS_LOG_LEVEL": log_level, "POWERTOOLS_METRICS_DISABLED": "true",
+    }
+
+
+@dataclass
+class Stack:
+    dynamodb: DynamoDBServer
+    host: FunctionHost
+    api: HttpApiServer
+    invoke: InvokeApiServer
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.api.server_address[1]}"
+
+    @property
+    def lambda_url(self) -> str:
+        return f"http://127.0.0.1:{self.invoke.server_address[1]}"
+
+    def stop(self) -> None:
+        for server in (self.api, self.invoke):
+            server.shutdown()
+            server.server_close()
+        self.dynamodb.stop()
+
+
+def start(api_port: int, lambda_port: int, dynamodb_port: int, log_level: str = "WARNING",
+          verbose: bool = False) -> Stack:
+    template = Template.load()
+    dynamodb = DynamoDBServer(dynamodb_port).start()
+    ensure_table(dynamodb.endpoint, TABLE_NAME, template)
+    host = FunctionHost(template, local_overrides(dynamodb.endpoint, log_level))
+    api = HttpApiServer(api_port, host, template, verbose=verbose)
+    invoke = InvokeApiServer(lambda_port, host, verbose=verbose)
+    for server, name in ((api, "http-api"), (invoke, "lambda-invoke")):
+        threading.Thread(target=server.serve_forever, name=name, daemon=True).start()
+    return Stack(dynamodb, host, api, invoke)
+
+
+def banner(stack: Stack, seeded: dict[str, Any] | None) -> str:
+    lines = [
+        "Payments service: local stack is up (Ctrl-C stops it)",
+        f"  HTTP API           {stack.api_url}",
+        f"  Lambda Invoke API  {stack.lambda_url}   (FunctionName = a template logical id)",
+        f"  DynamoDB           {stack.dynamodb.endpoint}   table {TABLE_NAME}",
+        f"  Functions          {', '.join(stack.host.functions)}",
+        "",
+        f"Mint a token (HS256, LOCAL_JWT_SECRET={os.environ.get('LOCAL_JWT_SECRET', DEFAULT_SECRET)!r}):",
+        "  TOKEN=$(.venv/bin/python -m local.auth --partner ptn_demo --groups finance-admin)",
+        f"  curl -s -H \"Authorization: Bearer $TOKEN\" {stack.api_url}/organizations",
+        f"Stripe webhook secret (STRIPE_WEBHOOK_SECRET): {os.environ.get('STRIPE_WEBHOOK_SECRET', 'whsec_local_dev')}",
+    ]
+    if seeded:
+        lines += ["", f"Demo data for partner {seeded['partner_id']}: {len(seeded['organizations'])} organizations,"
+                  f" {len(seeded['payments'])} payments."]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--no-seed", action="store_true", help="start with an empty table")
+    parser.add_argument("--verbose", action="store_true", help="log every request and INFO logs")
+    args = parser.parse_args()
+    stack = start(int(os.environ.get("API_PORT", 3000)), int(os.environ.get("LAMBDA_PORT", 3001)),
+                  int(os.environ.get("DYNAMODB_PORT", 8000)), "INFO" if args.verbose else "WARNING",
+                  args.verbose)
+    seeded = None
+    if not args.no_seed:
+        from local.seed import seed
+
+        seeded = seed(stack.api_url)
+    print(banner(stack, seeded), flush=True)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        stop.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stack.stop()
+        print("stopped", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
