@@ -131,8 +131,9 @@ class Dynamo:
 
     def put_if(self, item: dict[str, Any], condition: str, vals: dict[str, Any],
                names: dict[str, str] | None = None) -> dict[str, Any]:
-        put: dict[str, Any] = {"TableName": self.table, "Item": to_av(item), "ConditionExpression": condition,
-                               "ExpressionAttributeValues": vals}
+        put: dict[str, Any] = {"TableName": self.table, "Item": to_av(item), "ConditionExpression": condition}
+        if vals:
+            put["ExpressionAttributeValues"] = vals
         if names:
             put["ExpressionAttributeNames"] = names
         return {"Put": put}

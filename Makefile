@@ -1,0 +1,68 @@
+# Two commands do everything on a fresh clone: `make run` and `make test`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# The Lambda runtime is python3.13; the same version runs locally (and `sam build` needs it on PATH).
+PY313 ?= $(shell command -v python3.13 2>/dev/null || ls -d $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.13*/bin/python3.13 2>/dev/null | tail -n 1)
+VENV  := .venv
+TOOLS := .tools
+PY    := $(VENV)/bin/python
+export PATH := $(abspath $(dir $(PY313))):$(PATH)
+export SAM_CLI_TELEMETRY := 0
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: help install tools run test lint validate build unit handlers e2e bench clean
+
+help:
+	@echo "make run    install, then start the local stack with demo data (Ctrl-C stops it)"
+	@echo "make test   install, then run every check (lint, template, sam build, all tests)"
+	@echo "make bench  cold starts and DynamoDB requests per route"
+
+$(VENV)/.installed: pyproject.toml
+	@test -n "$(PY313)" || { echo "python3.13 not found (pyenv install 3.13 or put python3.13 on PATH)"; exit 1; }
+	$(PY313) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[dev]"
+	@touch $@
+
+install: $(VENV)/.installed
+
+# aws-sam-cli pins its own boto3/pydantic: it lives in its own tools venv, never in the app's.
+$(TOOLS)/.installed: tools-requirements.txt
+	@test -n "$(PY313)" || { echo "python3.13 not found"; exit 1; }
+	$(PY313) -m venv $(TOOLS)
+	$(TOOLS)/bin/python -m pip install --quiet --disable-pip-version-check -r tools-requirements.txt
+	@touch $@
+
+tools: $(TOOLS)/.installed
+
+run: install
+	$(PY) -m local.stack
+
+lint: install
+	$(VENV)/bin/ruff check .
+
+validate: tools
+	$(TOOLS)/bin/sam validate --lint
+	$(TOOLS)/bin/cfn-lint template.yaml
+
+build: tools
+	$(TOOLS)/bin/sam build
+
+unit: install
+	$(PY) -m pytest tests/unit -q
+
+handlers: install
+	$(PY) -m pytest tests/handlers -q
+
+e2e: install
+	$(PY) -m pytest tests/e2e -q
+
+test: install tools lint validate build
+	$(PY) -m pytest -q
+
+bench: install
+	$(PY) -m bench
+
+clean:
+	rm -rf $(VENV) $(TOOLS) .aws-sam .pytest_cache .ruff_cache .hypothesis

@@ -1,0 +1,67 @@
+"""Shared fixtures: events from events/, the embedded DynamoDB, table snapshots, tokens."""
+
+from __future__ import annotations
+
+import copy
+import json
+import secrets
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+EVENTS = ROOT / "events"
+
+
+def load_event(name: str, *, body: Any = None, raw_body: str | None = None, path: dict[str, str] | None = None,
+               query: dict[str, str] | None = None, headers: dict[str, str] | None = None,
+               claims: dict[str, Any] | None = None, drop_claims: bool = False) -> dict[str, Any]:
+    """A sample event from events/, with the parts a test changes."""
+    event = copy.deepcopy(json.loads((EVENTS / name).read_text()))
+    if body is not None:
+        event["body"] = json.dumps(body)
+    if raw_body is not None:
+        event["body"] = raw_body
+    if path is not None:
+        event["pathParameters"] = path
+        raw = event["routeKey"].split(" ", 1)[1]
+        for key, value in path.items():
+            raw = raw.replace("{" + key + "}", value)
+        event["rawPath"] = event["requestContext"]["http"]["path"] = raw
+    if query is not None:
+        event["queryStringParameters"] = query or None
+        event["rawQueryString"] = "&".join(f"{k}={v}" for k, v in query.items())
+    if headers is not None:
+        event["headers"] = {**event["headers"], **{k.lower(): v for k, v in headers.items()}}
+        event["headers"] = {k: v for k, v in event["headers"].items() if v is not None}
+    jwt = event["requestContext"]["authorizer"]["jwt"]
+    if claims is not None:
+        jwt["claims"] = {**jwt["claims"], **claims}
+    if drop_claims:
+        del event["requestContext"]["authorizer"]
+    return event
+
+
+def new_partner() -> str:
+    return f"ptn_{secrets.token_hex(6)}"
+
+
+def snapshot(client: Any, table: str) -> list[dict[str, Any]]:
+    """Every item of the table, in a stable order: used to prove a refused request wrote nothing."""
+    items, start = [], None
+    while True:
+        args: dict[str, Any] = {"TableName": table, "ConsistentRead": True}
+        if start:
+            args["ExclusiveStartKey"] = start
+        page = client.scan(**args)
+        items.extend(page["Items"])
+        start = page.get("LastEvaluatedKey")
+        if not start:
+            break
+    return sorted(items, key=lambda i: (i["pk"]["S"], i["sk"]["S"]))
+
+
+@pytest.fixture
+def partner() -> str:
+    return new_partner()
