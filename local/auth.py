@@ -6,9 +6,8 @@ import argparse
 import json
 import os
 import time
-from typing import Any
-
 import warnings
+from typing import Any
 
 import jwt
 

@@ -108,7 +108,7 @@ class FunctionHost:
                                 aws_request_id=str(uuid.uuid4()))
         try:
             return handler(event, context)
-        except Exception as error:  # noqa: BLE001 - reported to the caller as Lambda does
+        except Exception as error:
             raise InvocationError(error) from error
         finally:
             with self._lock:

@@ -28,7 +28,7 @@ def _error(code: str, message: str) -> bytes:
 class _Quiet(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: Any) -> None:
         if getattr(self.server, "verbose", False):
             super().log_message(format, *args)
 
@@ -152,7 +152,7 @@ class InvokeApiHandler(_Quiet):
     server: InvokeApiServer
     PREFIX = "/2015-03-31/functions/"
 
-    def do_POST(self) -> None:  # noqa: N802 - stdlib naming
+    def do_POST(self) -> None:
         path = urlsplit(self.path).path
         if not (path.startswith(self.PREFIX) and path.endswith("/invocations")):
             return self._send(404, json.dumps({"Type": "User", "Message": "Unknown operation"}).encode(),

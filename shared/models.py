@@ -39,7 +39,7 @@ def _real_date(value: str) -> str:
     return value
 
 
-def Text(max_length: int) -> Any:  # noqa: N802 - reads as a type
+def Text(max_length: int) -> Any:
     return Annotated[StrictStr, Field(min_length=1, max_length=max_length), AfterValidator(_clean_text)]
 
 

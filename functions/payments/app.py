@@ -11,7 +11,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.api import create_resolver, handle, header, json_response, principal
 from shared.container import Container
-from shared.models import PaymentCreate, PaymentPatch
+from shared.models import IsoDate, PaymentCreate, PaymentPatch
 from shared.repositories.entities import PaymentMethod, PaymentStatus
 from shared.repositories.payments import PaymentFilters
 
@@ -20,7 +20,7 @@ metrics = Metrics()
 deps = Container.from_env()
 app = create_resolver(logger)
 
-DateQuery = Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}-\d{2}$")]
+DateQuery = Annotated[IsoDate | None, Query()]
 
 
 @app.post("/payments")

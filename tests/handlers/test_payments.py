@@ -126,7 +126,7 @@ def test_patch_can_clear_optional_text_but_not_required_fields(lambdas, partner)
     for body in ({"amount": None}, {"method": None}, {"currency": "USD"}, {"org_id": "org_x"}, {"amount": 0}):
         status, res = lambdas.payments("patch_payment", path=path, body=body, headers={"if-match": None},
                                        **admin(partner))
-        assert status == 422, body
+        assert status == 422 and res["error"]["code"] == "validation_error", body
 
 
 def test_amount_may_not_go_below_allocated_and_allocated_payment_cannot_be_deleted(lambdas, partner):

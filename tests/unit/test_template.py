@@ -1,0 +1,40 @@
+"""template.yaml and the code agree: every HttpApi route has a handler route and vice versa."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from local.template import Template
+from tests.handlers.conftest import lambdas  # noqa: F401 - the fixture loads the real handler modules
+
+template = Template.load()
+
+
+@pytest.mark.parametrize("function", sorted(template.functions()))
+def test_template_routes_match_the_resolver(lambdas, function):  # noqa: F811
+    module = lambdas.host._load(template.functions()[function])
+    schema = module.app.get_openapi_schema()
+    in_code = {(method.upper(), path) for path, item in schema.paths.items()
+               for method in ("get", "post", "put", "patch", "delete") if getattr(item, method, None)}
+    in_template = {(r.method, r.path) for r in template.routes() if r.function == function}
+    assert in_template == in_code
+
+
+def test_table_has_streams_pitr_ttl_and_the_indexes_the_code_uses():
+    props = template.resources["PaymentsTable"]["Properties"]
+    assert props["BillingMode"] == "PAY_PER_REQUEST"
+    assert props["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
+    assert props["StreamSpecification"]["StreamViewType"] == "NEW_AND_OLD_IMAGES"
+    assert props["TimeToLiveSpecification"]["AttributeName"] == "expiration"
+    assert {g["IndexName"] for g in props["GlobalSecondaryIndexes"]} == {"GSI1", "GSI2"}
+
+
+def test_policies_are_least_privilege():
+    for fn in template.functions():
+        for policy in template.resources[fn]["Properties"]["Policies"]:
+            for statement in policy["Statement"]:
+                actions = statement["Action"]
+                assert all(re.fullmatch(r"dynamodb:[A-Z]\w+", a) for a in actions)
+                assert not {"dynamodb:Scan", "dynamodb:DeleteTable", "dynamodb:*"} & set(actions)
