@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictStr, model_validator
 
 from shared.money import Currency, NonNegativeAmount, PositiveAmount
 from shared.repositories.entities import (
-    LedgerType,
     PaymentMethod,
-    PaymentStatus,
     SettingsMethod,
 )
 
@@ -52,45 +50,15 @@ OpaqueId = Annotated[StrictStr, Field(min_length=1, max_length=64, pattern=r"^[a
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # Schemas are built on first use, not at import: a cold start pays only for the models its
+    # request validates.
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
 
 # --- Organizations, wallets, settings ------------------------------------------------------------
 class OrganizationCreate(Strict):
     name: Name
     currency: Currency
-
-
-class OrganizationOut(BaseModel):
-    id: str
-    name: str
-    currency: str
-    partner_id: str
-    created_at: str
-
-
-class WalletOut(BaseModel):
-    org_id: str
-    currency: str
-    balance: int
-    updated_at: str
-
-
-class LedgerEntryOut(BaseModel):
-    id: str
-    type: LedgerType
-    amount: int
-    balance_after: int
-    reference: str | None
-    created_at: str
-
-
-class PaymentSettingsOut(BaseModel):
-    method: SettingsMethod
-    trigger_amount: int
-    limit_threshold: int
-    auto_trigger: bool
-    updated_at: str
 
 
 class PaymentSettingsIn(Strict):
@@ -139,48 +107,3 @@ class PaymentPatch(Strict):
         return {name: getattr(self, name) for name in self.model_fields_set}
 
 
-class AllocationOut(BaseModel):
-    invoice_id: str | None
-    kind: Literal["invoice", "wallet_top_up"]
-    amount: int
-    allocated_at: str
-
-
-class PaymentOut(BaseModel):
-    id: str
-    org_id: str | None
-    amount: int
-    currency: str
-    received_date: str
-    method: PaymentMethod
-    reference: str | None
-    invoice_number: str | None
-    remark: str | None
-    status: PaymentStatus
-    allocated_amount: int
-    unallocated_amount: int
-    assignment_edits: int
-    assignment_edits_remaining: int
-    allocations: list[AllocationOut]
-    created_at: str
-    created_by: str
-    updated_at: str
-    version: int
-
-
-class AuditOut(BaseModel):
-    id: str
-    action: str
-    actor: str
-    at: str
-    changes: dict[str, Any]
-
-
-class ErrorBody(BaseModel):
-    code: str
-    message: str
-    details: list[Any] = []
-
-
-class ErrorOut(BaseModel):
-    error: ErrorBody

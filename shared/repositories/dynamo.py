@@ -7,42 +7,67 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
+from botocore.session import get_session
 
 from shared.settings import Settings
-
-_ser = TypeSerializer()
-_de = TypeDeserializer()
 
 GSI1 = ("GSI1", "gsi1pk", "gsi1sk")
 GSI2 = ("GSI2", "gsi2pk", "gsi2sk")
 INDEXES = {name: (pk, sk) for name, pk, sk in (GSI1, GSI2)}
 
 
-def to_av(item: dict[str, Any]) -> dict[str, Any]:
-    """A Python dict (ints, strs, bools, lists, dicts; None dropped) as a DynamoDB item."""
-    return {k: _ser.serialize(v) for k, v in item.items() if v is not None}
+# Our own (de)serialiser: boto3's TypeSerializer would import boto3 (and s3transfer), ~100 ms of cold
+# start for nothing. The table holds only strings, integers, booleans, nulls, maps and lists; a
+# fractional number would be a bug in the money path, so it is refused both ways.
+def serialize(value: Any) -> dict[str, Any]:
+    if value is None:
+        return {"NULL": True}
+    if isinstance(value, bool):
+        return {"BOOL": value}
+    if isinstance(value, int):
+        return {"N": str(value)}
+    if isinstance(value, Decimal) and value == value.to_integral_value():
+        return {"N": str(int(value))}
+    if isinstance(value, str):
+        return {"S": value}
+    if isinstance(value, dict):
+        return {"M": {str(k): serialize(v) for k, v in value.items()}}
+    if isinstance(value, list | tuple):
+        return {"L": [serialize(v) for v in value]}
+    raise TypeError(f"cannot store {type(value).__name__} in the payments table")
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        if value != value.to_integral_value():
+def deserialize(av: dict[str, Any]) -> Any:
+    (kind, value), = av.items()
+    if kind == "S":
+        return value
+    if kind == "N":
+        if not value.lstrip("-").isdigit():
             raise ValueError("non-integer number stored in the money table")
         return int(value)
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list | set):
-        return [_plain(v) for v in value]
-    return value
+    if kind == "BOOL":
+        return value
+    if kind == "NULL":
+        return None
+    if kind == "M":
+        return {k: deserialize(v) for k, v in value.items()}
+    if kind == "L":
+        return [deserialize(v) for v in value]
+    raise TypeError(f"unexpected DynamoDB type {kind}")
+
+
+def to_av(item: dict[str, Any]) -> dict[str, Any]:
+    """A Python dict (ints, strs, bools, lists, dicts; None dropped) as a DynamoDB item."""
+    return {k: serialize(v) for k, v in item.items() if v is not None}
 
 
 def from_av(item: dict[str, Any]) -> dict[str, Any]:
-    return {k: _plain(_de.deserialize(v)) for k, v in item.items()}
+    return {k: deserialize(v) for k, v in item.items()}
 
 
 def values(**kwargs: Any) -> dict[str, Any]:
-    return {f":{k}": _ser.serialize(v) for k, v in kwargs.items()}
+    return {f":{k}": serialize(v) for k, v in kwargs.items()}
 
 
 @dataclass
@@ -61,7 +86,7 @@ def is_condition_failure(error: ClientError) -> bool:
 
 @dataclass
 class Dynamo:
-    """Lazily creates its boto3 client: the import of boto3 is paid at init, the client on first use."""
+    """Lazily creates its DynamoDB client (botocore's: boto3 adds nothing a DynamoDB client needs)."""
 
     settings: Settings
     _client: Any = field(default=None, init=False, repr=False)
@@ -73,9 +98,7 @@ class Dynamo:
             if self.client_factory is not None:
                 self._client = self.client_factory()
             else:
-                import boto3
-
-                self._client = boto3.client(
+                self._client = get_session().create_client(
                     "dynamodb", region_name=self.settings.aws_region,
                     endpoint_url=self.settings.dynamodb_endpoint,
                 )

@@ -33,7 +33,7 @@ def name_key(name: str) -> str:
 
 
 class Entity(BaseModel):
-    model_config = ConfigDict(extra="ignore", validate_assignment=False)
+    model_config = ConfigDict(extra="ignore", defer_build=True)
 
     def keys(self) -> dict[str, str]:  # pragma: no cover - every entity overrides
         raise NotImplementedError
@@ -47,6 +47,8 @@ class Entity(BaseModel):
 
 
 class PaymentSettings(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     method: SettingsMethod = "cheque_or_tt"
     trigger_amount: int = 0
     limit_threshold: int = 0
@@ -115,6 +117,8 @@ class LedgerEntry(Entity):
 
 
 class Allocation(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     invoice_id: str | None = None
     kind: Literal["invoice", "wallet_top_up"]
     amount: int

@@ -1,0 +1,1 @@
+"""`make bench`: figures, never assertions (timed tests flake)."""

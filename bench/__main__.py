@@ -1,0 +1,7 @@
+"""`make bench`: prints every figure; asserts nothing."""
+
+from bench import coldstart, requests
+
+if __name__ == "__main__":
+    for section in (coldstart.main, requests.main):
+        print("\n".join(section()), end="\n\n", flush=True)

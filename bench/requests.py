@@ -1,0 +1,92 @@
+"""DynamoDB requests per route, counted from botocore's own events (before-call) on each function's
+client, against the embedded DynamoDB endpoint. Target: reads 1 request; writes <= 2 with idempotency."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections import Counter
+from typing import Any
+
+from local.dynamodb import DynamoDBServer, ensure_table
+from local.lambdas import FunctionHost, LambdaContext
+from local.stack import TABLE_NAME, local_overrides
+from local.template import Template
+from tests.conftest import load_event
+
+READS = {"GetItem", "Query", "Scan", "BatchGetItem", "TransactGetItems"}
+
+
+class Counted:
+    def __init__(self, host: FunctionHost, name: str):
+        self.fn = host.functions[name]
+        self.module = host._load(self.fn)
+        self.calls: Counter[str] = Counter()
+        self.module.deps.db.client.meta.events.register("before-call.dynamodb", self._count)
+
+    def _count(self, model: Any, **_: Any) -> None:
+        self.calls[model.name] += 1
+
+    def __call__(self, event: dict[str, Any]) -> tuple[int, Any, Counter[str]]:
+        self.calls = Counter()
+        ctx = LambdaContext(self.fn.logical_id, self.fn.memory, self.fn.timeout, str(uuid.uuid4()))
+        res = self.module.lambda_handler(event, ctx)
+        return res["statusCode"], json.loads(res["body"]) if res.get("body") else None, self.calls
+
+
+def main() -> list[str]:
+    server = DynamoDBServer(0).start()
+    template = Template.load()
+    ensure_table(server.endpoint, TABLE_NAME, template)
+    host = FunctionHost(template, local_overrides(server.endpoint, "ERROR"))
+    accounts, payments = Counted(host, "AccountsFunction"), Counted(host, "PaymentsFunction")
+    partner = f"ptn_bench{uuid.uuid4().hex[:6]}"
+    who = {"claims": {"partner_id": partner, "groups": "[finance-admin]", "sub": "bench"}}
+    rows: list[tuple[str, Counter[str]]] = []
+
+    def run(label: str, fn: Counted, event_name: str, **kw: Any) -> Any:
+        status, body, calls = fn(load_event(event_name, **who, **kw))
+        assert status < 300, (label, status, body)
+        rows.append((label, calls))
+        return body
+
+    org = run("POST /organizations (Idempotency-Key)", accounts, "accounts/create_organization.json",
+              headers={"idempotency-key": "bench-org"})
+    run("POST /organizations (no key)", accounts, "accounts/create_organization.json",
+        body={"name": "Second", "currency": "SGD"}, headers={"idempotency-key": None})
+    org_path = {"org_id": org["id"]}
+    run("GET /organizations?name=", accounts, "accounts/list_organizations.json")
+    run("GET /organizations/{id}", accounts, "accounts/get_organization.json", path=org_path)
+    run("GET /organizations/{id}/wallet", accounts, "accounts/get_wallet.json", path=org_path)
+    run("GET .../wallet/transactions", accounts, "accounts/list_wallet_transactions.json", path=org_path)
+    run("GET .../payment-settings", accounts, "accounts/get_payment_settings.json", path=org_path)
+    run("PUT .../payment-settings", accounts, "accounts/put_payment_settings.json", path=org_path)
+    body = {"org_id": org["id"], "amount": 12_550, "currency": "SGD", "received_date": "2026-11-20",
+            "method": "cheque"}
+    pay = run("POST /payments (org_id, Idempotency-Key)", payments, "payments/create_payment.json", body=body)
+    run("POST /payments (replay of that key)", payments, "payments/create_payment.json", body=body)
+    run("POST /payments (no org, no key)", payments, "payments/create_payment.json",
+        body={k: v for k, v in body.items() if k != "org_id"}, headers={"idempotency-key": None})
+    pay_path = {"payment_id": pay["id"]}
+    run("GET /payments", payments, "payments/list_payments.json", query={"limit": "25"})
+    run("GET /payments?org_id=&status=", payments, "payments/list_payments.json",
+        query={"org_id": org["id"], "status": "assigned"})
+    run("GET /payments/{id}", payments, "payments/get_payment.json", path=pay_path)
+    run("PATCH /payments/{id} (If-Match)", payments, "payments/patch_payment.json", path=pay_path,
+        body={"remark": "bench"})
+    run("GET /payments/{id}/history", payments, "payments/payment_history.json", path=pay_path)
+    run("DELETE /payments/{id}", payments, "payments/delete_payment.json", path=pay_path)
+    server.stop()
+
+    lines = ["DynamoDB requests per route (botocore before-call events on the function's client)",
+             f"  {'route':<42}{'reads':>6}{'writes':>7}  operations"]
+    for label, calls in rows:
+        reads = sum(n for op, n in calls.items() if op in READS)
+        writes = sum(n for op, n in calls.items() if op not in READS)
+        ops = ", ".join(f"{op}x{n}" for op, n in sorted(calls.items()))
+        lines.append(f"  {label:<42}{reads:>6}{writes:>7}  {ops}")
+    return lines
+
+
+if __name__ == "__main__":
+    print("\n".join(main()))
