@@ -3,7 +3,10 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 # The Lambda runtime is python3.13; the same version runs locally (and `sam build` needs it on PATH).
-PY313 ?= $(shell command -v python3.13 2>/dev/null || ls -d $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.13*/bin/python3.13 2>/dev/null | tail -n 1)
+# The first python3.13 that really runs (a pyenv shim on PATH may point to no active version).
+PY313 ?= $(shell for p in $$(ls -d $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.13*/bin/python3.13 2>/dev/null) \
+            $$(command -v python3.13); do "$$p" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 13))' \
+            2>/dev/null && { echo "$$p"; break; }; done)
 VENV  := .venv
 TOOLS := .tools
 PY    := $(VENV)/bin/python
