@@ -46,6 +46,19 @@ class Container:
         return PaymentRepository(self.db, self.cursors)
 
     @cached_property
+    def invoices(self) -> Any:
+        from shared.repositories.invoices import InvoiceRepository
+
+        return InvoiceRepository(self.db, self.cursors)
+
+    @cached_property
+    def allocation(self) -> Any:
+        from shared.services.allocation import AllocationService
+
+        return AllocationService(self.db, self.payment_repository, self.organizations, self.invoices,
+                                 self.idempotency)
+
+    @cached_property
     def accounts(self) -> Any:
         from shared.services.accounts import AccountService
 

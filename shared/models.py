@@ -9,10 +9,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictStr, model_validator
 
 from shared.money import Currency, NonNegativeAmount, PositiveAmount
-from shared.repositories.entities import (
-    PaymentMethod,
-    SettingsMethod,
-)
+from shared.repositories.entities import InvoiceType, PaymentMethod, SettingsMethod
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -107,3 +104,49 @@ class PaymentPatch(Strict):
         return {name: getattr(self, name) for name in self.model_fields_set}
 
 
+
+
+# --- Invoices, assignment, allocation, wallet -----------------------------------------------------
+class InvoiceCreate(Strict):
+    org_id: OpaqueId
+    type: InvoiceType
+    amount: PositiveAmount
+    currency: Currency
+    issued_date: IsoDate
+    due_date: IsoDate | None = None
+    number: Annotated[InvoiceNumber, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9/._ -]*$")] | None = None
+
+    @model_validator(mode="after")
+    def _due_after_issue(self) -> InvoiceCreate:
+        if self.due_date is not None and self.due_date < self.issued_date:
+            raise ValueError("due_date must not be before issued_date")
+        return self
+
+
+class AssignmentIn(Strict):
+    org_id: OpaqueId
+
+
+class AllocationLine(Strict):
+    invoice_id: OpaqueId
+    amount: PositiveAmount
+
+
+class AllocationsIn(Strict):
+    allocations: Annotated[list[AllocationLine], Field(min_length=1, max_length=40)]
+
+    @model_validator(mode="after")
+    def _distinct(self) -> AllocationsIn:
+        ids = [line.invoice_id for line in self.allocations]
+        if len(set(ids)) != len(ids):
+            raise ValueError("each invoice may appear once per request")
+        return self
+
+
+class TopUpIn(Strict):
+    amount: PositiveAmount
+
+
+class DebitIn(Strict):
+    amount: PositiveAmount
+    reference: Reference

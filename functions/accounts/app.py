@@ -9,7 +9,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.api import create_resolver, handle, header, json_response, principal
 from shared.container import Container
-from shared.models import OrganizationCreate, PaymentSettingsIn
+from shared.models import DebitIn, OrganizationCreate, PaymentSettingsIn
 
 logger = Logger()
 metrics = Metrics()
@@ -55,6 +55,11 @@ def get_payment_settings(org_id: str):
 @app.put("/organizations/<org_id>/payment-settings")
 def put_payment_settings(org_id: str, body: PaymentSettingsIn):
     return json_response(200, deps.accounts.put_settings(principal(app), org_id, body))
+
+
+@app.post("/organizations/<org_id>/wallet/debits")
+def debit_wallet(org_id: str, body: DebitIn):
+    return json_response(201, deps.accounts.debit(principal(app), org_id, body, header(app, "Idempotency-Key")))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

@@ -12,9 +12,7 @@ from botocore.session import get_session
 
 from shared.settings import Settings
 
-GSI1 = ("GSI1", "gsi1pk", "gsi1sk")
-GSI2 = ("GSI2", "gsi2pk", "gsi2sk")
-INDEXES = {name: (pk, sk) for name, pk, sk in (GSI1, GSI2)}
+INDEXES = {f"GSI{n}": (f"gsi{n}pk", f"gsi{n}sk") for n in (1, 2, 3)}
 
 
 # Our own (de)serialiser: boto3's TypeSerializer would import boto3 (and s3transfer), ~100 ms of cold
@@ -111,6 +109,17 @@ class Dynamo:
     def get(self, key: dict[str, str]) -> dict[str, Any] | None:
         res = self.client.get_item(TableName=self.table, Key=to_av(key), ConsistentRead=True)
         return from_av(res["Item"]) if "Item" in res else None
+
+    def batch_get(self, keys: list[dict[str, str]]) -> list[dict[str, Any]]:
+        """Strongly consistent reads of up to 100 items in one round trip (more only for unprocessed keys)."""
+        unique = list({(k["pk"], k["sk"]): k for k in keys}.values())
+        found: list[dict[str, Any]] = []
+        request = {self.table: {"Keys": [to_av(k) for k in unique], "ConsistentRead": True}}
+        while request:
+            res = self.client.batch_get_item(RequestItems=request)
+            found.extend(from_av(i) for i in res.get("Responses", {}).get(self.table, []))
+            request = res.get("UnprocessedKeys") or {}
+        return found
 
     def query(self, *, key_condition: str, names: dict[str, str], vals: dict[str, Any],
               index: str | None = None, forward: bool = True, limit: int | None = None,

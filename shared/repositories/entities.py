@@ -7,8 +7,13 @@ Single-table layout (see docs/data-model.md):
   ORGNAME#{ptn}#{name}  LOCK          unique organization name per partner
   PAY#{pay}      META                 payment (allocations inside)
   PAY#{pay}      AUDIT#{ts}#{id}      audit record of the payment (kept after a delete)
-  GSI1: P#{ptn}#ORG -> name ; P#{ptn}#PAY -> received date   (partner-scoped lists)
-  GSI2: P#{ptn}#ORGPAY#{org} -> received date                 (payments of one organization)
+  INV#{inv}      META                 invoice (its allocations inside)
+  INV#{inv}      AUDIT#{ts}#{id}      audit record of the invoice
+  INVNUM#{ptn}#{number}  LOCK         unique invoice number per partner
+  PTN#{ptn}      COUNTER#INVOICE      the partner's last generated invoice number
+  GSI1: P#{ptn}#ORG -> name ; P#{ptn}#PAY -> received date ; P#{ptn}#INV -> issued date
+  GSI2: P#{ptn}#ORGPAY#{org} -> received date ; P#{ptn}#ORGINV#{org} -> issued date
+  GSI3: P#{ptn}#INVNAME -> organization name, issued date     (invoice search by organization name)
 """
 
 from __future__ import annotations
@@ -24,6 +29,8 @@ AUDIT = "AUDIT#"
 SettingsMethod = Literal["cheque_or_tt", "master_account", "stripe"]
 PaymentMethod = Literal["cheque", "telegraphic_transfer", "cash", "card", "stripe", "other"]
 PaymentStatus = Literal["unassigned", "assigned", "partially_allocated", "allocated"]
+InvoiceType = Literal["standard", "top_up"]
+InvoiceStatus = Literal["unpaid", "partially_paid", "paid", "provisioned"]
 LedgerType = Literal["top_up", "provision", "auto_credit", "usage", "reversal"]
 
 
@@ -182,6 +189,101 @@ class Payment(Entity):
         return keys
 
 
+class InvoiceAllocation(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
+    payment_id: str
+    amount: int
+    allocated_at: str
+
+
+class Invoice(Entity):
+    id: str
+    partner_id: str
+    org_id: str
+    org_name: str
+    number: str
+    type: InvoiceType
+    amount: int
+    currency: str
+    issued_date: str
+    due_date: str | None = None
+    allocations: list[InvoiceAllocation] = []
+    provisioned_at: str | None = None
+    automatic: bool = False  # issued by the daily automatic top-up
+    created_at: str
+    created_by: str
+    updated_at: str
+    version: int = 1
+
+    @property
+    def amount_paid(self) -> int:
+        return sum(a.amount for a in self.allocations)
+
+    @property
+    def amount_due(self) -> int:
+        return self.amount - self.amount_paid
+
+    @property
+    def status(self) -> InvoiceStatus:
+        if self.provisioned_at:
+            return "provisioned"
+        if self.amount_paid == 0:
+            return "unpaid"
+        return "paid" if self.amount_paid == self.amount else "partially_paid"
+
+    @staticmethod
+    def key(invoice_id: str) -> dict[str, str]:
+        return {"pk": f"INV#{invoice_id}", "sk": META}
+
+    @staticmethod
+    def partner_index_pk(partner_id: str) -> str:
+        return f"P#{partner_id}#INV"
+
+    @staticmethod
+    def org_index_pk(partner_id: str, org_id: str) -> str:
+        return f"P#{partner_id}#ORGINV#{org_id}"
+
+    @staticmethod
+    def name_index_pk(partner_id: str) -> str:
+        return f"P#{partner_id}#INVNAME"
+
+    def keys(self) -> dict[str, Any]:
+        order = f"{self.issued_date}#{self.id}"
+        return {**self.key(self.id), "entity": "invoice",
+                "gsi1pk": self.partner_index_pk(self.partner_id), "gsi1sk": order,
+                "gsi2pk": self.org_index_pk(self.partner_id, self.org_id), "gsi2sk": order,
+                "gsi3pk": self.name_index_pk(self.partner_id), "gsi3sk": f"{name_key(self.org_name)}#{order}",
+                # Stored (derived) so that lists can filter on them.
+                "status": self.status, "amount_paid": self.amount_paid}
+
+
+class InvoiceNumberLock(Entity):
+    partner_id: str
+    number: str
+    invoice_id: str
+
+    @staticmethod
+    def key(partner_id: str, number: str) -> dict[str, str]:
+        return {"pk": f"INVNUM#{partner_id}#{number}", "sk": "LOCK"}
+
+    def keys(self) -> dict[str, str]:
+        return {**self.key(self.partner_id, self.number), "entity": "invoice_number"}
+
+
+class InvoiceCounter(Entity):
+    partner_id: str
+    last: int = 0
+    version: int = 0
+
+    @staticmethod
+    def key(partner_id: str) -> dict[str, str]:
+        return {"pk": f"PTN#{partner_id}", "sk": "COUNTER#INVOICE"}
+
+    def keys(self) -> dict[str, str]:
+        return {**self.key(self.partner_id), "entity": "counter"}
+
+
 class AuditRecord(Entity):
     id: str
     partner_id: str
@@ -193,5 +295,5 @@ class AuditRecord(Entity):
     changes: dict[str, Any] = {}
 
     def keys(self) -> dict[str, str]:
-        prefix = {"payment": "PAY", "organization": "ORG"}[self.entity_type]
+        prefix = {"payment": "PAY", "organization": "ORG", "invoice": "INV"}[self.entity_type]
         return {"pk": f"{prefix}#{self.entity_id}", "sk": f"{AUDIT}{self.at}#{self.id}", "entity": "audit"}

@@ -2,20 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from shared.cursor import CursorCodec
-from shared.errors import Conflict
-from shared.repositories.dynamo import Dynamo, TransactionCancelled, values
-from shared.repositories.entities import (
-    LEDGER,
-    META,
-    AuditRecord,
-    LedgerEntry,
-    Organization,
-    OrganizationNameLock,
-    name_key,
-)
+from shared.repositories.dynamo import Dynamo, values
+from shared.repositories.entities import LEDGER, META, LedgerEntry, Organization, name_key
 from shared.repositories.pages import PageQuery, read_page
 
 
@@ -27,29 +16,6 @@ class OrganizationRepository:
     def get(self, org_id: str) -> Organization | None:
         item = self.db.get(Organization.key(org_id))
         return Organization.from_item(item) if item else None
-
-    def create(self, org: Organization, audit: AuditRecord, extra: list[dict[str, Any]]) -> None:
-        lock = OrganizationNameLock(partner_id=org.partner_id, name=org.name, org_id=org.id)
-        try:
-            self.db.transact([self.db.put_new(org.to_item()), self.db.put_new(lock.to_item()),
-                              self.db.put_new(audit.to_item()), *extra])
-        except TransactionCancelled as cancelled:
-            if 1 in cancelled.failed_conditions():
-                raise Conflict("organization_name_taken",
-                               f"An organization named {org.name!r} already exists.") from None
-            raise
-
-    def replace(self, org: Organization, expected_version: int, audit: AuditRecord,
-                extra: list[dict[str, Any]]) -> bool:
-        """Write `org` if nobody changed it since `expected_version`; False when someone did."""
-        guard = self.db.put_if(org.to_item(), "#v = :v", values(v=expected_version), {"#v": "version"})
-        try:
-            self.db.transact([guard, self.db.put_new(audit.to_item()), *extra])
-        except TransactionCancelled as cancelled:
-            if 0 in cancelled.failed_conditions():
-                return False
-            raise
-        return True
 
     def list_by_name(self, partner_id: str, prefix: str | None, *, limit: int, cursor: str | None,
                      scope: str) -> tuple[list[Organization], str | None]:

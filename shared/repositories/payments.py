@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from shared.cursor import CursorCodec
-from shared.repositories.dynamo import Dynamo, TransactionCancelled, values
+from shared.repositories.dynamo import Dynamo, values
 from shared.repositories.entities import AUDIT, META, AuditRecord, Payment
 from shared.repositories.pages import PageQuery, read_page
 
@@ -29,30 +28,6 @@ class PaymentRepository:
     def get(self, payment_id: str) -> Payment | None:
         item = self.db.get(Payment.key(payment_id))
         return Payment.from_item(item) if item else None
-
-    def create(self, payment: Payment, audit: AuditRecord, extra: list[dict[str, Any]]) -> None:
-        self.db.transact([self.db.put_new(payment.to_item()), self.db.put_new(audit.to_item()), *extra])
-
-    def replace(self, payment: Payment, expected_version: int, audit: AuditRecord,
-                extra: list[dict[str, Any]]) -> bool:
-        """Write `payment` if it is still at `expected_version`; False when someone changed it."""
-        guard = self.db.put_if(payment.to_item(), "#v = :v", values(v=expected_version), {"#v": "version"})
-        return self._guarded([guard, self.db.put_new(audit.to_item()), *extra])
-
-    def delete(self, payment: Payment, audit: AuditRecord) -> bool:
-        """Delete `payment` if it is unchanged and has nothing allocated; False otherwise."""
-        guard = self.db.delete_if(Payment.key(payment.id), "version = :v AND allocated_amount = :zero",
-                                  values(v=payment.version, zero=0))
-        return self._guarded([guard, self.db.put_new(audit.to_item())])
-
-    def _guarded(self, items: list[dict[str, Any]]) -> bool:
-        try:
-            self.db.transact(items)
-        except TransactionCancelled as cancelled:
-            if 0 in cancelled.failed_conditions():
-                return False
-            raise
-        return True
 
     def list(self, partner_id: str, filters: PaymentFilters, *, limit: int, cursor: str | None,
              scope: str) -> tuple[list[Payment], str | None]:

@@ -7,14 +7,15 @@ from typing import Any
 from shared.auth import Principal
 from shared.clock import utc_now_str
 from shared.domain.settings import change_settings, default_settings, settings_changed
+from shared.domain.wallet import Posting, post
 from shared.errors import Conflict, NotFound
 from shared.idempotency import Completion, Idempotency
 from shared.ids import new_id
-from shared.models import OrganizationCreate, PaymentSettingsIn
-from shared.repositories.entities import Organization
+from shared.models import DebitIn, OrganizationCreate, PaymentSettingsIn
+from shared.repositories.entities import Organization, OrganizationNameLock
 from shared.repositories.organizations import OrganizationRepository
+from shared.repositories.unit_of_work import UnitOfWork
 from shared.services.common import (
-    MAX_WRITE_RETRIES,
     audit,
     ledger_out,
     list_scope,
@@ -22,6 +23,7 @@ from shared.services.common import (
     page,
     settings_out,
     wallet_out,
+    with_retries,
 )
 
 
@@ -50,7 +52,12 @@ class AccountService:
             record = audit(principal, partner_id=partner_id, entity_type="organization", entity_id=org.id,
                            action="organization.created", at=at,
                            changes={"name": body.name, "currency": body.currency})
-            self.organizations.create(org, record, [complete(result)] if complete else [])
+            taken = Conflict("organization_name_taken", f"An organization named {org.name!r} already exists.")
+            uow = UnitOfWork(self.organizations.db).create(org).create(
+                OrganizationNameLock(partner_id=partner_id, name=org.name, org_id=org.id), taken=taken).create(record)
+            if complete:
+                uow.raw(complete(result))
+            uow.commit()
             return result
 
         return self.idempotency.run(scope=f"{partner_id}#POST /organizations", key=idempotency_key,
@@ -84,11 +91,8 @@ class AccountService:
         return settings_out(self._readable(principal, org_id))
 
     def put_settings(self, principal: Principal, org_id: str, body: PaymentSettingsIn) -> dict[str, Any]:
-        for _ in range(MAX_WRITE_RETRIES):
-            org = self.organizations.get(org_id)
-            if org is None:
-                raise NotFound("Organization not found.")
-            partner_id = principal.check_write(org.partner_id, "Organization")
+        def attempt() -> dict[str, Any]:
+            org = self._writable(principal, org_id)
             at = utc_now_str()
             wanted = change_settings(org.settings, method=body.method, trigger_amount=body.trigger_amount,
                                      limit_threshold=body.limit_threshold, auto_trigger=body.auto_trigger,
@@ -97,8 +101,34 @@ class AccountService:
             if not diff:
                 return settings_out(org)
             updated = org.model_copy(update={"settings": wanted, "version": org.version + 1})
-            record = audit(principal, partner_id=partner_id, entity_type="organization", entity_id=org.id,
+            record = audit(principal, partner_id=org.partner_id, entity_type="organization", entity_id=org.id,
                            action="payment_settings.updated", at=at, changes=diff)
-            if self.organizations.replace(updated, org.version, record, []):
-                return settings_out(updated)
-        raise Conflict("concurrent_update", "The organization changed while saving; please try again.")
+            UnitOfWork(self.organizations.db).save(updated, org.version).create(record).commit()
+            return settings_out(updated)
+
+        return with_retries(attempt)
+
+    def debit(self, principal: Principal, org_id: str, body: DebitIn, key: str | None) -> dict[str, Any]:
+        """Usage charged by the rating system; the ledger entry is the wallet's audit record."""
+
+        def attempt(complete: Completion | None) -> dict[str, Any]:
+            org = self._writable(principal, org_id)
+            debited, entries = post(org, [Posting("usage", -body.amount, body.reference)], actor=principal.sub,
+                                    at=utc_now_str())
+            result = ledger_out(entries[0])
+            uow = UnitOfWork(self.organizations.db).save(debited, org.version).create(entries[0])
+            if complete:
+                uow.raw(complete(result))
+            uow.commit()
+            return result
+
+        return self.idempotency.run(scope=f"{principal.require_writer()}#POST /organizations/{org_id}/wallet/debits",
+                                    key=key, body=body.model_dump(mode="json"),
+                                    action=lambda complete: with_retries(lambda: attempt(complete)))
+
+    def _writable(self, principal: Principal, org_id: str) -> Organization:
+        org = self.organizations.get(org_id)
+        if org is None:
+            raise NotFound("Organization not found.")
+        principal.check_write(org.partner_id, "Organization")
+        return org

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import random
+import time
+from collections.abc import Callable
 from typing import Any
 
 from shared.auth import Principal
 from shared.cursor import scope_of
+from shared.errors import ConcurrentUpdate, Conflict
 from shared.ids import new_id
-from shared.repositories.entities import AuditRecord, LedgerEntry, Organization, Payment
-
-MAX_WRITE_RETRIES = 3  # optimistic writes re-read and retry this often after losing a race
+from shared.repositories.entities import AuditRecord, Invoice, LedgerEntry, Organization, Payment
 
 
 def audit(principal: Principal, *, partner_id: str, entity_type: str, entity_id: str, action: str, at: str,
@@ -66,3 +68,23 @@ def payment_out(p: Payment) -> dict[str, Any]:
 def audit_out(record: AuditRecord) -> dict[str, Any]:
     return {"id": record.id, "action": record.action, "actor": record.actor, "at": record.at,
             "changes": record.changes}
+
+
+def invoice_out(inv: Invoice) -> dict[str, Any]:
+    return {
+        "id": inv.id, "number": inv.number, "org_id": inv.org_id, "org_name": inv.org_name, "type": inv.type,
+        "amount": inv.amount, "currency": inv.currency, "amount_paid": inv.amount_paid,
+        "amount_due": inv.amount_due, "status": inv.status, "issued_date": inv.issued_date,
+        "due_date": inv.due_date, "allocations": [a.model_dump(mode="json") for a in inv.allocations],
+        "created_at": inv.created_at, "updated_at": inv.updated_at, "version": inv.version,
+    }
+
+
+def with_retries[T](attempt: Callable[[], T], attempts: int = 10) -> T:
+    """Run an optimistic read-decide-write until it wins its race (re-reading each time)."""
+    for n in range(attempts):
+        try:
+            return attempt()
+        except ConcurrentUpdate:
+            time.sleep(random.uniform(0, 0.004 * 2 ** min(n, 5)))  # noqa: S311 - jitter, not crypto
+    raise Conflict("concurrent_update", "Too many simultaneous changes; please try again.")

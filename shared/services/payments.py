@@ -14,14 +14,15 @@ from shared.domain.payments import (
     check_version,
     parse_if_match,
 )
-from shared.errors import Conflict, NotFound, PreconditionFailed, Unprocessable
+from shared.errors import NotFound, Unprocessable
 from shared.idempotency import Completion, Idempotency
 from shared.ids import new_id
 from shared.models import PaymentCreate, PaymentPatch
 from shared.repositories.entities import Payment
 from shared.repositories.organizations import OrganizationRepository
 from shared.repositories.payments import PaymentFilters, PaymentRepository
-from shared.services.common import MAX_WRITE_RETRIES, audit, audit_out, list_scope, page, payment_out
+from shared.repositories.unit_of_work import UnitOfWork
+from shared.services.common import audit, audit_out, list_scope, page, payment_out, with_retries
 
 
 class PaymentService:
@@ -59,7 +60,10 @@ class PaymentService:
             result = payment_out(payment)
             record = audit(principal, partner_id=partner_id, entity_type="payment", entity_id=payment.id,
                            action="payment.created", at=at, changes=body.model_dump(mode="json"))
-            self.payments.create(payment, record, [complete(result)] if complete else [])
+            uow = UnitOfWork(self.payments.db).create(payment).create(record)
+            if complete:
+                uow.raw(complete(result))
+            uow.commit()
             return result
 
         return self.idempotency.run(scope=f"{partner_id}#POST /payments", key=idempotency_key,
@@ -81,10 +85,11 @@ class PaymentService:
               if_match: str | None) -> dict[str, Any]:
         expected = parse_if_match(if_match)
         changes = body.changes()
-        for _ in range(MAX_WRITE_RETRIES):
+
+        def attempt() -> dict[str, Any]:
             payment = self._own(principal, payment_id)
             principal.check_write(payment.partner_id, "Payment")
-            check_version(payment, expected)
+            check_version(payment, expected)  # after a lost race the re-read version answers 412
             moment = now()
             if "received_date" in changes:
                 check_received_date(changes["received_date"], moment.date())
@@ -93,27 +98,25 @@ class PaymentService:
                 return payment_out(payment)
             record = audit(principal, partner_id=payment.partner_id, entity_type="payment", entity_id=payment.id,
                            action="payment.updated", at=updated.updated_at, changes=diff)
-            if self.payments.replace(updated, payment.version, record, []):
-                return payment_out(updated)
-            if expected is not None:
-                raise PreconditionFailed("The payment changed since you read it; reload it and try again.")
-        raise Conflict("concurrent_update", "The payment changed while saving; please try again.")
+            UnitOfWork(self.payments.db).save(updated, payment.version).create(record).commit()
+            return payment_out(updated)
+
+        return with_retries(attempt)
 
     def delete(self, principal: Principal, payment_id: str, if_match: str | None) -> None:
         expected = parse_if_match(if_match)
-        for _ in range(MAX_WRITE_RETRIES):
+
+        def attempt() -> None:
             payment = self._own(principal, payment_id)
             principal.check_write(payment.partner_id, "Payment")
             check_version(payment, expected)
             check_deletable(payment)
             record = audit(principal, partner_id=payment.partner_id, entity_type="payment", entity_id=payment.id,
-                           action="payment.deleted", at=rfc3339(now()),
-                           changes={"payment": payment_out(payment)})
-            if self.payments.delete(payment, record):
-                return
-            if expected is not None:
-                raise PreconditionFailed("The payment changed since you read it; reload it and try again.")
-        raise Conflict("concurrent_update", "The payment changed while deleting; please try again.")
+                           action="payment.deleted", at=rfc3339(now()), changes={"payment": payment_out(payment)})
+            UnitOfWork(self.payments.db).delete(Payment.key(payment.id), payment.version,
+                                                "allocated_amount = :zero").create(record).commit()
+
+        with_retries(attempt)
 
     def history(self, principal: Principal, payment_id: str) -> dict[str, Any]:
         payment, records = self.payments.history(payment_id)

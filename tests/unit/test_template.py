@@ -28,7 +28,7 @@ def test_table_has_streams_pitr_ttl_and_the_indexes_the_code_uses():
     assert props["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
     assert props["StreamSpecification"]["StreamViewType"] == "NEW_AND_OLD_IMAGES"
     assert props["TimeToLiveSpecification"]["AttributeName"] == "expiration"
-    assert {g["IndexName"] for g in props["GlobalSecondaryIndexes"]} == {"GSI1", "GSI2"}
+    assert {g["IndexName"] for g in props["GlobalSecondaryIndexes"]} == {"GSI1", "GSI2", "GSI3"}
 
 
 def test_policies_are_least_privilege():

@@ -1,0 +1,79 @@
+"""Invoices, assignment, allocation and wallet top-ups: the thin HTTP edge of shared.services.allocation."""
+
+from typing import Annotated
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from shared.api import create_resolver, handle, header, json_response, principal
+from shared.container import Container
+from shared.models import AllocationsIn, AssignmentIn, InvoiceCreate, IsoDate, TopUpIn
+from shared.repositories.entities import InvoiceStatus, InvoiceType
+from shared.repositories.invoices import InvoiceFilters
+
+logger = Logger()
+metrics = Metrics()
+deps = Container.from_env()
+app = create_resolver(logger)
+
+DateQuery = Annotated[IsoDate | None, Query()]
+
+
+@app.post("/invoices")
+def create_invoice(body: InvoiceCreate):
+    return json_response(201, deps.allocation.create_invoice(principal(app), body, header(app, "Idempotency-Key")))
+
+
+@app.get("/invoices")
+def list_invoices(org_id: Annotated[str | None, Query(max_length=64)] = None,
+                  org_name: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
+                  number: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
+                  issued_from: DateQuery = None, issued_to: DateQuery = None,
+                  status: InvoiceStatus | None = None, type: InvoiceType | None = None,
+                  limit: Annotated[int, Query(ge=1, le=100)] = 50,
+                  cursor: Annotated[str | None, Query(max_length=2048)] = None):
+    filters = InvoiceFilters(org_id=org_id, org_name=org_name, number=number, issued_from=issued_from,
+                             issued_to=issued_to, status=status, type=type)
+    return json_response(200, deps.allocation.list_invoices(principal(app), filters, limit, cursor))
+
+
+@app.get("/invoices/<invoice_id>")
+def get_invoice(invoice_id: str):
+    return json_response(200, deps.allocation.get_invoice(principal(app), invoice_id))
+
+
+@app.put("/payments/<payment_id>/assignment")
+def assign(payment_id: str, body: AssignmentIn):
+    return json_response(200, deps.allocation.assign(principal(app), payment_id, body))
+
+
+@app.delete("/payments/<payment_id>/assignment")
+def unassign(payment_id: str):
+    return json_response(200, deps.allocation.unassign(principal(app), payment_id))
+
+
+@app.post("/payments/<payment_id>/allocations")
+def allocate(payment_id: str, body: AllocationsIn):
+    payment = deps.allocation.allocate(principal(app), payment_id, body, header(app, "Idempotency-Key"))
+    metrics.add_metric(name="InvoicesAllocated", unit=MetricUnit.Count, value=len(body.allocations))
+    return json_response(200, payment)
+
+
+@app.delete("/payments/<payment_id>/allocations/<invoice_id>")
+def release(payment_id: str, invoice_id: str):
+    return json_response(200, deps.allocation.release(principal(app), payment_id, invoice_id))
+
+
+@app.post("/payments/<payment_id>/top-ups")
+def top_up(payment_id: str, body: TopUpIn):
+    return json_response(200, deps.allocation.top_up(principal(app), payment_id, body, header(app, "Idempotency-Key")))
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@metrics.log_metrics
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    deps.idempotency.register_context(context)
+    return handle(app, event, context)

@@ -1,0 +1,43 @@
+"""The wallet: every balance change is a ledger entry carrying the balance after it.
+
+Invariant: an organization's balance equals the sum of its ledger entries' amounts, and never goes
+below zero. Entries are numbered by the organization's `ledger_seq`, so a ledger entry and the
+balance it produced are written together or not at all.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from shared.errors import Conflict
+from shared.ids import new_id
+from shared.money import format_amount
+from shared.repositories.entities import LedgerEntry, LedgerType, Organization
+
+
+@dataclass(frozen=True)
+class Posting:
+    type: LedgerType
+    amount: int  # signed: credits positive, debits negative
+    reference: str | None
+
+
+def post(org: Organization, postings: list[Posting], *, actor: str, at: str) -> tuple[Organization, list[LedgerEntry]]:
+    """The organization after the postings, and their ledger entries (in order)."""
+    balance, seq, entries = org.balance, org.ledger_seq, []
+    for posting in postings:
+        if posting.amount == 0:
+            raise ValueError("a posting moves money")
+        balance += posting.amount
+        if balance < 0:
+            raise Conflict("insufficient_balance",
+                           f"The wallet holds {format_amount(org.balance, org.currency)}; "
+                           f"{format_amount(-posting.amount, org.currency)} would take it below zero.")
+        seq += 1
+        entries.append(LedgerEntry(id=new_id("txn"), org_id=org.id, partner_id=org.partner_id, seq=seq,
+                                   type=posting.type, amount=posting.amount, balance_after=balance,
+                                   currency=org.currency, reference=posting.reference, created_at=at,
+                                   created_by=actor))
+    updated = org.model_copy(update={"balance": balance, "ledger_seq": seq, "version": org.version + 1,
+                                     "wallet_updated_at": at})
+    return updated, entries

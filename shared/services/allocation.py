@@ -1,0 +1,266 @@
+"""Invoices, assignment, allocation, release and wallet top-ups from payments.
+
+Every money move is: consistent reads, a pure decision (shared.domain.allocation), and one
+TransactWriteItems guarded by the versions read. A lost race re-reads and decides again, so the
+rules hold under concurrency; the write path never trusts an index read.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any
+
+from shared.auth import Principal
+from shared.clock import utc_now_str
+from shared.domain import allocation as rules
+from shared.domain.payments import check_assignable_currency
+from shared.domain.wallet import Posting, post
+from shared.errors import Conflict, NotFound, Unprocessable
+from shared.idempotency import Completion, Idempotency
+from shared.ids import new_id
+from shared.models import AllocationsIn, AssignmentIn, InvoiceCreate, TopUpIn
+from shared.repositories.dynamo import Dynamo
+from shared.repositories.entities import (
+    Invoice,
+    InvoiceCounter,
+    InvoiceNumberLock,
+    Organization,
+    Payment,
+)
+from shared.repositories.invoices import InvoiceFilters, InvoiceRepository
+from shared.repositories.organizations import OrganizationRepository
+from shared.repositories.payments import PaymentRepository
+from shared.repositories.unit_of_work import UnitOfWork
+from shared.services.common import (
+    audit,
+    invoice_out,
+    list_scope,
+    page,
+    payment_out,
+    with_retries,
+)
+
+MAX_NUMBER_SKIPS = 20
+
+
+class _NumberTaken(Conflict):
+    def __init__(self) -> None:
+        super().__init__("invoice_number_taken", "This invoice number is already used by another invoice.")
+
+
+class AllocationService:
+    def __init__(self, db: Dynamo, payments: PaymentRepository, organizations: OrganizationRepository,
+                 invoices: InvoiceRepository, idempotency: Idempotency):
+        self.db = db
+        self.payments = payments
+        self.organizations = organizations
+        self.invoices = invoices
+        self.idempotency = idempotency
+
+    # --- reads ---------------------------------------------------------------------------------------
+    def _read(self, *keys: dict[str, str]) -> dict[str, dict[str, Any]]:
+        """Strongly consistent reads in one round trip, by pk."""
+        return {item["pk"]: item for item in self.db.batch_get(list(keys))}
+
+    def _payment(self, principal: Principal, payment: Payment | None) -> Payment:
+        if payment is None:
+            raise NotFound("Payment not found.")
+        principal.check_write(payment.partner_id, "Payment")
+        return payment
+
+    def _payment_by_id(self, principal: Principal, payment_id: str) -> Payment:
+        return self._payment(principal, self.payments.get(payment_id))
+
+    def _invoices(self, ids: list[str]) -> dict[str, Invoice]:
+        found = self._read(*(Invoice.key(i) for i in ids)) if ids else {}
+        return {i: Invoice.from_item(found[f"INV#{i}"]) for i in ids if f"INV#{i}" in found}
+
+    # --- invoices ------------------------------------------------------------------------------------
+    def create_invoice(self, principal: Principal, body: InvoiceCreate, key: str | None) -> dict[str, Any]:
+        partner_id = principal.require_writer()
+
+        def attempt(complete: Completion | None, skip: int) -> dict[str, Any]:
+            found = self._read(Organization.key(body.org_id), InvoiceCounter.key(partner_id))
+            org_item = found.get(f"ORG#{body.org_id}")
+            org = rules.check_organization(Organization.from_item(org_item) if org_item else None, partner_id)
+            check_assignable_currency(body.currency, org.currency)
+            at = utc_now_str()
+            uow = UnitOfWork(self.db)
+            number = body.number
+            if number is None:
+                counter_item = found.get(f"PTN#{partner_id}")
+                counter = (InvoiceCounter.from_item(counter_item) if counter_item
+                           else InvoiceCounter(partner_id=partner_id))
+                bumped = counter.model_copy(update={"last": counter.last + 1 + skip, "version": counter.version + 1})
+                number = f"INV-{bumped.last:06d}"
+                uow.create(bumped) if counter.version == 0 else uow.save(bumped, counter.version)
+            invoice = Invoice(id=new_id("inv"), partner_id=partner_id, org_id=org.id, org_name=org.name,
+                              number=number, type=body.type, amount=body.amount, currency=body.currency,
+                              issued_date=body.issued_date, due_date=body.due_date, created_at=at,
+                              created_by=principal.sub, updated_at=at)
+            result = invoice_out(invoice)
+            uow.create(InvoiceNumberLock(partner_id=partner_id, number=number, invoice_id=invoice.id),
+                       taken=_NumberTaken())
+            uow.create(invoice)
+            uow.create(audit(principal, partner_id=partner_id, entity_type="invoice", entity_id=invoice.id,
+                             action="invoice.created", at=at, changes=body.model_dump(mode="json")))
+            if complete:
+                uow.raw(complete(result))
+            uow.commit()
+            return result
+
+        def create(complete: Completion | None) -> dict[str, Any]:
+            for skip in range(MAX_NUMBER_SKIPS):
+                try:
+                    return with_retries(partial(attempt, complete, skip))
+                except _NumberTaken:
+                    if body.number is not None:
+                        raise
+                    # A generated number was already given to an invoice by hand: move past it.
+            raise Conflict("invoice_number_taken", "Could not find a free invoice number; give one.")
+
+        return self.idempotency.run(scope=f"{partner_id}#POST /invoices", key=key,
+                                    body=body.model_dump(mode="json"), action=create)
+
+    def get_invoice(self, principal: Principal, invoice_id: str) -> dict[str, Any]:
+        invoice = self.invoices.get(invoice_id)
+        if invoice is None:
+            raise NotFound("Invoice not found.")
+        principal.check_read(invoice.partner_id, "Invoice")
+        return invoice_out(invoice)
+
+    def list_invoices(self, principal: Principal, filters: InvoiceFilters, limit: int,
+                      cursor: str | None) -> dict[str, Any]:
+        if filters.issued_from and filters.issued_to and filters.issued_from > filters.issued_to:
+            raise Unprocessable("issued_from must not be after issued_to.", code="invalid_date_range")
+        scope = list_scope(principal, "invoices", **vars(filters))
+        items, next_cursor = self.invoices.search(principal.home_partner(), filters, limit=limit, cursor=cursor,
+                                                  scope=scope)
+        return page([invoice_out(i) for i in items], next_cursor)
+
+    # --- assignment ----------------------------------------------------------------------------------
+    def assign(self, principal: Principal, payment_id: str, body: AssignmentIn) -> dict[str, Any]:
+        def attempt() -> dict[str, Any]:
+            found = self._read(Payment.key(payment_id), Organization.key(body.org_id))
+            payment = self._payment(principal, Payment.from_item(found[f"PAY#{payment_id}"])
+                                    if f"PAY#{payment_id}" in found else None)
+            org_item = found.get(f"ORG#{body.org_id}")
+            at = utc_now_str()
+            updated = rules.assign(payment, Organization.from_item(org_item) if org_item else None, at)
+            if updated is None:
+                return payment_out(payment)
+            record = audit(principal, partner_id=payment.partner_id, entity_type="payment", entity_id=payment.id,
+                           action="payment.assigned", at=at,
+                           changes={"org_id": {"from": None, "to": body.org_id},
+                                    "assignment_edits": updated.assignment_edits})
+            UnitOfWork(self.db).save(updated, payment.version).create(record).commit()
+            return payment_out(updated)
+
+        return with_retries(attempt)
+
+    def unassign(self, principal: Principal, payment_id: str) -> dict[str, Any]:
+        def attempt() -> dict[str, Any]:
+            payment = self._payment_by_id(principal, payment_id)
+            invoices = self._invoices([a.invoice_id for a in payment.allocations if a.invoice_id])
+            at = utc_now_str()
+            updated, released = rules.unassign(payment, invoices, at)
+            uow = UnitOfWork(self.db).save(updated, payment.version)
+            for invoice in released:
+                uow.save(invoice, invoices[invoice.id].version)
+            uow.create(audit(principal, partner_id=payment.partner_id, entity_type="payment", entity_id=payment.id,
+                             action="payment.unassigned", at=at,
+                             changes={"org_id": {"from": payment.org_id, "to": None},
+                                      "assignment_edits": updated.assignment_edits,
+                                      "released": [{"invoice_id": a.invoice_id, "amount": a.amount}
+                                                   for a in payment.allocations]}))
+            uow.commit()
+            return payment_out(updated)
+
+        return with_retries(attempt)
+
+    # --- allocation ----------------------------------------------------------------------------------
+    def allocate(self, principal: Principal, payment_id: str, body: AllocationsIn,
+                 key: str | None) -> dict[str, Any]:
+        requested = [(line.invoice_id, line.amount) for line in body.allocations]
+
+        def attempt(complete: Completion | None) -> dict[str, Any]:
+            found = self._read(Payment.key(payment_id), *(Invoice.key(i) for i, _ in requested))
+            payment = self._payment(principal, Payment.from_item(found[f"PAY#{payment_id}"])
+                                    if f"PAY#{payment_id}" in found else None)
+            invoices = {i: Invoice.from_item(found[f"INV#{i}"]) if f"INV#{i}" in found else None
+                        for i, _ in requested}
+            at = utc_now_str()
+            outcome = rules.allocate(payment, invoices, requested, at)
+            uow = UnitOfWork(self.db).save(outcome.payment, payment.version)
+            for invoice in outcome.invoices:
+                uow.save(invoice, invoices[invoice.id].version)  # type: ignore[union-attr]
+            uow.create(audit(principal, partner_id=payment.partner_id, entity_type="payment", entity_id=payment.id,
+                             action="payment.allocated", at=at,
+                             changes={"allocations": [{"invoice_id": i, "amount": a} for i, a in requested]}))
+            if outcome.provisioned:
+                self._provision(principal, uow, outcome.provisioned, at)
+            result = payment_out(outcome.payment)
+            if complete:
+                uow.raw(complete(result))
+            uow.commit()
+            return result
+
+        return self.idempotency.run(scope=f"{principal.require_writer()}#POST /payments/{payment_id}/allocations",
+                                    key=key, body=body.model_dump(mode="json"),
+                                    action=lambda complete: with_retries(lambda: attempt(complete)))
+
+    def _provision(self, principal: Principal, uow: UnitOfWork, invoices: list[Invoice], at: str) -> None:
+        """Credit the wallet with each fully paid top-up invoice: one `provision` entry each, in the
+        same transaction that marks the invoice provisioned (so exactly once)."""
+        org = self.organizations.get(invoices[0].org_id)
+        assert org is not None
+        credited, entries = post(org, [Posting("provision", i.amount, i.id) for i in invoices], actor=principal.sub,
+                                 at=at)
+        uow.save(credited, org.version)
+        for entry in entries:
+            uow.create(entry)
+        uow.create(audit(principal, partner_id=org.partner_id, entity_type="organization", entity_id=org.id,
+                         action="wallet.provisioned", at=at,
+                         changes={"invoices": [{"invoice_id": i.id, "amount": i.amount} for i in invoices],
+                                  "balance": {"from": org.balance, "to": credited.balance}}))
+
+    def release(self, principal: Principal, payment_id: str, invoice_id: str) -> dict[str, Any]:
+        def attempt() -> dict[str, Any]:
+            found = self._read(Payment.key(payment_id), Invoice.key(invoice_id))
+            payment = self._payment(principal, Payment.from_item(found[f"PAY#{payment_id}"])
+                                    if f"PAY#{payment_id}" in found else None)
+            invoice = Invoice.from_item(found[f"INV#{invoice_id}"]) if f"INV#{invoice_id}" in found else None
+            at = utc_now_str()
+            updated, released = rules.release(payment, invoice, invoice_id, at)
+            assert invoice is not None
+            amount = next(a.amount for a in payment.allocations if a.invoice_id == invoice_id)
+            UnitOfWork(self.db).save(updated, payment.version).save(released, invoice.version).create(
+                audit(principal, partner_id=payment.partner_id, entity_type="payment", entity_id=payment.id,
+                      action="payment.allocation_released", at=at,
+                      changes={"invoice_id": invoice_id, "amount": amount})).commit()
+            return payment_out(updated)
+
+        return with_retries(attempt)
+
+    def top_up(self, principal: Principal, payment_id: str, body: TopUpIn, key: str | None) -> dict[str, Any]:
+        def attempt(complete: Completion | None) -> dict[str, Any]:
+            payment = self._payment_by_id(principal, payment_id)
+            at = utc_now_str()
+            updated = rules.top_up(payment, body.amount, at)
+            org = self.organizations.get(payment.org_id or "")
+            assert org is not None
+            credited, entries = post(org, [Posting("top_up", body.amount, payment.id)], actor=principal.sub, at=at)
+            uow = UnitOfWork(self.db).save(updated, payment.version).save(credited, org.version)
+            uow.create(entries[0])
+            uow.create(audit(principal, partner_id=payment.partner_id, entity_type="payment", entity_id=payment.id,
+                             action="payment.wallet_top_up", at=at,
+                             changes={"amount": body.amount, "ledger_entry": entries[0].id}))
+            result = payment_out(updated)
+            if complete:
+                uow.raw(complete(result))
+            uow.commit()
+            return result
+
+        return self.idempotency.run(scope=f"{principal.require_writer()}#POST /payments/{payment_id}/top-ups",
+                                    key=key, body=body.model_dump(mode="json"),
+                                    action=lambda complete: with_retries(lambda: attempt(complete)))
