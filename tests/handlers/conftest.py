@@ -32,6 +32,9 @@ class Lambdas:
     def payments(self, name: str, **kw: Any) -> tuple[int, Any]:
         return self.call("PaymentsFunction", load_event(f"payments/{name}.json", **kw))
 
+    def allocation(self, name: str, **kw: Any) -> tuple[int, Any]:
+        return self.call("AllocationFunction", load_event(f"allocation/{name}.json", **kw))
+
     def snapshot(self) -> list[dict[str, Any]]:
         return snapshot(self.ddb, TABLE_NAME)
 
