@@ -56,8 +56,8 @@ def test_help_article_scenario(stack):
     inv_b = new_invoice(api, org, 50_000, issued="2026-11-03")
     top = new_invoice(api, org, 20_000, "top_up", issued="2026-11-04")
     # Record a payment received from the customer (not yet assigned)
-    pay = api("POST", "/payments", {**PAYMENT, "amount": 100_000, "reference": "TT-884", "invoice_number": inv_a["number"],
-                                    "remark": "November"}).json()
+    pay = api("POST", "/payments", {**PAYMENT, "amount": 100_000, "reference": "TT-884",
+                                    "invoice_number": inv_a["number"], "remark": "November"}).json()
     assert pay["status"] == "unassigned"
     # Search the organization's invoices by organization name and issued date
     found = api("GET", "/invoices", params={"org_name": "acme", "issued_from": "2026-11-01",

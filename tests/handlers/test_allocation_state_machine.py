@@ -1,0 +1,174 @@
+"""A hypothesis state machine over the allocation API, with the real handlers and DynamoDB.
+
+Steps: record, assign, un-assign, allocate, release, top up, debit, edit amount, delete. After every
+step, from the table (consistent reads by id), these invariants hold:
+  I1 a payment's allocated amount <= its amount, and its status matches its money;
+  I2 an invoice's paid amount <= its amount, and its status matches its money;
+  I3 what payments allocated to an invoice equals what the invoice shows as paid;
+  I4 a wallet's balance equals the sum of its ledger entries, and is never negative;
+  I5 each top-up invoice has exactly one `provision` entry if provisioned, none otherwise;
+  I6 no payment's assignment was edited more than five times;
+and no request ever answers 5xx.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+
+import pytest
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, precondition, rule
+
+from shared.container import Container
+from shared.repositories.entities import Invoice, Organization, Payment
+from tests.conftest import new_partner
+from tests.handlers.conftest import Lambdas, admin
+
+STEPS: Counter[str] = Counter()
+ENV: dict[str, Lambdas] = {}
+NO_KEY = {"idempotency-key": None}
+EXAMPLES = int(os.environ.get("STATE_MACHINE_EXAMPLES", 10))
+STEP_COUNT = int(os.environ.get("STATE_MACHINE_STEPS", 30))
+
+
+class AllocationMachine(RuleBasedStateMachine):
+    payments = Bundle("payments")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.api = ENV["lambdas"]
+        self.deps = Container.from_env()
+        self.partner = new_partner()
+        self.who = admin(self.partner)
+        self.orgs = [self._call("accounts", "create_organization", body={"name": n, "currency": "SGD"},
+                                headers=NO_KEY)[1] for n in ("A", "B")]
+        self.invoices = []
+        for org in self.orgs:
+            for amount, kind in ((3_000, "standard"), (5_000, "standard"), (2_000, "top_up"), (4_000, "top_up")):
+                self.invoices.append(self._call("allocation", "create_invoice", headers=NO_KEY, body={
+                    "org_id": org["id"], "type": kind, "amount": amount, "currency": "SGD",
+                    "issued_date": "2026-11-01"})[1])
+        self.payment_ids: list[str] = []
+
+    def _call(self, function: str, event: str, **kw):
+        status, body = getattr(self.api, function)(event, **self.who, **kw)
+        assert status < 500, (event, status, body)
+        return status, body
+
+    @rule(target=payments, amount=st.integers(1, 12_000), org=st.none() | st.sampled_from([0, 1]))
+    def record(self, amount, org):
+        body = {"amount": amount, "currency": "SGD", "received_date": "2026-11-20", "method": "cheque"}
+        if org is not None:
+            body["org_id"] = self.orgs[org]["id"]
+        status, payment = self._call("payments", "create_payment", body=body, headers=NO_KEY)
+        assert status == 201
+        STEPS["record"] += 1
+        self.payment_ids.append(payment["id"])
+        return payment["id"]
+
+    @rule(payment=payments, org=st.sampled_from([0, 1]))
+    def assign(self, payment, org):
+        status, _ = self._call("allocation", "assign_payment", path={"payment_id": payment},
+                               body={"org_id": self.orgs[org]["id"]})
+        assert status in (200, 404, 409)
+        STEPS["assign"] += 1
+
+    @rule(payment=payments)
+    def unassign(self, payment):
+        status, _ = self._call("allocation", "unassign_payment", path={"payment_id": payment})
+        assert status in (200, 404, 409)
+        STEPS["unassign"] += 1
+
+    @rule(payment=payments, picks=st.lists(st.tuples(st.integers(0, 7), st.integers(1, 5_000)), min_size=1,
+                                           max_size=3, unique_by=lambda t: t[0]))
+    def allocate(self, payment, picks):
+        body = {"allocations": [{"invoice_id": self.invoices[i]["id"], "amount": a} for i, a in picks]}
+        status, _ = self._call("allocation", "allocate_payment", path={"payment_id": payment}, body=body,
+                               headers=NO_KEY)
+        assert status in (200, 404, 409, 422)
+        STEPS["allocate"] += 1
+
+    @rule(payment=payments, invoice=st.integers(0, 7))
+    def release(self, payment, invoice):
+        status, _ = self._call("allocation", "release_allocation",
+                               path={"payment_id": payment, "invoice_id": self.invoices[invoice]["id"]})
+        assert status in (200, 404, 409)
+        STEPS["release"] += 1
+
+    @rule(payment=payments, amount=st.integers(1, 6_000))
+    def top_up(self, payment, amount):
+        status, _ = self._call("allocation", "top_up_from_payment", path={"payment_id": payment},
+                               body={"amount": amount}, headers=NO_KEY)
+        assert status in (200, 404, 409)
+        STEPS["top_up"] += 1
+
+    @precondition(lambda self: self.payment_ids)  # no wallet has money before a payment exists
+    @rule(org=st.sampled_from([0, 1]), amount=st.integers(1, 6_000))
+    def debit(self, org, amount):
+        status, _ = self._call("accounts", "debit_wallet", path={"org_id": self.orgs[org]["id"]},
+                               body={"amount": amount, "reference": "usage"}, headers=NO_KEY)
+        assert status in (201, 409)
+        STEPS["debit"] += 1
+
+    @rule(payment=payments, amount=st.integers(1, 12_000))
+    def edit_amount(self, payment, amount):
+        status, _ = self._call("payments", "patch_payment", path={"payment_id": payment}, body={"amount": amount},
+                               headers={"if-match": None})
+        assert status in (200, 404, 409)
+        STEPS["edit_amount"] += 1
+
+    @rule(payment=payments)
+    def delete(self, payment):
+        status, _ = self._call("payments", "delete_payment", path={"payment_id": payment})
+        assert status in (204, 404, 409)
+        STEPS["delete"] += 1
+
+    @invariant()
+    def money_adds_up(self):
+        keys = ([Payment.key(i) for i in self.payment_ids] + [Invoice.key(i["id"]) for i in self.invoices]
+                + [Organization.key(o["id"]) for o in self.orgs])
+        items = {i["pk"]: i for i in self.deps.db.batch_get(keys)}  # consistent reads, one round trip
+        payments = [Payment.from_item(items[f"PAY#{i}"]) for i in self.payment_ids if f"PAY#{i}" in items]
+        invoices = [Invoice.from_item(items[f"INV#{i['id']}"]) for i in self.invoices]
+        allocated_to: Counter[str] = Counter()
+        for p in payments:
+            assert 0 <= p.allocated_amount <= p.amount  # I1
+            assert p.status == ("unassigned" if p.org_id is None else "assigned" if p.allocated_amount == 0 else
+                                "allocated" if p.allocated_amount == p.amount else "partially_allocated")
+            assert p.org_id is not None or not p.allocations
+            assert p.assignment_edits <= 5  # I6
+            for a in p.allocations:
+                if a.invoice_id:
+                    allocated_to[a.invoice_id] += a.amount
+        for inv in invoices:
+            assert 0 <= inv.amount_paid <= inv.amount  # I2
+            expected = ("provisioned" if inv.type == "top_up" and inv.amount_paid == inv.amount else
+                        "unpaid" if inv.amount_paid == 0 else
+                        "paid" if inv.amount_paid == inv.amount else "partially_paid")
+            assert inv.status == expected, (inv.status, expected)
+            assert inv.amount_paid == allocated_to[inv.id]  # I3
+        for org in self.orgs:
+            stored = Organization.from_item(items[f"ORG#{org['id']}"])
+            _, entries, _ = self.deps.organizations.ledger_page(org["id"], limit=1000, cursor=None, scope="t")
+            assert stored.balance == sum(e.amount for e in entries) >= 0  # I4
+            assert all(e.balance_after >= 0 for e in entries)
+            provisions = Counter(e.reference for e in entries if e.type == "provision")
+            for inv in invoices:
+                if inv.org_id == org["id"] and inv.type == "top_up":
+                    assert provisions[inv.id] == (1 if inv.status == "provisioned" else 0)  # I5
+        STEPS["invariant checks"] += 1
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _environment(lambdas):
+    ENV["lambdas"] = lambdas
+    yield
+    print(f"\nallocation state machine: {sum(v for k, v in STEPS.items() if k != 'invariant checks')} steps "
+          f"{dict(STEPS)}")
+
+
+AllocationMachine.TestCase.settings = settings(max_examples=EXAMPLES, stateful_step_count=STEP_COUNT, deadline=None,
+                                               suppress_health_check=[HealthCheck.too_slow])
+TestAllocationMachine = AllocationMachine.TestCase
