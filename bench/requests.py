@@ -40,6 +40,7 @@ def main() -> list[str]:
     ensure_table(server.endpoint, TABLE_NAME, template)
     host = FunctionHost(template, local_overrides(server.endpoint, "ERROR"))
     accounts, payments = Counted(host, "AccountsFunction"), Counted(host, "PaymentsFunction")
+    allocation = Counted(host, "AllocationFunction")
     partner = f"ptn_bench{uuid.uuid4().hex[:6]}"
     who = {"claims": {"partner_id": partner, "groups": "[finance-admin]", "sub": "bench"}}
     rows: list[tuple[str, Counter[str]]] = []
@@ -76,6 +77,42 @@ def main() -> list[str]:
         body={"remark": "bench"})
     run("GET /payments/{id}/history", payments, "payments/payment_history.json", path=pay_path)
     run("DELETE /payments/{id}", payments, "payments/delete_payment.json", path=pay_path)
+
+    def invoice(amount: int, kind: str = "standard") -> dict[str, Any]:
+        _, inv, _ = allocation(load_event("allocation/create_invoice.json", **who, headers={"idempotency-key": None},
+                                          body={"org_id": org["id"], "type": kind, "amount": amount,
+                                                "currency": "SGD", "issued_date": "2026-11-01"}))
+        return inv
+
+    run("POST /invoices", allocation, "allocation/create_invoice.json",
+        body={"org_id": org["id"], "type": "standard", "amount": 100, "currency": "SGD", "issued_date": "2026-11-01"})
+    big = {k: v for k, v in body.items() if k != "org_id"} | {"amount": 10**9}
+    free = run("POST /payments (no org, no key)", payments, "payments/create_payment.json", body=big,
+               headers={"idempotency-key": None})
+    free_path = {"payment_id": free["id"]}
+    run("PUT /payments/{id}/assignment", allocation, "allocation/assign_payment.json", path=free_path,
+        body={"org_id": org["id"]})
+    for n in (1, 10, 40):
+        invoices = [invoice(1_000) for _ in range(n)]
+        run(f"POST .../allocations ({n} invoices)", allocation, "allocation/allocate_payment.json", path=free_path,
+            body={"allocations": [{"invoice_id": i["id"], "amount": 500} for i in invoices]},
+            headers={"idempotency-key": f"alloc-{n}"})
+    top = invoice(700, "top_up")
+    run("POST .../allocations (provisions a top-up)", allocation, "allocation/allocate_payment.json",
+        path=free_path, body={"allocations": [{"invoice_id": top["id"], "amount": 700}]},
+        headers={"idempotency-key": None})
+    run("DELETE .../allocations/{invoice_id}", allocation, "allocation/release_allocation.json",
+        path={**free_path, "invoice_id": invoices[0]["id"]})
+    run("POST /payments/{id}/top-ups", allocation, "allocation/top_up_from_payment.json", path=free_path,
+        body={"amount": 5_000})
+    run("POST .../wallet/debits (Idempotency-Key)", accounts, "accounts/debit_wallet.json", path=org_path)
+    run("GET /invoices?org_name=", allocation, "allocation/list_invoices.json",
+        query={"org_name": "acme"})
+    run("GET /invoices/{id}", allocation, "allocation/get_invoice.json", path={"invoice_id": top["id"]})
+    spare = run("POST /payments (org_id, Idempotency-Key)", payments, "payments/create_payment.json",
+                body=body | {"amount": 1}, headers={"idempotency-key": "spare"})
+    run("DELETE /payments/{id}/assignment", allocation, "allocation/unassign_payment.json",
+        path={"payment_id": spare["id"]})
     server.stop()
 
     lines = ["DynamoDB requests per route (botocore before-call events on the function's client)",

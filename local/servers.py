@@ -93,6 +93,7 @@ class HttpApiHandler(_Quiet):
 
 class HttpApiServer(ThreadingHTTPServer):
     daemon_threads = True
+    block_on_close = False  # a thread parked on a client's idle keep-alive connection must not block stop
 
     def __init__(self, port: int, host: FunctionHost, template: Template, verbose: bool = False):
         super().__init__(("127.0.0.1", port), HttpApiHandler)
@@ -189,6 +190,7 @@ class InvokeApiHandler(_Quiet):
 
 class InvokeApiServer(ThreadingHTTPServer):
     daemon_threads = True
+    block_on_close = False
 
     def __init__(self, port: int, host: FunctionHost, verbose: bool = False):
         super().__init__(("127.0.0.1", port), InvokeApiHandler)

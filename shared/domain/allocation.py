@@ -19,8 +19,34 @@ def _bump(payment: Payment, at: str, **changes: object) -> Payment:
     return payment.model_copy(update={**changes, "updated_at": at, "version": payment.version + 1})
 
 
-def _bump_invoice(invoice: Invoice, at: str, **changes: object) -> Invoice:
-    return invoice.model_copy(update={**changes, "updated_at": at, "version": invoice.version + 1})
+@dataclass(frozen=True)
+class InvoiceChange:
+    """What one payment does to one invoice: its entry there becomes `entry` (None: released).
+
+    Written as a conditional update (shared.repositories.invoices), never as a rewrite of the
+    invoice, so that payments allocating to the same invoice do not conflict unless one of them
+    would overpay it.
+    """
+
+    invoice: Invoice  # as read
+    payment_id: str
+    entry: InvoiceAllocation | None
+    provision: bool = False
+
+    @property
+    def prior(self) -> InvoiceAllocation | None:
+        return next((a for a in self.invoice.allocations if a.payment_id == self.payment_id), None)
+
+    @property
+    def delta(self) -> int:
+        return (self.entry.amount if self.entry else 0) - (self.prior.amount if self.prior else 0)
+
+    def after(self, at: str) -> Invoice:
+        others = [a for a in self.invoice.allocations if a.payment_id != self.payment_id]
+        return self.invoice.model_copy(update={
+            "allocations": others + ([self.entry] if self.entry else []),
+            "amount_paid": self.invoice.amount_paid + self.delta, "updated_at": at,
+            "version": self.invoice.version + 1, "provisioned_at": at if self.provision else None})
 
 
 def check_organization(org: Organization | None, partner_id: str) -> Organization:
@@ -55,7 +81,7 @@ def _require_assigned(payment: Payment) -> str:
     return payment.org_id
 
 
-def unassign(payment: Payment, invoices: dict[str, Invoice], at: str) -> tuple[Payment, list[Invoice]]:
+def unassign(payment: Payment, invoices: dict[str, Invoice], at: str) -> tuple[Payment, list[InvoiceChange]]:
     """The payment un-assigned, with every invoice allocation released in the same step."""
     _require_assigned(payment)
     _limit(payment)
@@ -63,19 +89,15 @@ def unassign(payment: Payment, invoices: dict[str, Invoice], at: str) -> tuple[P
             invoices[a.invoice_id].provisioned_at for a in payment.allocations if a.invoice_id):
         raise Conflict("payment_credit_delivered",
                        "Some of this payment's money has reached the wallet; it cannot be un-assigned.")
-    released = [_without(invoices[a.invoice_id], payment.id, at) for a in payment.allocations if a.invoice_id]
+    released = [InvoiceChange(invoices[a.invoice_id], payment.id, None) for a in payment.allocations if a.invoice_id]
     updated = _bump(payment, at, org_id=None, allocations=[], assignment_edits=payment.assignment_edits + 1)
     return updated, released
-
-
-def _without(invoice: Invoice, payment_id: str, at: str) -> Invoice:
-    return _bump_invoice(invoice, at, allocations=[a for a in invoice.allocations if a.payment_id != payment_id])
 
 
 @dataclass
 class AllocationResult:
     payment: Payment
-    invoices: list[Invoice]
+    changes: list[InvoiceChange]
     provisioned: list[Invoice] = field(default_factory=list)  # top-up invoices this request fully paid
 
 
@@ -108,24 +130,20 @@ def allocate(payment: Payment, invoices: dict[str, Invoice | None], requested: l
         raise Conflict("invoice_overpaid", "An invoice would be paid beyond its amount.", details=overpaid)
 
     allocations = list(payment.allocations)
-    result_invoices, provisioned = [], []
+    changes, provisioned = [], []
     for invoice_id, amount in requested:
         invoice = invoices[invoice_id]
         assert invoice is not None
         allocations = _add_to(allocations, invoice_id, amount, at)
-        inv_allocs = list(invoice.allocations)
-        existing = next((i for i, a in enumerate(inv_allocs) if a.payment_id == payment.id), None)
-        if existing is None:
-            inv_allocs.append(InvoiceAllocation(payment_id=payment.id, amount=amount, allocated_at=at))
-        else:
-            inv_allocs[existing] = inv_allocs[existing].model_copy(
-                update={"amount": inv_allocs[existing].amount + amount})
-        updated = _bump_invoice(invoice, at, allocations=inv_allocs)
-        if updated.type == "top_up" and updated.amount_paid == updated.amount:
-            updated = updated.model_copy(update={"provisioned_at": at})
-            provisioned.append(updated)
-        result_invoices.append(updated)
-    return AllocationResult(_bump(payment, at, allocations=allocations), result_invoices, provisioned)
+        prior = next((a for a in invoice.allocations if a.payment_id == payment.id), None)
+        entry = (prior.model_copy(update={"amount": prior.amount + amount}) if prior else
+                 InvoiceAllocation(payment_id=payment.id, amount=amount, allocated_at=at))
+        completes = invoice.type == "top_up" and invoice.amount_paid + amount == invoice.amount
+        change = InvoiceChange(invoice, payment.id, entry, provision=completes)
+        changes.append(change)
+        if completes:
+            provisioned.append(change.after(at))
+    return AllocationResult(_bump(payment, at, allocations=allocations), changes, provisioned)
 
 
 def _add_to(allocations: list[Allocation], invoice_id: str, amount: int, at: str) -> list[Allocation]:
@@ -135,7 +153,7 @@ def _add_to(allocations: list[Allocation], invoice_id: str, amount: int, at: str
     return [*allocations, Allocation(invoice_id=invoice_id, kind="invoice", amount=amount, allocated_at=at)]
 
 
-def release(payment: Payment, invoice: Invoice | None, invoice_id: str, at: str) -> tuple[Payment, Invoice]:
+def release(payment: Payment, invoice: Invoice | None, invoice_id: str, at: str) -> tuple[Payment, InvoiceChange]:
     """Release the payment's allocation to one invoice."""
     if invoice is None or not any(a.kind == "invoice" and a.invoice_id == invoice_id for a in payment.allocations):
         raise NotFound("The payment has no allocation to this invoice.", code="allocation_not_found")
@@ -144,7 +162,7 @@ def release(payment: Payment, invoice: Invoice | None, invoice_id: str, at: str)
                        "The invoice is provisioned: its credit is in the wallet and cannot be released.")
     updated = _bump(payment, at, allocations=[a for a in payment.allocations
                                               if not (a.kind == "invoice" and a.invoice_id == invoice_id)])
-    return updated, _without(invoice, payment.id, at)
+    return updated, InvoiceChange(invoice, payment.id, None)
 
 
 def top_up(payment: Payment, amount: int, at: str) -> Payment:

@@ -208,17 +208,16 @@ class Invoice(Entity):
     currency: str
     issued_date: str
     due_date: str | None = None
+    # Stored as a map {payment_id: {amount, allocated_at}} beside `amount_paid` (their sum), so that
+    # payments allocating to one invoice change it with conditional updates, not by rewriting it.
     allocations: list[InvoiceAllocation] = []
+    amount_paid: int = 0
     provisioned_at: str | None = None
     automatic: bool = False  # issued by the daily automatic top-up
     created_at: str
     created_by: str
     updated_at: str
     version: int = 1
-
-    @property
-    def amount_paid(self) -> int:
-        return sum(a.amount for a in self.allocations)
 
     @property
     def amount_due(self) -> int:
@@ -253,9 +252,19 @@ class Invoice(Entity):
         return {**self.key(self.id), "entity": "invoice",
                 "gsi1pk": self.partner_index_pk(self.partner_id), "gsi1sk": order,
                 "gsi2pk": self.org_index_pk(self.partner_id, self.org_id), "gsi2sk": order,
-                "gsi3pk": self.name_index_pk(self.partner_id), "gsi3sk": f"{name_key(self.org_name)}#{order}",
-                # Stored (derived) so that lists can filter on them.
-                "status": self.status, "amount_paid": self.amount_paid}
+                "gsi3pk": self.name_index_pk(self.partner_id), "gsi3sk": f"{name_key(self.org_name)}#{order}"}
+
+    def to_item(self) -> dict[str, Any]:
+        item = super().to_item()
+        item["allocations"] = {a.payment_id: {"amount": a.amount, "allocated_at": a.allocated_at}
+                               for a in self.allocations}
+        return item
+
+    @classmethod
+    def from_item(cls, item: dict[str, Any]) -> Invoice:
+        allocations = sorted(({"payment_id": p, **a} for p, a in (item.get("allocations") or {}).items()),
+                             key=lambda a: (a["allocated_at"], a["payment_id"]))
+        return cls.model_validate({**item, "allocations": allocations})
 
 
 class InvoiceNumberLock(Entity):

@@ -27,7 +27,7 @@ from shared.repositories.entities import (
     Organization,
     Payment,
 )
-from shared.repositories.invoices import InvoiceFilters, InvoiceRepository
+from shared.repositories.invoices import InvoiceFilters, InvoiceRepository, change_item
 from shared.repositories.organizations import OrganizationRepository
 from shared.repositories.payments import PaymentRepository
 from shared.repositories.unit_of_work import UnitOfWork
@@ -165,8 +165,8 @@ class AllocationService:
             at = utc_now_str()
             updated, released = rules.unassign(payment, invoices, at)
             uow = UnitOfWork(self.db).save(updated, payment.version)
-            for invoice in released:
-                uow.save(invoice, invoices[invoice.id].version)
+            for change in released:
+                uow.raw(change_item(self.db, change, at))
             uow.create(audit(principal, partner_id=payment.partner_id, entity_type="payment", entity_id=payment.id,
                              action="payment.unassigned", at=at,
                              changes={"org_id": {"from": payment.org_id, "to": None},
@@ -192,8 +192,8 @@ class AllocationService:
             at = utc_now_str()
             outcome = rules.allocate(payment, invoices, requested, at)
             uow = UnitOfWork(self.db).save(outcome.payment, payment.version)
-            for invoice in outcome.invoices:
-                uow.save(invoice, invoices[invoice.id].version)  # type: ignore[union-attr]
+            for change in outcome.changes:
+                uow.raw(change_item(self.db, change, at))
             uow.create(audit(principal, partner_id=payment.partner_id, entity_type="payment", entity_id=payment.id,
                              action="payment.allocated", at=at,
                              changes={"allocations": [{"invoice_id": i, "amount": a} for i, a in requested]}))
@@ -232,9 +232,8 @@ class AllocationService:
             invoice = Invoice.from_item(found[f"INV#{invoice_id}"]) if f"INV#{invoice_id}" in found else None
             at = utc_now_str()
             updated, released = rules.release(payment, invoice, invoice_id, at)
-            assert invoice is not None
             amount = next(a.amount for a in payment.allocations if a.invoice_id == invoice_id)
-            UnitOfWork(self.db).save(updated, payment.version).save(released, invoice.version).create(
+            UnitOfWork(self.db).save(updated, payment.version).raw(change_item(self.db, released, at)).create(
                 audit(principal, partner_id=payment.partner_id, entity_type="payment", entity_id=payment.id,
                       action="payment.allocation_released", at=at,
                       changes={"invoice_id": invoice_id, "amount": amount})).commit()
