@@ -1,0 +1,88 @@
+"""The embedded DynamoDB: transactions are all or nothing, and concurrent conditional writes serialize."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from botocore.exceptions import ClientError
+
+from local.dynamodb import DynamoDBServer, client, ensure_table
+
+TABLE = "unit-local-ddb"
+
+
+@pytest.fixture(scope="module")
+def ddb():
+    server = DynamoDBServer(0).start()
+    ensure_table(server.endpoint, TABLE)
+    yield client(server.endpoint)
+    server.stop()
+
+
+def put(pk, **attrs):
+    return {"Put": {"TableName": TABLE, "Item": {"pk": {"S": pk}, "sk": {"S": "META"}, **attrs},
+                    "ConditionExpression": "attribute_not_exists(pk)"}}
+
+
+def get(ddb, pk):
+    return ddb.get_item(TableName=TABLE, Key={"pk": {"S": pk}, "sk": {"S": "META"}}, ConsistentRead=True).get("Item")
+
+
+def test_a_failed_condition_anywhere_writes_nothing_and_names_the_item(ddb):
+    ddb.transact_write_items(TransactItems=[put("exists")])
+    with pytest.raises(ClientError) as err:
+        ddb.transact_write_items(TransactItems=[put("a1"), put("a2"), put("exists")])
+    codes = [r["Code"] for r in err.value.response["CancellationReasons"]]
+    assert codes == ["None", "None", "ConditionalCheckFailed"]
+    assert get(ddb, "a1") is None and get(ddb, "a2") is None
+
+
+def test_conditions_see_the_state_before_the_transaction(ddb):
+    # Item 2's condition reads item 1's key as it was before item 1 is written (DynamoDB semantics).
+    ddb.transact_write_items(TransactItems=[put("b1", n={"N": "1"})])
+    update = {"Update": {"TableName": TABLE, "Key": {"pk": {"S": "b1"}, "sk": {"S": "META"}},
+                         "UpdateExpression": "SET n = n + :one", "ConditionExpression": "n = :one",
+                         "ExpressionAttributeValues": {":one": {"N": "1"}}}}
+    ddb.transact_write_items(TransactItems=[update, put("b2")])
+    assert get(ddb, "b1")["n"] == {"N": "2"} and get(ddb, "b2") is not None
+
+
+def test_a_write_failing_midway_is_rolled_back(ddb):
+    ddb.transact_write_items(TransactItems=[put("c1", n={"N": "5"})])
+    change = {"Update": {"TableName": TABLE, "Key": {"pk": {"S": "c1"}, "sk": {"S": "META"}},
+                         "UpdateExpression": "SET n = :six", "ExpressionAttributeValues": {":six": {"N": "6"}}}}
+    bad = {"Update": {"TableName": TABLE, "Key": {"pk": {"S": "c2"}, "sk": {"S": "META"}},
+                      "UpdateExpression": "SET n = n + :one", "ExpressionAttributeValues": {":one": {"N": "1"}}}}
+    with pytest.raises(ClientError):
+        ddb.transact_write_items(TransactItems=[change, put("c3"), bad])
+    assert get(ddb, "c1")["n"] == {"N": "5"} and get(ddb, "c3") is None and get(ddb, "c2") is None
+
+
+def test_two_operations_on_one_item_are_refused(ddb):
+    with pytest.raises(ClientError) as err:
+        ddb.transact_write_items(TransactItems=[put("d1"), put("d1")])
+    assert err.value.response["Error"]["Code"] == "ValidationException"
+    assert get(ddb, "d1") is None
+
+
+def test_racing_conditional_writes_let_exactly_one_win(ddb):
+    # Invariant: with the endpoint's lock, N concurrent attribute_not_exists puts of one key: one wins.
+    wins, barrier = [], threading.Barrier(12)
+
+    def race(i):
+        c = client(f"http://127.0.0.1:{ddb.meta.endpoint_url.rsplit(':', 1)[1]}")
+        barrier.wait()
+        try:
+            c.transact_write_items(TransactItems=[put("hot", who={"N": str(i)}), put(f"side-{i}")])
+            wins.append(i)
+        except ClientError:
+            pass
+
+    threads = [threading.Thread(target=race, args=(i,)) for i in range(12)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(wins) == 1 and get(ddb, "hot")["who"] == {"N": str(wins[0])}
+    assert [get(ddb, f"side-{i}") is not None for i in range(12)].count(True) == 1
