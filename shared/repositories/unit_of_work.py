@@ -8,6 +8,7 @@ a lost race (ConcurrentUpdate, the caller re-reads and decides again) or a rule 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,6 +48,14 @@ class UnitOfWork:
 
     def __len__(self) -> int:
         return len(self._items)
+
+    def commit_returning[R](self, result: R, complete: Callable[[R], dict[str, Any]] | None) -> R:
+        """Commit, with the idempotency record's completion (when the request carries a key) in the
+        same transaction; returns `result`, the response that completion saves."""
+        if complete is not None:
+            self.raw(complete(result))
+        self.commit()
+        return result
 
     def commit(self) -> None:
         if len(self._items) > MAX_ITEMS:

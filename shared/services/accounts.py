@@ -19,6 +19,7 @@ from shared.services.common import (
     audit,
     ledger_out,
     list_scope,
+    once,
     organization_out,
     page,
     settings_out,
@@ -32,11 +33,14 @@ class AccountService:
         self.organizations = organizations
         self.idempotency = idempotency
 
-    def _readable(self, principal: Principal, org_id: str) -> Organization:
+    def _organization(self, principal: Principal, org_id: str, *, write: bool = False) -> Organization:
         org = self.organizations.get(org_id)
         if org is None:
             raise NotFound("Organization not found.")
-        principal.check_read(org.partner_id, "Organization")
+        if write:
+            principal.check_write(org.partner_id, "Organization")
+        else:
+            principal.check_read(org.partner_id, "Organization")
         return org
 
     def create_organization(self, principal: Principal, body: OrganizationCreate,
@@ -55,16 +59,12 @@ class AccountService:
             taken = Conflict("organization_name_taken", f"An organization named {org.name!r} already exists.")
             uow = UnitOfWork(self.organizations.db).create(org).create(
                 OrganizationNameLock(partner_id=partner_id, name=org.name, org_id=org.id), taken=taken).create(record)
-            if complete:
-                uow.raw(complete(result))
-            uow.commit()
-            return result
+            return uow.commit_returning(result, complete)
 
-        return self.idempotency.run(scope=f"{partner_id}#POST /organizations", key=idempotency_key,
-                                    body=body.model_dump(mode="json"), action=create)
+        return once(self.idempotency, principal, "POST /organizations", idempotency_key, body, create)
 
     def get_organization(self, principal: Principal, org_id: str) -> dict[str, Any]:
-        return organization_out(self._readable(principal, org_id))
+        return organization_out(self._organization(principal, org_id))
 
     def list_organizations(self, principal: Principal, name: str | None, limit: int,
                            cursor: str | None) -> dict[str, Any]:
@@ -74,7 +74,7 @@ class AccountService:
         return page([organization_out(o) for o in orgs], next_cursor)
 
     def get_wallet(self, principal: Principal, org_id: str) -> dict[str, Any]:
-        return wallet_out(self._readable(principal, org_id))
+        return wallet_out(self._organization(principal, org_id))
 
     def wallet_transactions(self, principal: Principal, org_id: str, limit: int,
                             cursor: str | None) -> dict[str, Any]:
@@ -88,11 +88,11 @@ class AccountService:
         return page([ledger_out(e) for e in entries], next_cursor)
 
     def get_settings(self, principal: Principal, org_id: str) -> dict[str, Any]:
-        return settings_out(self._readable(principal, org_id))
+        return settings_out(self._organization(principal, org_id))
 
     def put_settings(self, principal: Principal, org_id: str, body: PaymentSettingsIn) -> dict[str, Any]:
         def attempt() -> dict[str, Any]:
-            org = self._writable(principal, org_id)
+            org = self._organization(principal, org_id, write=True)
             at = utc_now_str()
             wanted = change_settings(org.settings, method=body.method, trigger_amount=body.trigger_amount,
                                      limit_threshold=body.limit_threshold, auto_trigger=body.auto_trigger,
@@ -112,23 +112,11 @@ class AccountService:
         """Usage charged by the rating system; the ledger entry is the wallet's audit record."""
 
         def attempt(complete: Completion | None) -> dict[str, Any]:
-            org = self._writable(principal, org_id)
+            org = self._organization(principal, org_id, write=True)
             debited, entries = post(org, [Posting("usage", -body.amount, body.reference)], actor=principal.sub,
                                     at=utc_now_str())
             result = ledger_out(entries[0])
             uow = UnitOfWork(self.organizations.db).save(debited, org.version).create(entries[0])
-            if complete:
-                uow.raw(complete(result))
-            uow.commit()
-            return result
+            return uow.commit_returning(result, complete)
 
-        return self.idempotency.run(scope=f"{principal.require_writer()}#POST /organizations/{org_id}/wallet/debits",
-                                    key=key, body=body.model_dump(mode="json"),
-                                    action=lambda complete: with_retries(lambda: attempt(complete)))
-
-    def _writable(self, principal: Principal, org_id: str) -> Organization:
-        org = self.organizations.get(org_id)
-        if org is None:
-            raise NotFound("Organization not found.")
-        principal.check_write(org.partner_id, "Organization")
-        return org
+        return once(self.idempotency, principal, f"POST /organizations/{org_id}/wallet/debits", key, body, attempt)

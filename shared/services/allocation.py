@@ -35,6 +35,7 @@ from shared.services.common import (
     audit,
     invoice_out,
     list_scope,
+    once,
     page,
     payment_out,
     with_retries,
@@ -104,10 +105,7 @@ class AllocationService:
             uow.create(invoice)
             uow.create(audit(principal, partner_id=partner_id, entity_type="invoice", entity_id=invoice.id,
                              action="invoice.created", at=at, changes=body.model_dump(mode="json")))
-            if complete:
-                uow.raw(complete(result))
-            uow.commit()
-            return result
+            return uow.commit_returning(result, complete)
 
         def create(complete: Completion | None) -> dict[str, Any]:
             for skip in range(MAX_NUMBER_SKIPS):
@@ -199,15 +197,9 @@ class AllocationService:
                              changes={"allocations": [{"invoice_id": i, "amount": a} for i, a in requested]}))
             if outcome.provisioned:
                 self._provision(principal, uow, outcome.provisioned, at)
-            result = payment_out(outcome.payment)
-            if complete:
-                uow.raw(complete(result))
-            uow.commit()
-            return result
+            return uow.commit_returning(payment_out(outcome.payment), complete)
 
-        return self.idempotency.run(scope=f"{principal.require_writer()}#POST /payments/{payment_id}/allocations",
-                                    key=key, body=body.model_dump(mode="json"),
-                                    action=lambda complete: with_retries(lambda: attempt(complete)))
+        return once(self.idempotency, principal, f"POST /payments/{payment_id}/allocations", key, body, attempt)
 
     def _provision(self, principal: Principal, uow: UnitOfWork, invoices: list[Invoice], at: str) -> None:
         """Credit the wallet with each fully paid top-up invoice: one `provision` entry each, in the
@@ -254,12 +246,6 @@ class AllocationService:
             uow.create(audit(principal, partner_id=payment.partner_id, entity_type="payment", entity_id=payment.id,
                              action="payment.wallet_top_up", at=at,
                              changes={"amount": body.amount, "ledger_entry": entries[0].id}))
-            result = payment_out(updated)
-            if complete:
-                uow.raw(complete(result))
-            uow.commit()
-            return result
+            return uow.commit_returning(payment_out(updated), complete)
 
-        return self.idempotency.run(scope=f"{principal.require_writer()}#POST /payments/{payment_id}/top-ups",
-                                    key=key, body=body.model_dump(mode="json"),
-                                    action=lambda complete: with_retries(lambda: attempt(complete)))
+        return once(self.idempotency, principal, f"POST /payments/{payment_id}/top-ups", key, body, attempt)

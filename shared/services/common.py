@@ -7,9 +7,12 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from pydantic import BaseModel
+
 from shared.auth import Principal
 from shared.cursor import scope_of
 from shared.errors import ConcurrentUpdate, Conflict
+from shared.idempotency import Completion, Idempotency
 from shared.ids import new_id
 from shared.repositories.entities import AuditRecord, Invoice, LedgerEntry, Organization, Payment
 
@@ -78,6 +81,14 @@ def invoice_out(inv: Invoice) -> dict[str, Any]:
         "due_date": inv.due_date, "allocations": [a.model_dump(mode="json") for a in inv.allocations],
         "created_at": inv.created_at, "updated_at": inv.updated_at, "version": inv.version,
     }
+
+
+def once(idempotency: Idempotency, principal: Principal, route: str, key: str | None, body: BaseModel,
+         attempt: Callable[[Completion | None], dict[str, Any]]) -> dict[str, Any]:
+    """A POST that moves money or creates a record: done once per Idempotency-Key (scoped to the
+    caller's partner and the route), each attempt re-read and decided again after a lost race."""
+    return idempotency.run(scope=f"{principal.require_writer()}#{route}", key=key, body=body.model_dump(mode="json"),
+                           action=lambda complete: with_retries(lambda: attempt(complete)))
 
 
 def with_retries[T](attempt: Callable[[], T], attempts: int = 10) -> T:

@@ -22,7 +22,7 @@ from shared.repositories.entities import Payment
 from shared.repositories.organizations import OrganizationRepository
 from shared.repositories.payments import PaymentFilters, PaymentRepository
 from shared.repositories.unit_of_work import UnitOfWork
-from shared.services.common import audit, audit_out, list_scope, page, payment_out, with_retries
+from shared.services.common import audit, audit_out, list_scope, once, page, payment_out, with_retries
 
 
 class PaymentService:
@@ -61,13 +61,9 @@ class PaymentService:
             record = audit(principal, partner_id=partner_id, entity_type="payment", entity_id=payment.id,
                            action="payment.created", at=at, changes=body.model_dump(mode="json"))
             uow = UnitOfWork(self.payments.db).create(payment).create(record)
-            if complete:
-                uow.raw(complete(result))
-            uow.commit()
-            return result
+            return uow.commit_returning(result, complete)
 
-        return self.idempotency.run(scope=f"{partner_id}#POST /payments", key=idempotency_key,
-                                    body=body.model_dump(mode="json"), action=create)
+        return once(self.idempotency, principal, "POST /payments", idempotency_key, body, create)
 
     def get(self, principal: Principal, payment_id: str) -> dict[str, Any]:
         return payment_out(self._own(principal, payment_id))
