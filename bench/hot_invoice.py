@@ -10,9 +10,6 @@ so the figure is a floor for the code path on this machine, not a figure for AWS
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -20,26 +17,16 @@ import uuid
 import requests
 
 from local.auth import mint
-from local.template import ROOT
-from tests.e2e.conftest import free_port
+from local.process import start_stack
 
 CLIENTS = int(os.environ.get("BENCH_HOT_CLIENTS", 8))
 PER_CLIENT = int(os.environ.get("BENCH_HOT_PER_CLIENT", 25))
 
 
 def main() -> list[str]:
-    ports = {"API_PORT": free_port(), "LAMBDA_PORT": free_port(), "DYNAMODB_PORT": free_port()}
-    proc = subprocess.Popen([sys.executable, "-m", "local.stack", "--no-seed"], cwd=ROOT,
-                            env={**os.environ, **{k: str(v) for k, v in ports.items()}},
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    api = f"http://127.0.0.1:{ports['API_PORT']}"
+    process = start_stack("--no-seed")
+    api = process.api
     try:
-        for _ in range(300):
-            try:
-                requests.get(f"{api}/organizations", timeout=1)
-                break
-            except requests.ConnectionError:
-                time.sleep(0.1)
         partner = f"ptn_hot{uuid.uuid4().hex[:6]}"
         s = requests.Session()
         s.headers["Authorization"] = f"Bearer {mint('bench', partner, ['finance-admin'])}"
@@ -81,12 +68,7 @@ def main() -> list[str]:
                 f"p95 {latencies[int(len(latencies) * 0.95)] * 1000:.0f} ms; refused {len(errors)}; "
                 f"invoice paid {paid} (= allocations made: {paid == done})"]
     finally:
-        os.kill(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.kill(proc.pid, signal.SIGKILL)
-            proc.wait()
+        process.stop()
 
 
 if __name__ == "__main__":

@@ -3,15 +3,8 @@ ports, driven over HTTP; stopped by pid at the end."""
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
-import sys
-import threading
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -19,14 +12,9 @@ import requests
 
 from local.auth import mint
 from local.dynamodb import client
+from local.process import start_stack
 from local.stack import TABLE_NAME
-from tests.conftest import ROOT, snapshot
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.conftest import snapshot
 
 
 @dataclass
@@ -34,7 +22,6 @@ class RunningStack:
     api: str
     lambda_url: str
     dynamodb: str
-    output: list[str] = field(default_factory=list)
 
     def snapshot(self) -> list[dict[str, Any]]:
         return snapshot(client(self.dynamodb), TABLE_NAME)
@@ -42,36 +29,14 @@ class RunningStack:
 
 @pytest.fixture(scope="session")
 def stack() -> Iterator[RunningStack]:
-    ports = {"API_PORT": free_port(), "LAMBDA_PORT": free_port(), "DYNAMODB_PORT": free_port()}
-    env = {**os.environ, **{k: str(v) for k, v in ports.items()}, "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen([sys.executable, "-m", "local.stack"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
-    running = RunningStack(f"http://127.0.0.1:{ports['API_PORT']}", f"http://127.0.0.1:{ports['LAMBDA_PORT']}",
-                           f"http://127.0.0.1:{ports['DYNAMODB_PORT']}")
-    ready = threading.Event()
-
-    def drain() -> None:
-        assert proc.stdout
-        for line in proc.stdout:
-            running.output.append(line)
-            if "Demo data for partner" in line:
-                ready.set()
-
-    threading.Thread(target=drain, daemon=True).start()
-    deadline = time.monotonic() + 90
-    while not ready.wait(0.2):
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail("local stack did not start:\n" + "".join(running.output))
     try:
-        yield running
+        process = start_stack(ready="Demo data for partner")  # the seeded stack, as `make run` starts it
+    except RuntimeError as error:
+        pytest.fail(str(error))
+    try:
+        yield RunningStack(process.api, process.lambda_url, process.dynamodb)
     finally:
-        os.kill(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.kill(proc.pid, signal.SIGKILL)
-            proc.wait()
+        process.stop()
 
 
 class Api:

@@ -1,0 +1,67 @@
+"""Start `python -m local.stack` in its own process on free loopback ports, and stop it by pid.
+Used by the end-to-end tests and the benchmarks."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+
+from local.template import ROOT
+
+READY = "local stack is up"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class StackProcess:
+    proc: subprocess.Popen[str]
+    api: str
+    lambda_url: str
+    dynamodb: str
+    output: list[str] = field(default_factory=list)
+
+    def stop(self) -> None:
+        os.kill(self.proc.pid, signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.kill(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+
+
+def start_stack(*args: str, ready: str = READY, timeout: float = 90) -> StackProcess:
+    """Start the stack and wait until its banner line `ready` is printed (the seed runs before it)."""
+    ports = {"API_PORT": free_port(), "LAMBDA_PORT": free_port(), "DYNAMODB_PORT": free_port()}
+    env = {**os.environ, **{k: str(v) for k, v in ports.items()}, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "local.stack", *args], cwd=ROOT, env=env, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    stack = StackProcess(proc, f"http://127.0.0.1:{ports['API_PORT']}", f"http://127.0.0.1:{ports['LAMBDA_PORT']}",
+                         f"http://127.0.0.1:{ports['DYNAMODB_PORT']}")
+    seen = threading.Event()
+
+    def drain() -> None:
+        assert proc.stdout
+        for line in proc.stdout:
+            if len(stack.output) < 2000:
+                stack.output.append(line)
+            if ready in line:
+                seen.set()
+
+    threading.Thread(target=drain, daemon=True).start()
+    deadline = time.monotonic() + timeout
+    while not seen.wait(0.2):
+        if proc.poll() is not None or time.monotonic() > deadline:
+            stack.stop() if proc.poll() is None else None
+            raise RuntimeError("local stack did not start:\n" + "".join(stack.output))
+    return stack
