@@ -45,6 +45,7 @@ class Api:
     def __init__(self, base: str, token: str | None):
         self.base = base
         self.session = requests.Session()
+        self.session.mount("http://", requests.adapters.HTTPAdapter(pool_maxsize=32))  # racing threads share it
         if token:
             self.session.headers["Authorization"] = f"Bearer {token}"
 
