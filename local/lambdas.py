@@ -66,6 +66,24 @@ def resolve_environment(template: Template, fn: Function, overrides: dict[str, s
     return {**env, **{k: v for k, v in overrides.items() if k not in env}}
 
 
+def _build_deferred_models() -> None:
+    """Build every pydantic model still deferred (`defer_build`), one thread at a time.
+
+    In Lambda each execution environment is its own process, serving one request at a time. Here they
+    are threads of one process and share the model classes, and pydantic's deferred build is not
+    thread-safe: while one thread builds a model, another validates with the parent class's validator
+    (for our `Strict` base: every field "extra"). So a container is primed before it serves.
+    """
+    from pydantic import BaseModel
+
+    pending = list(BaseModel.__subclasses__())
+    while pending:
+        model = pending.pop()
+        pending.extend(model.__subclasses__())
+        if not model.__pydantic_complete__ and not model.__pydantic_generic_metadata__.get("origin"):
+            model.model_rebuild(raise_errors=False)
+
+
 class FunctionHost:
     def __init__(self, template: Template, overrides: dict[str, str]):
         self.template = template
@@ -73,6 +91,7 @@ class FunctionHost:
         self._free: dict[str, list[ModuleType]] = {name: [] for name in self.functions}
         self._count = itertools.count()
         self._lock = threading.Lock()
+        self._load_lock = threading.Lock()
         self.cold_starts = 0
         for fn in self.functions.values():
             # Functions share one process environment locally, so their variables must agree.
@@ -90,8 +109,9 @@ class FunctionHost:
         spec = importlib.util.spec_from_file_location(name, path)
         assert spec and spec.loader
         module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        with self._lock:
+        with self._load_lock:
+            spec.loader.exec_module(module)
+            _build_deferred_models()
             self.cold_starts += 1
         return module
 
