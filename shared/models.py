@@ -150,3 +150,9 @@ class TopUpIn(Strict):
 class DebitIn(Strict):
     amount: PositiveAmount
     reference: Reference
+
+
+class PartnerCreditIn(Strict):
+    amount: PositiveAmount
+    currency: Currency
+    reference: Reference

@@ -9,7 +9,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.api import create_resolver, handle, header, json_response, principal
 from shared.container import Container
-from shared.models import DebitIn, OrganizationCreate, PaymentSettingsIn
+from shared.models import DebitIn, OrganizationCreate, PartnerCreditIn, PaymentSettingsIn
 
 logger = Logger()
 metrics = Metrics()
@@ -60,6 +60,17 @@ def put_payment_settings(org_id: str, body: PaymentSettingsIn):
 @app.post("/organizations/<org_id>/wallet/debits")
 def debit_wallet(org_id: str, body: DebitIn):
     return json_response(201, deps.accounts.debit(principal(app), org_id, body, header(app, "Idempotency-Key")))
+
+
+@app.get("/partners/<partner_id>/wallet")
+def get_partner_wallet(partner_id: str):
+    return json_response(200, deps.accounts.partner_wallet(principal(app), partner_id))
+
+
+@app.post("/partners/<partner_id>/wallet/credits")
+def credit_partner_wallet(partner_id: str, body: PartnerCreditIn):
+    entry = deps.accounts.credit_partner(principal(app), partner_id, body, header(app, "Idempotency-Key"))
+    return json_response(201, entry)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

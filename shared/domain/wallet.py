@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from shared.errors import Conflict
 from shared.ids import new_id
 from shared.money import format_amount
-from shared.repositories.entities import LedgerEntry, LedgerType, Organization
+from shared.repositories.entities import LedgerEntry, LedgerType, Organization, PartnerLedgerEntry, PartnerWallet
 
 
 @dataclass(frozen=True)
@@ -41,3 +41,18 @@ def post(org: Organization, postings: list[Posting], *, actor: str, at: str) -> 
     updated = org.model_copy(update={"balance": balance, "ledger_seq": seq, "version": org.version + 1,
                                      "wallet_updated_at": at})
     return updated, entries
+
+
+def post_partner(wallet: PartnerWallet, type_: str, amount: int, reference: str | None, *, actor: str,
+                 at: str) -> tuple[PartnerWallet, PartnerLedgerEntry]:
+    """The partner's master wallet after one signed posting, and its ledger entry."""
+    balance = wallet.balance + amount
+    if balance < 0:
+        raise Conflict("partner_insufficient_funds",
+                       f"The partner's master wallet holds {format_amount(wallet.balance, wallet.currency)}.")
+    seq = wallet.ledger_seq + 1
+    entry = PartnerLedgerEntry(id=new_id("txn"), partner_id=wallet.partner_id, currency=wallet.currency, seq=seq,
+                               type=type_, amount=amount, balance_after=balance, reference=reference,
+                               created_at=at, created_by=actor)  # type: ignore[arg-type]
+    return wallet.model_copy(update={"balance": balance, "ledger_seq": seq, "version": wallet.version + 1,
+                                     "updated_at": at}), entry

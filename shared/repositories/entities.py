@@ -11,6 +11,8 @@ Single-table layout (see docs/data-model.md):
   INV#{inv}      AUDIT#{ts}#{id}      audit record of the invoice
   INVNUM#{ptn}#{number}  LOCK         unique invoice number per partner
   PTN#{ptn}      COUNTER#INVOICE      the partner's last generated invoice number
+  PTN#{ptn}      WALLET#{cur}         the partner's master wallet in one currency
+  PTN#{ptn}      LEDGER#{cur}#{seq}   its ledger entry
   GSI1: P#{ptn}#ORG -> name ; P#{ptn}#PAY -> received date ; P#{ptn}#INV -> issued date
   GSI2: P#{ptn}#ORGPAY#{org} -> received date ; P#{ptn}#ORGINV#{org} -> issued date
   GSI3: P#{ptn}#INVNAME -> organization name, issued date     (invoice search by organization name)
@@ -291,6 +293,45 @@ class InvoiceCounter(Entity):
 
     def keys(self) -> dict[str, str]:
         return {**self.key(self.partner_id), "entity": "counter"}
+
+
+class PartnerWallet(Entity):
+    """A partner's master wallet in one currency (credited by a platform admin, spent by the daily
+    automatic top-up of its `master_account` customers)."""
+
+    partner_id: str
+    currency: str
+    balance: int = 0
+    ledger_seq: int = 0
+    updated_at: str
+    version: int = 0  # 0: not stored yet
+
+    @staticmethod
+    def key(partner_id: str, currency: str) -> dict[str, str]:
+        return {"pk": f"PTN#{partner_id}", "sk": f"WALLET#{currency}"}
+
+    def keys(self) -> dict[str, str]:
+        return {**self.key(self.partner_id, self.currency), "entity": "partner_wallet"}
+
+
+class PartnerLedgerEntry(Entity):
+    id: str
+    partner_id: str
+    currency: str
+    seq: int
+    type: Literal["credit", "auto_credit"]
+    amount: int
+    balance_after: int
+    reference: str | None = None
+    created_at: str
+    created_by: str
+
+    @staticmethod
+    def key(partner_id: str, currency: str, seq: int) -> dict[str, str]:
+        return {"pk": f"PTN#{partner_id}", "sk": f"LEDGER#{currency}#{seq:012d}"}
+
+    def keys(self) -> dict[str, str]:
+        return {**self.key(self.partner_id, self.currency, self.seq), "entity": "partner_ledger_entry"}
 
 
 class AuditRecord(Entity):

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from shared.cursor import CursorCodec
 from shared.repositories.dynamo import Dynamo, values
-from shared.repositories.entities import LEDGER, META, LedgerEntry, Organization, name_key
+from shared.repositories.entities import (
+    LEDGER,
+    META,
+    LedgerEntry,
+    Organization,
+    PartnerWallet,
+    name_key,
+)
 from shared.repositories.pages import PageQuery, read_page
 
 
@@ -45,3 +52,14 @@ class OrganizationRepository:
         if items and items[0]["sk"] == META:
             org = Organization.from_item(items.pop(0))
         return org, [LedgerEntry.from_item(i) for i in items], next_cursor
+
+    def partner_wallets(self, partner_id: str) -> list[PartnerWallet]:
+        """Every currency of a partner's master wallet, in one Query."""
+        items, _ = self.db.query(key_condition="pk = :pk AND begins_with(sk, :w)", names={},
+                                 vals=values(pk=f"PTN#{partner_id}", w="WALLET#"), consistent=True)
+        return [PartnerWallet.from_item(i) for i in items]
+
+    def partner_wallet(self, partner_id: str, currency: str) -> PartnerWallet:
+        item = self.db.get(PartnerWallet.key(partner_id, currency))
+        return PartnerWallet.from_item(item) if item else PartnerWallet(partner_id=partner_id, currency=currency,
+                                                                          updated_at="")

@@ -7,11 +7,11 @@ from typing import Any
 from shared.auth import Principal
 from shared.clock import utc_now_str
 from shared.domain.settings import change_settings, default_settings, settings_changed
-from shared.domain.wallet import Posting, post
+from shared.domain.wallet import Posting, post, post_partner
 from shared.errors import Conflict, NotFound
 from shared.idempotency import Completion, Idempotency
 from shared.ids import new_id
-from shared.models import DebitIn, OrganizationCreate, PaymentSettingsIn
+from shared.models import DebitIn, OrganizationCreate, PartnerCreditIn, PaymentSettingsIn
 from shared.repositories.entities import Organization, OrganizationNameLock
 from shared.repositories.organizations import OrganizationRepository
 from shared.repositories.unit_of_work import UnitOfWork
@@ -22,6 +22,7 @@ from shared.services.common import (
     once,
     organization_out,
     page,
+    partner_ledger_out,
     settings_out,
     wallet_out,
     with_retries,
@@ -32,6 +33,31 @@ class AccountService:
     def __init__(self, organizations: OrganizationRepository, idempotency: Idempotency):
         self.organizations = organizations
         self.idempotency = idempotency
+
+    # --- partners' master wallets -----------------------------------------------------------------------
+    def partner_wallet(self, principal: Principal, partner_id: str) -> dict[str, Any]:
+        principal.check_read(partner_id, "Partner")
+        wallets = self.organizations.partner_wallets(partner_id)
+        return {"partner_id": partner_id,
+                "balances": [{"currency": w.currency, "balance": w.balance} for w in wallets]}
+
+    def credit_partner(self, principal: Principal, partner_id: str, body: PartnerCreditIn,
+                       key: str | None) -> dict[str, Any]:
+        """A platform admin credits a partner's master wallet; the ledger entry is the audit record."""
+        principal.require_platform_admin()
+
+        def attempt(complete: Completion | None) -> dict[str, Any]:
+            wallet = self.organizations.partner_wallet(partner_id, body.currency)
+            credited, entry = post_partner(wallet, "credit", body.amount, body.reference, actor=principal.sub,
+                                           at=utc_now_str())
+            uow = UnitOfWork(self.organizations.db)
+            uow.create(credited) if wallet.version == 0 else uow.save(credited, wallet.version)
+            uow.create(entry)
+            return uow.commit_returning(partner_ledger_out(entry), complete)
+
+        return self.idempotency.run(scope=f"platform:{principal.sub}#POST /partners/{partner_id}/wallet/credits",
+                                    key=key, body=body.model_dump(mode="json"),
+                                    action=lambda complete: with_retries(lambda: attempt(complete)))
 
     def _organization(self, principal: Principal, org_id: str, *, write: bool = False) -> Organization:
         org = self.organizations.get(org_id)

@@ -14,7 +14,14 @@ from shared.cursor import scope_of
 from shared.errors import ConcurrentUpdate, Conflict
 from shared.idempotency import Completion, Idempotency
 from shared.ids import new_id
-from shared.repositories.entities import AuditRecord, Invoice, LedgerEntry, Organization, Payment
+from shared.repositories.entities import (
+    AuditRecord,
+    Invoice,
+    LedgerEntry,
+    Organization,
+    PartnerLedgerEntry,
+    Payment,
+)
 
 
 def audit(principal: Principal, *, partner_id: str, entity_type: str, entity_id: str, action: str, at: str,
@@ -46,6 +53,11 @@ def wallet_out(org: Organization) -> dict[str, Any]:
 def ledger_out(entry: LedgerEntry) -> dict[str, Any]:
     return {"id": entry.id, "type": entry.type, "amount": entry.amount, "balance_after": entry.balance_after,
             "reference": entry.reference, "created_at": entry.created_at}
+
+
+def partner_ledger_out(entry: PartnerLedgerEntry) -> dict[str, Any]:
+    return {"id": entry.id, "type": entry.type, "currency": entry.currency, "amount": entry.amount,
+            "balance_after": entry.balance_after, "reference": entry.reference, "created_at": entry.created_at}
 
 
 def settings_out(org: Organization) -> dict[str, Any]:
