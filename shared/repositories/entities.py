@@ -16,10 +16,12 @@ Single-table layout (see docs/data-model.md):
   GSI1: P#{ptn}#ORG -> name ; P#{ptn}#PAY -> received date ; P#{ptn}#INV -> issued date
   GSI2: P#{ptn}#ORGPAY#{org} -> received date ; P#{ptn}#ORGINV#{org} -> issued date
   GSI3: P#{ptn}#INVNAME -> organization name, issued date     (invoice search by organization name)
+        DUE#{shard} -> org id                                 (organizations due for an automatic top-up)
 """
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict
@@ -34,6 +36,13 @@ PaymentStatus = Literal["unassigned", "assigned", "partially_allocated", "alloca
 InvoiceType = Literal["standard", "top_up"]
 InvoiceStatus = Literal["unpaid", "partially_paid", "paid", "provisioned"]
 LedgerType = Literal["top_up", "provision", "auto_credit", "usage", "reversal"]
+
+
+DUE_SHARDS = 16  # the due index is spread over this many partitions; the sweep reads them all
+
+
+def due_shard(org_id: str) -> int:
+    return int(hashlib.sha256(org_id.encode()).hexdigest()[:8], 16) % DUE_SHARDS
 
 
 def name_key(name: str) -> str:
@@ -86,9 +95,19 @@ class Organization(Entity):
     def partner_index_pk(partner_id: str) -> str:
         return f"P#{partner_id}#ORG"
 
+    @property
+    def due(self) -> bool:
+        """Due for the daily automatic top-up: auto-trigger on and the balance at or below the threshold."""
+        return self.settings.auto_trigger and self.balance <= self.settings.limit_threshold
+
     def keys(self) -> dict[str, str]:
-        return {**self.key(self.id), "entity": "organization",
+        keys = {**self.key(self.id), "entity": "organization",
                 "gsi1pk": self.partner_index_pk(self.partner_id), "gsi1sk": f"{name_key(self.name)}#{self.id}"}
+        if self.due:
+            # Sparse, sharded: only due organizations are in it, so the sweep reads those and no others.
+            # Every write of an organization (balance or settings) rewrites the item, so it is never stale.
+            keys |= {"gsi3pk": f"DUE#{due_shard(self.id)}", "gsi3sk": self.id}
+        return keys
 
 
 class OrganizationNameLock(Entity):
