@@ -62,6 +62,11 @@ def debit_wallet(org_id: str, body: DebitIn):
     return json_response(201, deps.accounts.debit(principal(app), org_id, body, header(app, "Idempotency-Key")))
 
 
+@app.get("/organizations/<org_id>/auto-top-ups")
+def list_auto_top_ups(org_id: str, limit: Limit = 50, cursor: Cursor = None):
+    return json_response(200, deps.accounts.auto_top_ups(principal(app), org_id, limit, cursor))
+
+
 @app.get("/partners/<partner_id>/wallet")
 def get_partner_wallet(partner_id: str):
     return json_response(200, deps.accounts.partner_wallet(principal(app), partner_id))

@@ -4,6 +4,7 @@ Single-table layout (see docs/data-model.md):
   ORG#{org}      META                 organization + wallet balance + payment settings
   ORG#{org}      LEDGER#{seq:012}     wallet ledger entry
   ORG#{org}      AUDIT#{ts}#{id}      audit record of the organization, its wallet and settings
+  ORG#{org}      ATTEMPT#{date}       the daily automatic top-up of one business date (the claim)
   ORGNAME#{ptn}#{name}  LOCK          unique organization name per partner
   PAY#{pay}      META                 payment (allocations inside)
   PAY#{pay}      AUDIT#{ts}#{id}      audit record of the payment (kept after a delete)
@@ -29,6 +30,7 @@ from pydantic import BaseModel, ConfigDict
 META = "META"
 LEDGER = "LEDGER#"
 AUDIT = "AUDIT#"
+ATTEMPT = "ATTEMPT#"
 
 SettingsMethod = Literal["cheque_or_tt", "master_account", "stripe"]
 PaymentMethod = Literal["cheque", "telegraphic_transfer", "cash", "card", "stripe", "other"]
@@ -351,6 +353,40 @@ class PartnerLedgerEntry(Entity):
 
     def keys(self) -> dict[str, str]:
         return {**self.key(self.partner_id, self.currency, self.seq), "entity": "partner_ledger_entry"}
+
+
+AttemptStatus = Literal["claimed", "invoice_issued", "credited", "charge_pending", "failed", "skipped"]
+
+
+class AutoTopUpAttempt(Entity):
+    """The daily automatic top-up of one organization for one business date: at most one exists.
+
+    Created `claimed` by a conditional write before any side effect; the side effect's own
+    transaction moves it to its outcome, conditioned on it still being `claimed` (see
+    docs/auto-top-up.md). `claimed` is internal: the API shows it as `charge_pending` for Stripe and
+    as still in progress otherwise.
+    """
+
+    org_id: str
+    partner_id: str
+    business_date: str
+    method: SettingsMethod
+    amount: int
+    currency: str
+    status: AttemptStatus = "claimed"
+    reason: str | None = None
+    invoice_id: str | None = None
+    payment_id: str | None = None
+    created_at: str
+    updated_at: str
+    version: int = 1
+
+    @staticmethod
+    def key(org_id: str, business_date: str) -> dict[str, str]:
+        return {"pk": f"ORG#{org_id}", "sk": f"{ATTEMPT}{business_date}"}
+
+    def keys(self) -> dict[str, str]:
+        return {**self.key(self.org_id, self.business_date), "entity": "auto_top_up_attempt"}
 
 
 class AuditRecord(Entity):

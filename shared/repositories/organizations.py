@@ -5,8 +5,10 @@ from __future__ import annotations
 from shared.cursor import CursorCodec
 from shared.repositories.dynamo import Dynamo, values
 from shared.repositories.entities import (
+    ATTEMPT,
     LEDGER,
     META,
+    AutoTopUpAttempt,
     LedgerEntry,
     Organization,
     PartnerWallet,
@@ -63,3 +65,10 @@ class OrganizationRepository:
         item = self.db.get(PartnerWallet.key(partner_id, currency))
         return PartnerWallet.from_item(item) if item else PartnerWallet(partner_id=partner_id, currency=currency,
                                                                           updated_at="")
+
+    def attempts_page(self, org_id: str, *, limit: int, cursor: str | None,
+                      scope: str) -> tuple[list[AutoTopUpAttempt], str | None]:
+        """The organization's automatic top-up attempts, newest business date first."""
+        query = PageQuery("pk = :pk AND begins_with(sk, :a)", {}, values(pk=f"ORG#{org_id}", a=ATTEMPT), forward=False)
+        items, next_cursor = read_page(self.db, self.cursors, query, scope=scope, limit=limit, cursor=cursor)
+        return [AutoTopUpAttempt.from_item(i) for i in items], next_cursor

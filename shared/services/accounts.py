@@ -16,6 +16,7 @@ from shared.repositories.entities import Organization, OrganizationNameLock
 from shared.repositories.organizations import OrganizationRepository
 from shared.repositories.unit_of_work import UnitOfWork
 from shared.services.common import (
+    attempt_out,
     audit,
     ledger_out,
     list_scope,
@@ -33,6 +34,13 @@ class AccountService:
     def __init__(self, organizations: OrganizationRepository, idempotency: Idempotency):
         self.organizations = organizations
         self.idempotency = idempotency
+
+    def auto_top_ups(self, principal: Principal, org_id: str, limit: int, cursor: str | None) -> dict[str, Any]:
+        scope = list_scope(principal, "auto_top_ups", org_id=org_id)
+        if cursor is None:  # a cursor was issued for this organization to this caller only
+            self._organization(principal, org_id)
+        attempts, next_cursor = self.organizations.attempts_page(org_id, limit=limit, cursor=cursor, scope=scope)
+        return page([attempt_out(a) for a in attempts], next_cursor)
 
     # --- partners' master wallets -----------------------------------------------------------------------
     def partner_wallet(self, principal: Principal, partner_id: str) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from shared.idempotency import Completion, Idempotency
 from shared.ids import new_id
 from shared.repositories.entities import (
     AuditRecord,
+    AutoTopUpAttempt,
     Invoice,
     LedgerEntry,
     Organization,
@@ -53,6 +54,15 @@ def wallet_out(org: Organization) -> dict[str, Any]:
 def ledger_out(entry: LedgerEntry) -> dict[str, Any]:
     return {"id": entry.id, "type": entry.type, "amount": entry.amount, "balance_after": entry.balance_after,
             "reference": entry.reference, "created_at": entry.created_at}
+
+
+def attempt_out(a: AutoTopUpAttempt) -> dict[str, Any]:
+    status = a.status
+    if status == "claimed":  # a claim whose side effect has not completed yet
+        status = "charge_pending" if a.method == "stripe" else "skipped"
+    return {"business_date": a.business_date, "method": a.method, "amount": a.amount, "status": status,
+            "reason": a.reason if a.status != "claimed" or a.method == "stripe" else "in_progress",
+            "invoice_id": a.invoice_id, "payment_id": a.payment_id, "created_at": a.created_at}
 
 
 def partner_ledger_out(entry: PartnerLedgerEntry) -> dict[str, Any]:
