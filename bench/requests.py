@@ -8,9 +8,8 @@ import uuid
 from collections import Counter
 from typing import Any
 
-from local.dynamodb import DynamoDBServer, ensure_table
+from local.aws import LocalAws
 from local.lambdas import FunctionHost, LambdaContext
-from local.stack import TABLE_NAME, local_overrides
 from local.template import Template
 from tests.conftest import load_event
 
@@ -35,10 +34,9 @@ class Counted:
 
 
 def main() -> list[str]:
-    server = DynamoDBServer(0).start()
     template = Template.load()
-    ensure_table(server.endpoint, TABLE_NAME, template)
-    host = FunctionHost(template, local_overrides(server.endpoint, "ERROR"))
+    aws = LocalAws.start().provision(template)
+    host = FunctionHost(template, aws.overrides("ERROR"))
     accounts, payments = Counted(host, "AccountsFunction"), Counted(host, "PaymentsFunction")
     allocation = Counted(host, "AllocationFunction")
     partner = f"ptn_bench{uuid.uuid4().hex[:6]}"
@@ -113,7 +111,7 @@ def main() -> list[str]:
                 body=body | {"amount": 1}, headers={"idempotency-key": "spare"})
     run("DELETE /payments/{id}/assignment", allocation, "allocation/unassign_payment.json",
         path={"payment_id": spare["id"]})
-    server.stop()
+    aws.stop()
 
     lines = ["DynamoDB requests per route (botocore before-call events on the function's client)",
              f"  {'route':<42}{'reads':>6}{'writes':>7}  operations"]

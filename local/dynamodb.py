@@ -45,19 +45,24 @@ class _QuietHandler(WSGIRequestHandler):
         """Requests are not logged (the endpoint answers thousands a second under test)."""
 
 
-class DynamoDBServer:
-    def __init__(self, port: int = 0, host: str = "127.0.0.1"):
-        self.app = SerializedApp(create_backend_app("dynamodb"))
+class MotoServer:
+    """One moto service (DynamoDB, SQS, EventBridge...) on loopback, its requests serialized."""
+
+    service = "dynamodb"
+
+    def __init__(self, port: int = 0, host: str = "127.0.0.1", service: str | None = None):
+        self.service = service or self.service
+        self.app = SerializedApp(create_backend_app(self.service))
         self.server: BaseWSGIServer = make_server(host, port, self.app, threaded=True,
                                                  request_handler=_QuietHandler)
-        self.thread = threading.Thread(target=self.server.serve_forever, name="dynamodb", daemon=True)
+        self.thread = threading.Thread(target=self.server.serve_forever, name=self.service, daemon=True)
 
     @property
     def endpoint(self) -> str:
         host, port = self.server.server_address[:2]
         return f"http://{host}:{port}"
 
-    def start(self) -> DynamoDBServer:
+    def start(self) -> MotoServer:
         self.thread.start()
         return self
 
@@ -66,8 +71,12 @@ class DynamoDBServer:
         self.thread.join(timeout=5)
 
 
-def client(endpoint: str) -> Any:
-    return boto3.client("dynamodb", endpoint_url=endpoint, **LOCAL_CREDENTIALS)
+class DynamoDBServer(MotoServer):
+    service = "dynamodb"
+
+
+def client(endpoint: str, service: str = "dynamodb") -> Any:
+    return boto3.client(service, endpoint_url=endpoint, **LOCAL_CREDENTIALS)
 
 
 def ensure_table(endpoint: str, table_name: str, template: Template | None = None) -> None:

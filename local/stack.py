@@ -3,6 +3,8 @@
   HTTP API            127.0.0.1:$API_PORT (3000)     routed from template.yaml's HttpApi events
   Lambda Invoke API   127.0.0.1:$LAMBDA_PORT (3001)  as `sam local start-lambda` serves it
   DynamoDB            127.0.0.1:$DYNAMODB_PORT (8000) the template's table, requests serialized
+  SQS, EventBridge    127.0.0.1:$SQS_PORT (9324), $EVENTS_PORT (9325): the sweep's queue (delivered to the
+                      worker as the SQS event source would) and the domain-event bus
 """
 
 from __future__ import annotations
@@ -17,37 +19,32 @@ from dataclasses import dataclass
 from typing import Any
 
 from local.auth import DEFAULT_SECRET
-from local.dynamodb import LOCAL_CREDENTIALS, DynamoDBServer, ensure_table
+from local.aws import EVENT_BUS, TABLE_NAME, LocalAws
+from local.dynamodb import LOCAL_CREDENTIALS
 from local.lambdas import FunctionHost
+from local.queues import QueueDelivery
 from local.servers import HttpApiServer, InvokeApiServer
 from local.template import Template
 
-TABLE_NAME = "payments-local"
 # Powertools warns on every request of a route that publishes no metric.
 warnings.filterwarnings("ignore", message="No application metrics to publish")
 LOCAL_CURSOR_SECRET = "local-cursor-secret-not-for-production"
 
 
-def local_overrides(dynamodb_endpoint: str, log_level: str) -> dict[str, str]:
-    """Local values for what AWS provides (credentials, region) or the template resolves at deploy."""
-    return {
-        "TABLE_NAME": TABLE_NAME, "DYNAMODB_ENDPOINT": dynamodb_endpoint,
-        "CURSOR_SECRET": os.environ.get("CURSOR_SECRET", LOCAL_CURSOR_SECRET),
-        "AWS_ACCESS_KEY_ID": LOCAL_CREDENTIALS["aws_access_key_id"],
-        "AWS_SECRET_ACCESS_KEY": LOCAL_CREDENTIALS["aws_secret_access_key"],
-        "AWS_REGION": LOCAL_CREDENTIALS["region_name"], "AWS_DEFAULT_REGION": LOCAL_CREDENTIALS["region_name"],
-        # Metrics stay on (EMF lines on stdout, as in Lambda): Powertools 3.37 with
-        # POWERTOOLS_METRICS_DISABLED never clears its buffer, which grows until it prints anyway.
-        "POWERTOOLS_LOG_LEVEL": log_level,
-    }
+LOCAL_CREDENTIALS_ENV = {
+    "AWS_ACCESS_KEY_ID": LOCAL_CREDENTIALS["aws_access_key_id"],
+    "AWS_SECRET_ACCESS_KEY": LOCAL_CREDENTIALS["aws_secret_access_key"],
+    "AWS_REGION": LOCAL_CREDENTIALS["region_name"], "AWS_DEFAULT_REGION": LOCAL_CREDENTIALS["region_name"],
+}
 
 
 @dataclass
 class Stack:
-    dynamodb: DynamoDBServer
+    aws: LocalAws
     host: FunctionHost
     api: HttpApiServer
     invoke: InvokeApiServer
+    delivery: QueueDelivery
 
     @property
     def api_url(self) -> str:
@@ -58,23 +55,23 @@ class Stack:
         return f"http://127.0.0.1:{self.invoke.server_address[1]}"
 
     def stop(self) -> None:
+        self.delivery.stop()
         for server in (self.api, self.invoke):
             server.shutdown()
             server.server_close()
-        self.dynamodb.stop()
+        self.aws.stop()
 
 
 def start(api_port: int, lambda_port: int, dynamodb_port: int, log_level: str = "WARNING",
-          verbose: bool = False) -> Stack:
+          verbose: bool = False, sqs_port: int = 0, events_port: int = 0) -> Stack:
     template = Template.load()
-    dynamodb = DynamoDBServer(dynamodb_port).start()
-    ensure_table(dynamodb.endpoint, TABLE_NAME, template)
-    host = FunctionHost(template, local_overrides(dynamodb.endpoint, log_level))
+    aws = LocalAws.start(dynamodb_port, sqs_port, events_port).provision(template)
+    host = FunctionHost(template, aws.overrides(log_level))
     api = HttpApiServer(api_port, host, template, verbose=verbose)
     invoke = InvokeApiServer(lambda_port, host, verbose=verbose)
     for server, name in ((api, "http-api"), (invoke, "lambda-invoke")):
         threading.Thread(target=server.serve_forever, name=name, daemon=True).start()
-    return Stack(dynamodb, host, api, invoke)
+    return Stack(aws, host, api, invoke, QueueDelivery(aws, host, template).start())
 
 
 def banner(stack: Stack, seeded: dict[str, Any] | None) -> str:
@@ -82,7 +79,9 @@ def banner(stack: Stack, seeded: dict[str, Any] | None) -> str:
         "Payments service: local stack is up (Ctrl-C stops it)",
         f"  HTTP API           {stack.api_url}",
         f"  Lambda Invoke API  {stack.lambda_url}   (FunctionName = a template logical id)",
-        f"  DynamoDB           {stack.dynamodb.endpoint}   table {TABLE_NAME}",
+        f"  DynamoDB           {stack.aws.dynamodb.endpoint}   table {TABLE_NAME}",
+        f"  SQS                {stack.aws.sqs.endpoint}   {', '.join(stack.aws.queue_urls)} (delivered to the worker)",
+        f"  EventBridge        {stack.aws.events.endpoint}   bus {EVENT_BUS}",
         f"  Functions          {', '.join(stack.host.functions)}",
         "",
         f"Mint a token (HS256, LOCAL_JWT_SECRET={os.environ.get('LOCAL_JWT_SECRET', DEFAULT_SECRET)!r}):",
@@ -103,7 +102,7 @@ def main() -> None:
     args = parser.parse_args()
     stack = start(int(os.environ.get("API_PORT", 3000)), int(os.environ.get("LAMBDA_PORT", 3001)),
                   int(os.environ.get("DYNAMODB_PORT", 8000)), "INFO" if args.verbose else "WARNING",
-                  args.verbose)
+                  args.verbose, int(os.environ.get("SQS_PORT", 9324)), int(os.environ.get("EVENTS_PORT", 9325)))
     seeded = None
     if not args.no_seed:
         from local.seed import seed

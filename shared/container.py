@@ -59,6 +59,12 @@ class Container:
                                  self.idempotency)
 
     @cached_property
+    def auto_top_up(self) -> Any:
+        from shared.services.auto_top_up import AutoTopUpService
+
+        return AutoTopUpService(self.settings, self.db, self.organizations, self.invoices)
+
+    @cached_property
     def accounts(self) -> Any:
         from shared.services.accounts import AccountService
 

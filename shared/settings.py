@@ -17,6 +17,12 @@ class Settings(BaseModel):
     aws_region: str = Field(default="us-east-1", alias="AWS_REGION")
     # HMAC key that makes list cursors tamper-proof. Deployed: resolved from Secrets Manager.
     cursor_secret: SecretStr = Field(alias="CURSOR_SECRET", min_length=16)
+    # The daily automatic top-up: the queue between sweep and worker, and the bus for domain events.
+    queue_url: str | None = Field(default=None, alias="AUTO_TOP_UP_QUEUE_URL")
+    event_bus_name: str | None = Field(default=None, alias="EVENT_BUS_NAME")
+    # Set locally (the stack's SQS and EventBridge endpoints); absent in AWS.
+    sqs_endpoint: str | None = Field(default=None, alias="SQS_ENDPOINT")
+    events_endpoint: str | None = Field(default=None, alias="EVENTS_ENDPOINT")
     # How long an Idempotency-Key is remembered.
     idempotency_ttl_seconds: int = Field(default=86_400, alias="IDEMPOTENCY_TTL_SECONDS", ge=60)
 

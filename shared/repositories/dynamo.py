@@ -124,7 +124,8 @@ class Dynamo:
     def query(self, *, key_condition: str, names: dict[str, str], vals: dict[str, Any],
               index: str | None = None, forward: bool = True, limit: int | None = None,
               start: dict[str, str] | None = None, filter_expression: str | None = None,
-              consistent: bool = False) -> tuple[list[dict[str, Any]], dict[str, str] | None]:
+              consistent: bool = False, projection: str | None = None,
+              ) -> tuple[list[dict[str, Any]], dict[str, str] | None]:
         args: dict[str, Any] = {
             "TableName": self.table, "KeyConditionExpression": key_condition,
             "ExpressionAttributeValues": vals, "ScanIndexForward": forward,
@@ -141,6 +142,8 @@ class Dynamo:
             args["ExclusiveStartKey"] = to_av(start)
         if filter_expression:
             args["FilterExpression"] = filter_expression
+        if projection:
+            args["ProjectionExpression"] = projection
         res = self.client.query(**args)
         last = res.get("LastEvaluatedKey")
         return [from_av(i) for i in res.get("Items", [])], (from_av(last) if last else None)

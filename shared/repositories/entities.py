@@ -88,6 +88,7 @@ class Organization(Entity):
     ledger_seq: int = 0
     wallet_updated_at: str
     settings: PaymentSettings
+    last_auto_invoice_id: str | None = None  # the daily top-up's latest invoice (cheque_or_tt)
 
     @staticmethod
     def key(org_id: str) -> dict[str, str]:
@@ -377,6 +378,7 @@ class AutoTopUpAttempt(Entity):
     reason: str | None = None
     invoice_id: str | None = None
     payment_id: str | None = None
+    event_published: bool = False  # the domain event of its outcome went to the bus
     created_at: str
     updated_at: str
     version: int = 1

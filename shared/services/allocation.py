@@ -15,15 +15,13 @@ from shared.clock import utc_now_str
 from shared.domain import allocation as rules
 from shared.domain.payments import check_assignable_currency
 from shared.domain.wallet import Posting, post
-from shared.errors import Conflict, NotFound, Unprocessable
+from shared.errors import NotFound, Unprocessable
 from shared.idempotency import Completion, Idempotency
-from shared.ids import new_id
 from shared.models import AllocationsIn, AssignmentIn, InvoiceCreate, TopUpIn
 from shared.repositories.dynamo import Dynamo
 from shared.repositories.entities import (
     Invoice,
     InvoiceCounter,
-    InvoiceNumberLock,
     Organization,
     Payment,
 )
@@ -40,13 +38,7 @@ from shared.services.common import (
     payment_out,
     with_retries,
 )
-
-MAX_NUMBER_SKIPS = 20
-
-
-class _NumberTaken(Conflict):
-    def __init__(self) -> None:
-        super().__init__("invoice_number_taken", "This invoice number is already used by another invoice.")
+from shared.services.invoicing import with_free_number, write_invoice
 
 
 class AllocationService:
@@ -87,38 +79,16 @@ class AllocationService:
             check_assignable_currency(body.currency, org.currency)
             at = utc_now_str()
             uow = UnitOfWork(self.db)
-            number = body.number
-            if number is None:
-                counter_item = found.get(f"PTN#{partner_id}")
-                counter = (InvoiceCounter.from_item(counter_item) if counter_item
-                           else InvoiceCounter(partner_id=partner_id))
-                bumped = counter.model_copy(update={"last": counter.last + 1 + skip, "version": counter.version + 1})
-                number = f"INV-{bumped.last:06d}"
-                uow.create(bumped) if counter.version == 0 else uow.save(bumped, counter.version)
-            invoice = Invoice(id=new_id("inv"), partner_id=partner_id, org_id=org.id, org_name=org.name,
-                              number=number, type=body.type, amount=body.amount, currency=body.currency,
-                              issued_date=body.issued_date, due_date=body.due_date, created_at=at,
-                              created_by=principal.sub, updated_at=at)
-            result = invoice_out(invoice)
-            uow.create(InvoiceNumberLock(partner_id=partner_id, number=number, invoice_id=invoice.id),
-                       taken=_NumberTaken())
-            uow.create(invoice)
+            invoice = write_invoice(uow, org=org, counter_item=found.get(f"PTN#{partner_id}"), number=body.number,
+                                    skip=skip, type_=body.type, amount=body.amount, issued_date=body.issued_date,
+                                    due_date=body.due_date, actor=principal.sub, at=at)
             uow.create(audit(principal, partner_id=partner_id, entity_type="invoice", entity_id=invoice.id,
                              action="invoice.created", at=at, changes=body.model_dump(mode="json")))
-            return uow.commit_returning(result, complete)
+            return uow.commit_returning(invoice_out(invoice), complete)
 
-        def create(complete: Completion | None) -> dict[str, Any]:
-            for skip in range(MAX_NUMBER_SKIPS):
-                try:
-                    return with_retries(partial(attempt, complete, skip))
-                except _NumberTaken:
-                    if body.number is not None:
-                        raise
-                    # A generated number was already given to an invoice by hand: move past it.
-            raise Conflict("invoice_number_taken", "Could not find a free invoice number; give one.")
-
-        return self.idempotency.run(scope=f"{partner_id}#POST /invoices", key=key,
-                                    body=body.model_dump(mode="json"), action=create)
+        return self.idempotency.run(
+            scope=f"{partner_id}#POST /invoices", key=key, body=body.model_dump(mode="json"),
+            action=lambda complete: with_free_number(partial(attempt, complete), number_given=body.number is not None))
 
     def get_invoice(self, principal: Principal, invoice_id: str) -> dict[str, Any]:
         invoice = self.invoices.get(invoice_id)

@@ -11,9 +11,9 @@ import pytest
 import requests
 
 from local.auth import mint
+from local.aws import TABLE_NAME
 from local.dynamodb import client
 from local.process import start_stack
-from local.stack import TABLE_NAME
 from tests.conftest import snapshot
 
 

@@ -9,17 +9,18 @@ from typing import Any
 
 import pytest
 
-from local.dynamodb import DynamoDBServer, client, ensure_table
+from local.aws import TABLE_NAME, LocalAws
+from local.dynamodb import client
 from local.lambdas import FunctionHost
-from local.stack import TABLE_NAME, local_overrides
 from local.template import Template
 from tests.conftest import load_event, snapshot
 
 
 class Lambdas:
-    def __init__(self, host: FunctionHost, ddb: Any):
+    def __init__(self, host: FunctionHost, aws: LocalAws):
         self.host = host
-        self.ddb = ddb
+        self.aws = aws
+        self.ddb = client(aws.dynamodb.endpoint)
 
     def call(self, function: str, event: dict[str, Any]) -> tuple[int, Any]:
         res = self.host.invoke(function, event)
@@ -41,12 +42,10 @@ class Lambdas:
 
 @pytest.fixture(scope="session")
 def lambdas() -> Iterator[Lambdas]:
-    server = DynamoDBServer(0).start()
     template = Template.load()
-    ensure_table(server.endpoint, TABLE_NAME, template)
-    host = FunctionHost(template, local_overrides(server.endpoint, "ERROR"))
-    yield Lambdas(host, client(server.endpoint))
-    server.stop()
+    aws = LocalAws.start().provision(template)
+    yield Lambdas(FunctionHost(template, aws.overrides("ERROR")), aws)
+    aws.stop()
 
 
 def admin(partner: str, sub: str = "admin@example.com") -> dict[str, Any]:

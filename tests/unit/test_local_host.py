@@ -9,11 +9,12 @@ from tests.conftest import ROOT
 
 PROBE = """
 from local.lambdas import FunctionHost
-from local.stack import local_overrides
+from local.aws import LocalAws
 from local.template import Template
 import shared.models as models, shared.repositories.entities as entities
 from pydantic import BaseModel
-host = FunctionHost(Template.load(), local_overrides("http://127.0.0.1:9", "ERROR"))
+aws = LocalAws.start().provision(Template.load())
+host = FunctionHost(Template.load(), aws.overrides("ERROR"))
 deferred = lambda: sorted(n for m in (models, entities) for n, c in vars(m).items()
                           if isinstance(c, type) and issubclass(c, BaseModel) and c is not BaseModel
                           and not c.__pydantic_complete__)

@@ -1,0 +1,75 @@
+"""The AWS services of the local stack (moto servers on loopback), provisioned from template.yaml."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+from local.dynamodb import MotoServer, client, ensure_table
+from local.template import Template
+
+TABLE_NAME = "payments-local"
+EVENT_BUS = "payments-local"
+
+
+@dataclass
+class LocalAws:
+    dynamodb: MotoServer
+    sqs: MotoServer
+    events: MotoServer
+    queue_urls: dict[str, str] = field(default_factory=dict)  # queue logical id -> URL
+
+    @classmethod
+    def start(cls, dynamodb_port: int = 0, sqs_port: int = 0, events_port: int = 0) -> LocalAws:
+        return cls(MotoServer(dynamodb_port, service="dynamodb").start(), MotoServer(sqs_port, service="sqs").start(),
+                   MotoServer(events_port, service="events").start())
+
+    def stop(self) -> None:
+        for server in (self.dynamodb, self.sqs, self.events):
+            server.stop()
+
+    def provision(self, template: Template) -> LocalAws:
+        """The template's table, queues (dead-letter queues first, with their redrive) and event bus."""
+        ensure_table(self.dynamodb.endpoint, TABLE_NAME, template)
+        sqs = client(self.sqs.endpoint, "sqs")
+        queues = {k: r for k, r in template.resources.items() if r.get("Type") == "AWS::SQS::Queue"}
+        for logical_id in sorted(queues, key=lambda q: "RedrivePolicy" in queues[q].get("Properties", {})):
+            props = queues[logical_id].get("Properties", {})
+            attributes = {"VisibilityTimeout": str(props.get("VisibilityTimeout", 30))}
+            redrive = props.get("RedrivePolicy")
+            if redrive:
+                target = redrive["deadLetterTargetArn"]["Fn::GetAtt"][0]
+                arn = sqs.get_queue_attributes(QueueUrl=self.queue_urls[target],
+                                               AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+                attributes["RedrivePolicy"] = json.dumps({"deadLetterTargetArn": arn,
+                                                          "maxReceiveCount": str(redrive["maxReceiveCount"])})
+            self.queue_urls[logical_id] = sqs.create_queue(QueueName=logical_id, Attributes=attributes)["QueueUrl"]
+        events = client(self.events.endpoint, "events")
+        if EVENT_BUS not in [b["Name"] for b in events.list_event_buses()["EventBuses"]]:
+            events.create_event_bus(Name=EVENT_BUS)
+        return self
+
+    def overrides(self, log_level: str) -> dict[str, str]:
+        """Local values for what AWS provides (credentials, region) or the template resolves at deploy."""
+        from local.stack import LOCAL_CREDENTIALS_ENV, LOCAL_CURSOR_SECRET
+
+        return {
+            "TABLE_NAME": TABLE_NAME, "DYNAMODB_ENDPOINT": self.dynamodb.endpoint,
+            "SQS_ENDPOINT": self.sqs.endpoint, "EVENTS_ENDPOINT": self.events.endpoint,
+            "AUTO_TOP_UP_QUEUE_URL": self.queue_urls.get("AutoTopUpQueue", ""), "EVENT_BUS_NAME": EVENT_BUS,
+            "CURSOR_SECRET": os.environ.get("CURSOR_SECRET", LOCAL_CURSOR_SECRET),
+            **LOCAL_CREDENTIALS_ENV, "POWERTOOLS_LOG_LEVEL": log_level,
+        }
+
+
+def sqs_event(messages: list[dict[str, Any]], queue_arn: str) -> dict[str, Any]:
+    """What the SQS event source mapping hands the function for received messages."""
+    return {"Records": [{
+        "messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
+        "attributes": {"ApproximateReceiveCount": m.get("Attributes", {}).get("ApproximateReceiveCount", "1"),
+                       "SentTimestamp": m.get("Attributes", {}).get("SentTimestamp", "0"),
+                       "SenderId": "000000000000", "ApproximateFirstReceiveTimestamp": "0"},
+        "messageAttributes": {}, "md5OfBody": m.get("MD5OfBody", ""), "eventSource": "aws:sqs",
+        "eventSourceARN": queue_arn, "awsRegion": "us-east-1"} for m in messages]}

@@ -1,0 +1,86 @@
+"""Delivers the template's SQS queues to their functions, as Lambda's SQS event source mapping does:
+batches of received messages as an SQS event; what succeeded (all, or all but `batchItemFailures`) is
+deleted; the rest becomes visible again after the visibility timeout (and after `maxReceiveCount`
+receives moto moves it to the dead-letter queue)."""
+
+from __future__ import annotations
+
+import sys
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from local.aws import LocalAws, sqs_event
+from local.dynamodb import client
+from local.lambdas import FunctionHost, InvocationError
+from local.template import Template
+
+POLL_SECONDS = 0.2  # the endpoint serializes requests, so no long polling
+
+
+@dataclass(frozen=True)
+class Mapping:
+    function: str
+    queue: str  # logical id
+    batch_size: int
+    partial_failures: bool
+
+
+def mappings(template: Template) -> list[Mapping]:
+    out = []
+    for fn in template.functions().values():
+        for event in fn.events.values():
+            if event.get("Type") == "SQS":
+                props = event["Properties"]
+                out.append(Mapping(fn.logical_id, props["Queue"]["Fn::GetAtt"][0], int(props.get("BatchSize", 10)),
+                                   "ReportBatchItemFailures" in props.get("FunctionResponseTypes", [])))
+    return out
+
+
+class QueueDelivery:
+    def __init__(self, aws: LocalAws, host: FunctionHost, template: Template):
+        self.aws, self.host = aws, host
+        self.mappings = mappings(template)
+        self.sqs = client(aws.sqs.endpoint, "sqs")
+        self.stopped = threading.Event()
+        self.delivered = 0
+        self.thread = threading.Thread(target=self._run, name="sqs-delivery", daemon=True)
+
+    def start(self) -> QueueDelivery:
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.stopped.set()
+        self.thread.join(timeout=5)
+
+    def _run(self) -> None:
+        while not self.stopped.is_set():
+            busy = False
+            for m in self.mappings:
+                try:
+                    busy |= self.deliver(m)
+                except Exception as error:  # noqa: BLE001 - the poller must outlive one bad batch
+                    print(f"sqs delivery to {m.function} failed: {error}", file=sys.stderr)
+            if not busy:
+                self.stopped.wait(POLL_SECONDS)
+
+    def deliver(self, m: Mapping) -> bool:
+        url = self.aws.queue_urls[m.queue]
+        messages = self.sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=m.batch_size,
+                                            AttributeNames=["All"]).get("Messages", [])
+        if not messages:
+            return False
+        arn = self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        try:
+            result: Any = self.host.invoke(m.function, sqs_event(messages, arn))
+        except InvocationError:
+            return True  # the whole batch becomes visible again after the visibility timeout
+        reported = (result or {}).get("batchItemFailures", []) if m.partial_failures else []
+        failed = {f["itemIdentifier"] for f in reported}
+        done = [msg for msg in messages if msg["MessageId"] not in failed]
+        if done:
+            self.sqs.delete_message_batch(QueueUrl=url, Entries=[
+                {"Id": str(i), "ReceiptHandle": msg["ReceiptHandle"]} for i, msg in enumerate(done)])
+        self.delivered += len(done)
+        return True

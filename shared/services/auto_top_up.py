@@ -1,0 +1,233 @@
+"""The daily automatic top-up: the sweep finds due organizations, the worker tops each up once a day.
+
+Worker, per (organization, business date) - see docs/auto-top-up.md:
+  1. claim: the attempt item is created `claimed` by a conditional write before any side effect;
+     a delivery finding it final is a duplicate; finding it `claimed` means an earlier delivery
+     crashed after its claim, and this one carries on (recovery, no lost top-up);
+  2. the side effect and the attempt's outcome are one transaction, conditioned on the attempt
+     being still `claimed` (version): two deliveries can never both act (no double top-up);
+  3. the outcome's domain event goes to the EventBridge bus; the attempt records that it did, so a
+     redelivery after a failed publish publishes it again.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime
+from functools import cached_property
+from typing import Any
+
+from botocore.session import get_session
+
+from shared.auth import Principal
+from shared.clock import utc_now_str
+from shared.domain.wallet import Posting, post, post_partner
+from shared.errors import ConcurrentUpdate, Conflict
+from shared.repositories.dynamo import Dynamo, values
+from shared.repositories.entities import (
+    DUE_SHARDS,
+    AutoTopUpAttempt,
+    InvoiceCounter,
+    Organization,
+)
+from shared.repositories.invoices import InvoiceRepository
+from shared.repositories.organizations import OrganizationRepository
+from shared.repositories.unit_of_work import UnitOfWork
+from shared.services.common import audit, with_retries
+from shared.services.invoicing import with_free_number, write_invoice
+from shared.settings import Settings
+
+SYSTEM = Principal(sub="system:auto-top-up", partner_id=None, groups=frozenset())
+BATCH = 10  # SQS SendMessageBatch maximum
+
+
+def business_date_of(event_time: str) -> str:
+    """The UTC date of a scheduled event's `time` (RFC 3339), so a late or replayed event acts for its day."""
+    moment = datetime.fromisoformat(event_time.replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        raise ValueError("the event time must carry its time zone")
+    return moment.astimezone(UTC).date().isoformat()
+
+
+class _Claimed(Conflict):
+    def __init__(self) -> None:
+        super().__init__("attempt_claimed", "This organization's top-up of this date is already claimed.")
+
+
+class AutoTopUpService:
+    def __init__(self, settings: Settings, db: Dynamo, organizations: OrganizationRepository,
+                 invoices: InvoiceRepository):
+        self.settings, self.db, self.organizations, self.invoices = settings, db, organizations, invoices
+        # A test hook (fault injection): called between the claim and the side effect.
+        self.fault_after_claim: Callable[[str], None] | None = None
+
+    @cached_property
+    def sqs(self) -> Any:
+        return get_session().create_client("sqs", region_name=self.settings.aws_region,
+                                           endpoint_url=self.settings.sqs_endpoint)
+
+    @cached_property
+    def events(self) -> Any:
+        return get_session().create_client("events", region_name=self.settings.aws_region,
+                                           endpoint_url=self.settings.events_endpoint)
+
+    # --- the sweep ------------------------------------------------------------------------------------
+    def sweep(self, event_time: str) -> dict[str, Any]:
+        """Queue every due organization for `event_time`'s business date; reads only the due index."""
+        business_date = business_date_of(event_time)
+        queries = read = queued = 0
+        pending: list[dict[str, str]] = []
+        for shard in range(DUE_SHARDS):
+            start = None
+            while True:
+                items, start = self.db.query(key_condition="gsi3pk = :pk", names={}, index="GSI3", start=start,
+                                             vals=values(pk=f"DUE#{shard}"), projection="gsi3sk")
+                queries += 1
+                read += len(items)
+                pending += [{"org_id": i["gsi3sk"], "business_date": business_date} for i in items]
+                while len(pending) >= BATCH:
+                    queued += self._send(pending[:BATCH])
+                    pending = pending[BATCH:]
+                if start is None:
+                    break
+        if pending:
+            queued += self._send(pending)
+        return {"business_date": business_date, "queries": queries, "items_read": read, "queued": queued}
+
+    def _send(self, messages: list[dict[str, str]]) -> int:
+        entries = [{"Id": str(i), "MessageBody": json.dumps(m, sort_keys=True)} for i, m in enumerate(messages)]
+        for _ in range(3):
+            failed = self.sqs.send_message_batch(QueueUrl=self.settings.queue_url, Entries=entries).get("Failed", [])
+            if not failed:
+                return len(messages)
+            entries = [e for e in entries if e["Id"] in {f["Id"] for f in failed}]
+        raise RuntimeError(f"{len(entries)} messages could not be queued")  # the schedule retries the sweep
+
+    # --- the worker -----------------------------------------------------------------------------------
+    def top_up(self, org_id: str, business_date: str) -> str:
+        """Top one organization up for one business date, at most once; returns the outcome."""
+        org = self.organizations.get(org_id)
+        if org is None:
+            return "unknown_organization"
+        attempt = self._claim(org, business_date)
+        if attempt.status != "claimed":
+            self._publish(attempt)  # a duplicate delivery; publishes only if an earlier publish failed
+            return f"already_{attempt.status}"
+        if self.fault_after_claim:
+            self.fault_after_claim(org_id)
+        final = with_retries(lambda: self._act(org_id, business_date))
+        self._publish(final)
+        return final.status
+
+    def _claim(self, org: Organization, business_date: str) -> AutoTopUpAttempt:
+        existing = self.db.get(AutoTopUpAttempt.key(org.id, business_date))
+        if existing:
+            return AutoTopUpAttempt.from_item(existing)
+        at = utc_now_str()
+        attempt = AutoTopUpAttempt(org_id=org.id, partner_id=org.partner_id, business_date=business_date,
+                                   method=org.settings.method, amount=org.settings.trigger_amount,
+                                   currency=org.currency, created_at=at, updated_at=at)
+        try:
+            UnitOfWork(self.db).create(attempt, taken=_Claimed()).commit()
+        except _Claimed:
+            return AutoTopUpAttempt.from_item(self.db.get(AutoTopUpAttempt.key(org.id, business_date)) or {})
+        return attempt
+
+    def _act(self, org_id: str, business_date: str) -> AutoTopUpAttempt:
+        attempt = AutoTopUpAttempt.from_item(self.db.get(AutoTopUpAttempt.key(org_id, business_date)) or {})
+        if attempt.status != "claimed":
+            return attempt  # another delivery finished it meanwhile
+        org = self.organizations.get(org_id)
+        assert org is not None
+        at = utc_now_str()
+        uow = UnitOfWork(self.db)
+
+        def outcome(status: str, **fields: Any) -> AutoTopUpAttempt:
+            final = attempt.model_copy(update={"status": status, "updated_at": at, "version": attempt.version + 1,
+                                               "method": org.settings.method, "amount": org.settings.trigger_amount,
+                                               **fields})
+            uow.save(final, attempt.version)  # still claimed: no other delivery has acted
+            return final
+
+        if not org.due:
+            final = outcome("skipped", reason="not_due")
+        elif org.settings.method == "cheque_or_tt":
+            return self._issue_invoice(org, attempt, business_date)
+        elif org.settings.method == "master_account":
+            final = self._transfer(uow, org, business_date, at, outcome)
+        else:  # stripe: the off-session charge arrives with the Stripe integration (issue 5)
+            final = outcome("skipped", reason="stripe_charges_not_enabled")
+        uow.commit()
+        return final
+
+    def _issue_invoice(self, org: Organization, attempt: AutoTopUpAttempt, business_date: str) -> AutoTopUpAttempt:
+        previous = self.invoices.get(org.last_auto_invoice_id) if org.last_auto_invoice_id else None
+        at = utc_now_str()
+        if previous is not None and previous.status in ("unpaid", "partially_paid"):
+            final = attempt.model_copy(update={"status": "skipped", "reason": "previous_invoice_unpaid",
+                                               "invoice_id": previous.id, "updated_at": at,
+                                               "version": attempt.version + 1})
+            UnitOfWork(self.db).save(final, attempt.version).commit()
+            return final
+
+        def write(skip: int) -> AutoTopUpAttempt:
+            uow = UnitOfWork(self.db)
+            invoice = write_invoice(uow, org=org, counter_item=self.db.get(InvoiceCounter.key(org.partner_id)),
+                                    number=None, skip=skip, type_="top_up", amount=org.settings.trigger_amount,
+                                    issued_date=business_date, due_date=None, actor=SYSTEM.sub, at=at, automatic=True)
+            uow.save(org.model_copy(update={"last_auto_invoice_id": invoice.id, "version": org.version + 1}),
+                     org.version)
+            final = attempt.model_copy(update={"status": "invoice_issued", "invoice_id": invoice.id, "updated_at": at,
+                                               "version": attempt.version + 1})
+            uow.save(final, attempt.version)
+            uow.create(audit(SYSTEM, partner_id=org.partner_id, entity_type="invoice", entity_id=invoice.id,
+                             action="invoice.issued_automatically", at=at,
+                             changes={"business_date": business_date, "amount": invoice.amount}))
+            uow.commit()
+            return final
+
+        try:
+            return with_free_number(write, number_given=False)
+        except Conflict as error:
+            if error.code == "concurrent_update":
+                raise ConcurrentUpdate() from None  # the outer retry re-reads the organization
+            raise
+
+    def _transfer(self, uow: UnitOfWork, org: Organization, business_date: str, at: str,
+                  outcome: Callable[..., AutoTopUpAttempt]) -> AutoTopUpAttempt:
+        """Partner master wallet -> organization wallet, in the same transaction as the outcome."""
+        amount = org.settings.trigger_amount
+        wallet = self.organizations.partner_wallet(org.partner_id, org.currency)
+        if wallet.balance < amount:
+            return outcome("failed", reason="partner_insufficient_funds")
+        reference = f"auto-top-up:{org.id}:{business_date}"
+        debited, partner_entry = post_partner(wallet, "auto_credit", -amount, reference, actor=SYSTEM.sub, at=at)
+        credited, entries = post(org, [Posting("auto_credit", amount, reference)], actor=SYSTEM.sub, at=at)
+        uow.save(debited, wallet.version).create(partner_entry).save(credited, org.version)
+        for entry in entries:
+            uow.create(entry)
+        uow.create(audit(SYSTEM, partner_id=org.partner_id, entity_type="organization", entity_id=org.id,
+                         action="wallet.auto_credited", at=at,
+                         changes={"amount": amount, "business_date": business_date, "from": "partner_master_wallet",
+                                  "balance": {"from": org.balance, "to": credited.balance}}))
+        return outcome("credited")
+
+    def _publish(self, attempt: AutoTopUpAttempt) -> None:
+        """The outcome's domain event, once it is published (notifications subscribe on the bus)."""
+        kinds = {"invoice_issued": "AutoTopUpInvoiceIssued", "credited": "AutoTopUpCredited"}
+        if attempt.status not in kinds or attempt.event_published or not self.settings.event_bus_name:
+            return
+        detail = {"org_id": attempt.org_id, "partner_id": attempt.partner_id, "business_date": attempt.business_date,
+                  "method": attempt.method, "amount": attempt.amount, "currency": attempt.currency,
+                  "invoice_id": attempt.invoice_id}
+        res = self.events.put_events(Entries=[{
+            "Source": "payments.auto-top-up", "DetailType": kinds[attempt.status], "Detail": json.dumps(detail),
+            "EventBusName": self.settings.event_bus_name}])
+        if res.get("FailedEntryCount"):
+            raise RuntimeError("the domain event was not accepted")  # the message is retried, and so is this
+        published = attempt.model_copy(update={"event_published": True, "version": attempt.version + 1})
+        try:
+            UnitOfWork(self.db).save(published, attempt.version).commit()
+        except ConcurrentUpdate:
+            pass  # a concurrent duplicate recorded it
