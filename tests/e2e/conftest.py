@@ -22,6 +22,8 @@ class RunningStack:
     api: str
     lambda_url: str
     dynamodb: str
+    sqs: str
+    events: str
 
     def snapshot(self) -> list[dict[str, Any]]:
         return snapshot(client(self.dynamodb), TABLE_NAME)
@@ -34,7 +36,7 @@ def stack() -> Iterator[RunningStack]:
     except RuntimeError as error:
         pytest.fail(str(error))
     try:
-        yield RunningStack(process.api, process.lambda_url, process.dynamodb)
+        yield RunningStack(process.api, process.lambda_url, process.dynamodb, process.sqs, process.events)
     finally:
         process.stop()
 

@@ -1,0 +1,80 @@
+"""The daily automatic top-up end to end on the local stack: the sweep invoked through the Lambda
+Invoke API with a chosen `time`; the stack delivers the queue to the worker as SQS would."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import boto3
+
+from local.auth import mint
+from local.dynamodb import LOCAL_CREDENTIALS
+from tests.conftest import new_partner
+from tests.e2e.conftest import Api, as_admin
+
+
+def invoke_sweep(stack, when: str) -> dict:
+    lam = boto3.client("lambda", endpoint_url=stack.lambda_url, **LOCAL_CREDENTIALS)
+    event = json.loads(open("events/sweep/scheduled.json").read()) | {"time": when}
+    res = lam.invoke(FunctionName="SweepFunction", Payload=json.dumps(event))
+    assert "FunctionError" not in res
+    return json.loads(res["Payload"].read())
+
+
+def wait_for(predicate, timeout=30.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError("timed out")
+
+
+def test_sweep_through_the_invoke_api_tops_up_and_publishes_domain_events(stack):
+    # Given a partner with a funded master wallet, a master-account and a cheque customer, both due
+    partner = new_partner()
+    api = as_admin(stack, partner)
+    platform = Api(stack.api, mint("ops@platform.example", None, ["platform-admin"]))
+    assert platform("POST", f"/partners/{partner}/wallet/credits",
+                    {"amount": 50_000, "currency": "SGD", "reference": "wire"}).status_code == 201
+    master = api("POST", "/organizations", {"name": "Master", "currency": "SGD"}).json()
+    cheque = api("POST", "/organizations", {"name": "Cheque", "currency": "SGD"}).json()
+    for org, method in ((master, "master_account"), (cheque, "cheque_or_tt")):
+        res = api("PUT", f"/organizations/{org['id']}/payment-settings",
+                  {"method": method, "trigger_amount": 15_000, "limit_threshold": 20_000, "auto_trigger": True})
+        assert res.status_code == 200
+    # And a rule on the domain-event bus forwarding to a queue we can read
+    sqs = boto3.client("sqs", endpoint_url=stack.sqs, **LOCAL_CREDENTIALS)
+    events = boto3.client("events", endpoint_url=stack.events, **LOCAL_CREDENTIALS)
+    tap = sqs.create_queue(QueueName=f"tap-{partner}")["QueueUrl"]
+    tap_arn = sqs.get_queue_attributes(QueueUrl=tap, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    events.put_rule(Name=f"tap-{partner}", EventBusName="payments-local",
+                    EventPattern=json.dumps({"source": ["payments.auto-top-up"], "detail": {"partner_id": [partner]}}))
+    events.put_targets(Rule=f"tap-{partner}", EventBusName="payments-local", Targets=[{"Id": "tap", "Arn": tap_arn}])
+
+    # When the sweep is invoked for 2026-11-21 (a late run: the event's time decides the day)
+    result = invoke_sweep(stack, "2026-11-21T23:59:00Z")
+    assert result["business_date"] == "2026-11-21" and result["queued"] >= 2
+
+    # Then the worker, fed by the queue, tops both up
+    def statuses():
+        got = {o["name"]: [a["status"] for a in api("GET", f"/organizations/{o['id']}/auto-top-ups").json()["items"]]
+               for o in (master, cheque)}
+        return got if all(got.values()) else None
+
+    assert wait_for(statuses) == {"Master": ["credited"], "Cheque": ["invoice_issued"]}
+    assert api("GET", f"/organizations/{master['id']}/wallet").json()["balance"] == 15_000
+    assert api("GET", f"/partners/{partner}/wallet").json()["balances"] == [{"currency": "SGD", "balance": 35_000}]
+    # And each outcome's domain event reached the bus
+    received = wait_for(lambda: sqs.receive_message(QueueUrl=tap, MaxNumberOfMessages=10).get("Messages"))
+    received += sqs.receive_message(QueueUrl=tap, MaxNumberOfMessages=10).get("Messages", [])
+    kinds = sorted(json.loads(m["Body"])["detail-type"] for m in received)
+    assert kinds == ["AutoTopUpCredited", "AutoTopUpInvoiceIssued"]
+
+    # When the same day is swept again: nothing more
+    invoke_sweep(stack, "2026-11-21T01:00:00Z")
+    time.sleep(2)
+    assert statuses() == {"Master": ["credited"], "Cheque": ["invoice_issued"]}
+    assert api("GET", f"/organizations/{master['id']}/wallet").json()["balance"] == 15_000
