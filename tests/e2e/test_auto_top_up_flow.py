@@ -4,6 +4,7 @@ Invoke API with a chosen `time`; the stack delivers the queue to the worker as S
 from __future__ import annotations
 
 import json
+import threading
 import time
 
 import boto3
@@ -78,3 +79,16 @@ def test_sweep_through_the_invoke_api_tops_up_and_publishes_domain_events(stack)
     time.sleep(2)
     assert statuses() == {"Master": ["credited"], "Cheque": ["invoice_issued"]}
     assert api("GET", f"/organizations/{master['id']}/wallet").json()["balance"] == 15_000
+
+    # When three sweeps for the next day run at once: the master customer (still due: 15,000 <= 20,000) is
+    # credited exactly once more; the cheque customer's unpaid invoice holds its next one back
+    threads = [threading.Thread(target=invoke_sweep, args=(stack, "2026-11-22T01:00:00Z")) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    wait_for(lambda: len(statuses()["Cheque"]) == 2 and len(statuses()["Master"]) == 2)
+    time.sleep(2)  # let the duplicates drain
+    assert statuses() == {"Master": ["credited", "credited"], "Cheque": ["skipped", "invoice_issued"]}
+    assert api("GET", f"/organizations/{master['id']}/wallet").json()["balance"] == 30_000
+    assert api("GET", f"/partners/{partner}/wallet").json()["balances"] == [{"currency": "SGD", "balance": 20_000}]
