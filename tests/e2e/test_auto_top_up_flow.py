@@ -42,10 +42,15 @@ def test_sweep_through_the_invoke_api_tops_up_and_publishes_domain_events(stack)
                     {"amount": 50_000, "currency": "SGD", "reference": "wire"}).status_code == 201
     master = api("POST", "/organizations", {"name": "Master", "currency": "SGD"}).json()
     cheque = api("POST", "/organizations", {"name": "Cheque", "currency": "SGD"}).json()
-    for org, method in ((master, "master_account"), (cheque, "cheque_or_tt")):
+    funded = api("POST", "/organizations", {"name": "Funded", "currency": "SGD"}).json()
+    for org, method in ((master, "master_account"), (cheque, "cheque_or_tt"), (funded, "master_account")):
         res = api("PUT", f"/organizations/{org['id']}/payment-settings",
                   {"method": method, "trigger_amount": 15_000, "limit_threshold": 20_000, "auto_trigger": True})
         assert res.status_code == 200
+    # (the funded one is above its threshold: not due)
+    pay = api("POST", "/payments", {"org_id": funded["id"], "amount": 25_000, "currency": "SGD",
+                                    "received_date": "2026-11-20", "method": "cheque"}).json()
+    assert api("POST", f"/payments/{pay['id']}/top-ups", {"amount": 25_000}).status_code == 200
     # And a rule on the domain-event bus forwarding to a queue we can read
     sqs = boto3.client("sqs", endpoint_url=stack.sqs, **LOCAL_CREDENTIALS)
     events = boto3.client("events", endpoint_url=stack.events, **LOCAL_CREDENTIALS)
@@ -66,6 +71,7 @@ def test_sweep_through_the_invoke_api_tops_up_and_publishes_domain_events(stack)
         return got if all(got.values()) else None
 
     assert wait_for(statuses) == {"Master": ["credited"], "Cheque": ["invoice_issued"]}
+    assert api("GET", f"/organizations/{funded['id']}/auto-top-ups").json()["items"] == []
     assert api("GET", f"/organizations/{master['id']}/wallet").json()["balance"] == 15_000
     assert api("GET", f"/partners/{partner}/wallet").json()["balances"] == [{"currency": "SGD", "balance": 35_000}]
     # And each outcome's domain event reached the bus
