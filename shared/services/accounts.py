@@ -63,9 +63,8 @@ class AccountService:
             uow.create(entry)
             return uow.commit_returning(partner_ledger_out(entry), complete)
 
-        return self.idempotency.run(scope=f"platform:{principal.sub}#POST /partners/{partner_id}/wallet/credits",
-                                    key=key, body=body.model_dump(mode="json"),
-                                    action=lambda complete: with_retries(lambda: attempt(complete)))
+        return once(self.idempotency, principal, f"POST /partners/{partner_id}/wallet/credits", key, body, attempt,
+                    tenant=f"platform:{principal.sub}")
 
     def _organization(self, principal: Principal, org_id: str, *, write: bool = False) -> Organization:
         org = self.organizations.get(org_id)

@@ -106,10 +106,11 @@ def invoice_out(inv: Invoice) -> dict[str, Any]:
 
 
 def once(idempotency: Idempotency, principal: Principal, route: str, key: str | None, body: BaseModel,
-         attempt: Callable[[Completion | None], dict[str, Any]]) -> dict[str, Any]:
+         attempt: Callable[[Completion | None], dict[str, Any]], *, tenant: str | None = None) -> dict[str, Any]:
     """A POST that moves money or creates a record: done once per Idempotency-Key (scoped to the
-    caller's partner and the route), each attempt re-read and decided again after a lost race."""
-    return idempotency.run(scope=f"{principal.require_writer()}#{route}", key=key, body=body.model_dump(mode="json"),
+    caller's partner, or `tenant`, and the route), each attempt re-read and decided again after a lost race."""
+    scope = tenant or principal.require_writer()
+    return idempotency.run(scope=f"{scope}#{route}", key=key, body=body.model_dump(mode="json"),
                            action=lambda complete: with_retries(lambda: attempt(complete)))
 
 
