@@ -88,7 +88,11 @@ class HttpApiHandler(_Quiet):
             headers[name] = ", ".join(str(v) for v in values)
         self._send(int(result["statusCode"]), data, headers)
 
-    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = _handle
+    def __getattr__(self, name: str) -> Any:
+        """Every method is routed (an unmatched one answers 404 like API Gateway, not http.server's 501)."""
+        if name.startswith("do_"):
+            return self._handle
+        raise AttributeError(name)
 
 
 class HttpApiServer(ThreadingHTTPServer):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 from typing import Any
 
@@ -74,14 +76,24 @@ def header(app: APIGatewayHttpResolver, name: str) -> str | None:
     return headers.get(name.lower())
 
 
+def _refuse(code: str, message: str) -> dict[str, Any]:
+    body = {"error": {"code": code, "message": message, "details": []}}
+    return {"statusCode": 400, "headers": {"Content-Type": JSON}, "isBase64Encoded": False,
+            "body": json.dumps(body, separators=(",", ":"))}
+
+
 def handle(app: APIGatewayHttpResolver, event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Resolve one HTTP API event. The API speaks JSON only: a body sent as another media type (a
-    form, say) is refused here, before Powertools would parse it as something else."""
+    form, say) is refused here, before Powertools would parse it as something else, and so is a body
+    that is not UTF-8 text (API Gateway hands such bodies over base64-encoded)."""
     headers = event.get("headers") or {}
     media_type = headers.get("content-type", "").split(";")[0].strip().lower()
     if event.get("body") and media_type not in ("", "application/json"):
-        body = {"error": {"code": "unsupported_content_type",
-                          "message": "Send the request body as application/json.", "details": []}}
-        return {"statusCode": 400, "headers": {"Content-Type": JSON}, "isBase64Encoded": False,
-                "body": json.dumps(body, separators=(",", ":"))}
+        return _refuse("unsupported_content_type", "Send the request body as application/json.")
+    if event.get("body") and event.get("isBase64Encoded"):
+        try:
+            text = base64.b64decode(event["body"], validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            return _refuse("malformed_json", "The request body is not valid JSON.")
+        event = {**event, "body": text, "isBase64Encoded": False}
     return app.resolve(event, context)

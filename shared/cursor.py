@@ -45,7 +45,7 @@ class CursorCodec:
 
     def decode(self, cursor: str, scope: str) -> dict[str, str]:
         bad = BadRequest("The cursor is not valid for this list.", code="invalid_cursor")
-        if len(cursor) > _MAX_CURSOR or cursor.count(".") != 1:
+        if len(cursor) > _MAX_CURSOR or not cursor.isascii() or cursor.count(".") != 1:
             raise bad
         payload, signature = cursor.split(".")
         if not hmac.compare_digest(signature, self._sign(payload)):

@@ -161,6 +161,16 @@ def test_bad_payment_input_is_refused_and_writes_nothing(stack, name, body, raw,
     assert stack.snapshot() == before
 
 
+def test_a_body_that_is_not_utf8_is_malformed_not_a_server_error(stack):
+    # Found by schemathesis: such bodies reach Lambda base64-encoded and used to fail json.loads with 500.
+    api = as_admin(stack, new_partner())
+    before = stack.snapshot()
+    for path in ("/payments", "/organizations", "/invoices"):
+        res = api.session.post(stack.api + path, data=b"\xff\xfe{\x80", headers={"Content-Type": "application/json"})
+        assert res.status_code == 400 and res.json()["error"]["code"] == "malformed_json", path
+    assert stack.snapshot() == before
+
+
 def test_form_encoded_body_is_refused(stack):
     api = as_admin(stack, new_partner())
     res = api("POST", "/payments", raw="amount=1", headers={"Content-Type": "application/x-www-form-urlencoded"})
