@@ -13,6 +13,12 @@ MAX_ASSIGNMENT_EDITS = 5
 FUTURE_TOLERANCE = timedelta(days=1)
 
 
+def check_date_range(start: str | None, end: str | None, field: str) -> None:
+    """A list filter's inclusive range `{field}_from`..`{field}_to` must not run backwards."""
+    if start and end and start > end:
+        raise Unprocessable(f"{field}_from must not be after {field}_to.", code="invalid_date_range")
+
+
 def check_received_date(received: str, today: date) -> None:
     if date.fromisoformat(received) > today + FUTURE_TOLERANCE:
         raise Unprocessable("received_date cannot be in the future.", code="received_date_in_future",

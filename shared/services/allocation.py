@@ -13,9 +13,9 @@ from typing import Any
 from shared.auth import Principal
 from shared.clock import utc_now_str
 from shared.domain import allocation as rules
-from shared.domain.payments import check_assignable_currency
+from shared.domain.payments import check_assignable_currency, check_date_range
 from shared.domain.wallet import Posting, post
-from shared.errors import NotFound, Unprocessable
+from shared.errors import NotFound
 from shared.idempotency import Completion, Idempotency
 from shared.models import AllocationsIn, AssignmentIn, InvoiceCreate, TopUpIn
 from shared.repositories.dynamo import Dynamo
@@ -99,8 +99,7 @@ class AllocationService:
 
     def list_invoices(self, principal: Principal, filters: InvoiceFilters, limit: int,
                       cursor: str | None) -> dict[str, Any]:
-        if filters.issued_from and filters.issued_to and filters.issued_from > filters.issued_to:
-            raise Unprocessable("issued_from must not be after issued_to.", code="invalid_date_range")
+        check_date_range(filters.issued_from, filters.issued_to, "issued")
         scope = list_scope(principal, "invoices", **vars(filters))
         items, next_cursor = self.invoices.search(principal.home_partner(), filters, limit=limit, cursor=cursor,
                                                   scope=scope)

@@ -9,6 +9,7 @@ from shared.clock import now, rfc3339
 from shared.domain.payments import (
     apply_patch,
     check_assignable_currency,
+    check_date_range,
     check_deletable,
     check_received_date,
     check_version,
@@ -70,8 +71,7 @@ class PaymentService:
 
     def list(self, principal: Principal, filters: PaymentFilters, limit: int,
              cursor: str | None) -> dict[str, Any]:
-        if filters.received_from and filters.received_to and filters.received_from > filters.received_to:
-            raise Unprocessable("received_from must not be after received_to.", code="invalid_date_range")
+        check_date_range(filters.received_from, filters.received_to, "received")
         scope = list_scope(principal, "payments", **vars(filters))
         items, next_cursor = self.payments.list(principal.home_partner(), filters, limit=limit, cursor=cursor,
                                                 scope=scope)

@@ -114,3 +114,13 @@ def test_received_date_may_not_be_in_the_future():
     check_received_date("2026-11-22", today)  # a partner one time zone ahead
     with pytest.raises(Unprocessable):
         check_received_date("2026-11-23", today)
+
+
+def test_date_ranges_may_not_run_backwards():
+    from shared.domain.payments import check_date_range
+
+    check_date_range("2026-11-01", "2026-11-01", "issued")
+    check_date_range(None, "2026-11-01", "issued")
+    with pytest.raises(Unprocessable) as err:
+        check_date_range("2026-11-02", "2026-11-01", "received")
+    assert err.value.code == "invalid_date_range"
