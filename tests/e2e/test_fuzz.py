@@ -11,8 +11,7 @@ import sys
 from pathlib import Path
 
 from local.auth import mint
-from local.seed import DEMO_PARTNER
-from tests.conftest import ROOT
+from tests.conftest import ROOT, new_partner
 
 EXAMPLES = os.environ.get("FUZZ_EXAMPLES", "8")
 
@@ -24,7 +23,7 @@ def test_no_request_gets_a_server_error(stack, tmp_path: Path):
     path = tmp_path / "openapi.json"
     path.write_text(schema)
     st = Path(sys.executable).with_name("st")
-    token = mint("fuzz@example.com", DEMO_PARTNER, ["finance-admin"])
+    token = mint("fuzz@example.com", new_partner(), ["finance-admin"])  # its own tenant: it writes what it fuzzes
     run = subprocess.run([str(st), "run", str(path), "--url", stack.api, "-H", f"Authorization: Bearer {token}",
                           "--checks", "not_a_server_error", "--max-examples", EXAMPLES, "--seed", "20261121",
                           "--no-color"], cwd=ROOT, capture_output=True, text=True, timeout=600)
