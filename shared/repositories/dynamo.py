@@ -78,10 +78,6 @@ class TransactionCancelled(Exception):
         return [i for i, r in enumerate(self.reasons) if r.get("Code") == "ConditionalCheckFailed"]
 
 
-def is_condition_failure(error: ClientError) -> bool:
-    return error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
-
-
 @dataclass
 class Dynamo:
     """Lazily creates its DynamoDB client (botocore's: boto3 adds nothing a DynamoDB client needs)."""

@@ -8,7 +8,7 @@ from typing import Any
 from shared.cursor import CursorCodec
 from shared.domain.allocation import InvoiceChange
 from shared.repositories.dynamo import Dynamo, serialize, values
-from shared.repositories.entities import Invoice, InvoiceCounter, InvoiceNumberLock, name_key
+from shared.repositories.entities import Invoice, InvoiceNumberLock, name_key
 from shared.repositories.pages import PageQuery, read_page
 
 # Invoice status is derived from the money, so lists filter on the money itself.
@@ -39,10 +39,6 @@ class InvoiceRepository:
     def get(self, invoice_id: str) -> Invoice | None:
         item = self.db.get(Invoice.key(invoice_id))
         return Invoice.from_item(item) if item else None
-
-    def counter(self, partner_id: str) -> InvoiceCounter:
-        item = self.db.get(InvoiceCounter.key(partner_id))
-        return InvoiceCounter.from_item(item) if item else InvoiceCounter(partner_id=partner_id)
 
     def search(self, partner_id: str, f: InvoiceFilters, *, limit: int, cursor: str | None,
                scope: str) -> tuple[list[Invoice], str | None]:
