@@ -68,7 +68,10 @@ class OrganizationRepository:
 
     def attempts_page(self, org_id: str, *, limit: int, cursor: str | None,
                       scope: str) -> tuple[list[AutoTopUpAttempt], str | None]:
-        """The organization's automatic top-up attempts, newest business date first."""
-        query = PageQuery("pk = :pk AND begins_with(sk, :a)", {}, values(pk=f"ORG#{org_id}", a=ATTEMPT), forward=False)
+        """The organization's automatic top-up attempts, newest business date first. An attempt still
+        `claimed` is in flight and not listed, except a Stripe one (its charge is pending)."""
+        query = PageQuery("pk = :pk AND begins_with(sk, :a)", {"#s": "status", "#m": "method"},
+                          values(pk=f"ORG#{org_id}", a=ATTEMPT, claimed="claimed", stripe="stripe"), forward=False,
+                          filter_expression="#s <> :claimed OR #m = :stripe")
         items, next_cursor = read_page(self.db, self.cursors, query, scope=scope, limit=limit, cursor=cursor)
         return [AutoTopUpAttempt.from_item(i) for i in items], next_cursor

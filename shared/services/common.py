@@ -57,12 +57,10 @@ def ledger_out(entry: LedgerEntry) -> dict[str, Any]:
 
 
 def attempt_out(a: AutoTopUpAttempt) -> dict[str, Any]:
-    status = a.status
-    if status == "claimed":  # a claim whose side effect has not completed yet
-        status = "charge_pending" if a.method == "stripe" else "skipped"
+    # Only a Stripe claim is listed while in flight (see OrganizationRepository.attempts_page).
+    status = "charge_pending" if a.status == "claimed" else a.status
     return {"business_date": a.business_date, "method": a.method, "amount": a.amount, "status": status,
-            "reason": a.reason if a.status != "claimed" or a.method == "stripe" else "in_progress",
-            "invoice_id": a.invoice_id, "payment_id": a.payment_id, "created_at": a.created_at}
+            "reason": a.reason, "invoice_id": a.invoice_id, "payment_id": a.payment_id, "created_at": a.created_at}
 
 
 def partner_ledger_out(entry: PartnerLedgerEntry) -> dict[str, Any]:

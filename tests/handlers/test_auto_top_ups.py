@@ -17,7 +17,8 @@ def test_attempts_newest_first_in_the_contract_shape_and_tenant_scoped(lambdas, 
     for date, status, method, extra in (
             ("2026-11-19", "invoice_issued", "cheque_or_tt", {"invoice_id": "inv_01JZ8Q7B2C3D4E5F6G7H8J9K0M"}),
             ("2026-11-20", "failed", "master_account", {"reason": "partner_insufficient_funds"}),
-            ("2026-11-21", "claimed", "stripe", {})):
+            ("2026-11-21", "claimed", "stripe", {}),
+            ("2026-11-22", "claimed", "master_account", {})):  # in flight: not listed until its outcome
         attempt = AutoTopUpAttempt(org_id=org["id"], partner_id=partner, business_date=date, method=method,
                                    amount=10_000, currency="SGD", status=status, created_at=AT, updated_at=AT, **extra)
         deps.db.transact([deps.db.put_new(attempt.to_item())])
