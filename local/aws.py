@@ -7,11 +7,17 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
-from local.dynamodb import MotoServer, client, ensure_table
+from local.dynamodb import LOCAL_CREDENTIALS, MotoServer, client, ensure_table
 from local.template import Template
 
 TABLE_NAME = "payments-local"
 EVENT_BUS = "payments-local"
+LOCAL_CURSOR_SECRET = "local-cursor-secret-not-for-production"
+LOCAL_CREDENTIALS_ENV = {
+    "AWS_ACCESS_KEY_ID": LOCAL_CREDENTIALS["aws_access_key_id"],
+    "AWS_SECRET_ACCESS_KEY": LOCAL_CREDENTIALS["aws_secret_access_key"],
+    "AWS_REGION": LOCAL_CREDENTIALS["region_name"], "AWS_DEFAULT_REGION": LOCAL_CREDENTIALS["region_name"],
+}
 
 
 @dataclass
@@ -53,8 +59,6 @@ class LocalAws:
 
     def overrides(self, log_level: str) -> dict[str, str]:
         """Local values for what AWS provides (credentials, region) or the template resolves at deploy."""
-        from local.stack import LOCAL_CREDENTIALS_ENV, LOCAL_CURSOR_SECRET
-
         return {
             "TABLE_NAME": TABLE_NAME, "DYNAMODB_ENDPOINT": self.dynamodb.endpoint,
             "SQS_ENDPOINT": self.sqs.endpoint, "EVENTS_ENDPOINT": self.events.endpoint,

@@ -20,7 +20,6 @@ from typing import Any
 
 from local.auth import DEFAULT_SECRET
 from local.aws import EVENT_BUS, TABLE_NAME, LocalAws
-from local.dynamodb import LOCAL_CREDENTIALS
 from local.lambdas import FunctionHost
 from local.queues import QueueDelivery
 from local.servers import HttpApiServer, InvokeApiServer
@@ -28,14 +27,6 @@ from local.template import Template
 
 # Powertools warns on every request of a route that publishes no metric.
 warnings.filterwarnings("ignore", message="No application metrics to publish")
-LOCAL_CURSOR_SECRET = "local-cursor-secret-not-for-production"
-
-
-LOCAL_CREDENTIALS_ENV = {
-    "AWS_ACCESS_KEY_ID": LOCAL_CREDENTIALS["aws_access_key_id"],
-    "AWS_SECRET_ACCESS_KEY": LOCAL_CREDENTIALS["aws_secret_access_key"],
-    "AWS_REGION": LOCAL_CREDENTIALS["region_name"], "AWS_DEFAULT_REGION": LOCAL_CREDENTIALS["region_name"],
-}
 
 
 @dataclass

@@ -5,16 +5,24 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from typing import Any
+from typing import Annotated, Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from shared.auth import Principal, principal_from_event
+from shared.cursor import MAX_CURSOR
 from shared.errors import ApiError
+from shared.models import IsoDate
 
 JSON = "application/json"
+
+# Query parameters every list shares (contract: ?limit= 1..100, default 50; ?cursor=).
+Limit = Annotated[int, Query(ge=1, le=100)]
+Cursor = Annotated[str | None, Query(max_length=MAX_CURSOR)]
+DateQuery = Annotated[IsoDate | None, Query()]
 
 
 def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:

@@ -7,7 +7,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from shared.api import create_resolver, handle, header, json_response, principal
+from shared.api import Cursor, Limit, create_resolver, handle, header, json_response, principal
 from shared.container import Container
 from shared.models import DebitIn, OrganizationCreate, PartnerCreditIn, PaymentSettingsIn
 
@@ -15,10 +15,6 @@ logger = Logger()
 metrics = Metrics()
 deps = Container.from_env()
 app = create_resolver(logger)
-
-Limit = Annotated[int, Query(ge=1, le=100)]
-Cursor = Annotated[str | None, Query(max_length=2048)]
-
 
 @app.post("/organizations")
 def create_organization(body: OrganizationCreate):

@@ -8,9 +8,9 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from shared.api import create_resolver, handle, header, json_response, principal
+from shared.api import Cursor, DateQuery, Limit, create_resolver, handle, header, json_response, principal
 from shared.container import Container
-from shared.models import AllocationsIn, AssignmentIn, InvoiceCreate, IsoDate, TopUpIn
+from shared.models import AllocationsIn, AssignmentIn, InvoiceCreate, TopUpIn
 from shared.repositories.entities import InvoiceStatus, InvoiceType
 from shared.repositories.invoices import InvoiceFilters
 
@@ -18,9 +18,6 @@ logger = Logger()
 metrics = Metrics()
 deps = Container.from_env()
 app = create_resolver(logger)
-
-DateQuery = Annotated[IsoDate | None, Query()]
-
 
 @app.post("/invoices")
 def create_invoice(body: InvoiceCreate):
@@ -33,8 +30,7 @@ def list_invoices(org_id: Annotated[str | None, Query(max_length=64)] = None,
                   number: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
                   issued_from: DateQuery = None, issued_to: DateQuery = None,
                   status: InvoiceStatus | None = None, type: InvoiceType | None = None,
-                  limit: Annotated[int, Query(ge=1, le=100)] = 50,
-                  cursor: Annotated[str | None, Query(max_length=2048)] = None):
+                  limit: Limit = 50, cursor: Cursor = None):
     filters = InvoiceFilters(org_id=org_id, org_name=org_name, number=number, issued_from=issued_from,
                              issued_to=issued_to, status=status, type=type)
     return json_response(200, deps.allocation.list_invoices(principal(app), filters, limit, cursor))

@@ -9,9 +9,9 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from shared.api import create_resolver, handle, header, json_response, principal
+from shared.api import Cursor, DateQuery, Limit, create_resolver, handle, header, json_response, principal
 from shared.container import Container
-from shared.models import IsoDate, PaymentCreate, PaymentPatch
+from shared.models import PaymentCreate, PaymentPatch
 from shared.repositories.entities import PaymentMethod, PaymentStatus
 from shared.repositories.payments import PaymentFilters
 
@@ -19,9 +19,6 @@ logger = Logger()
 metrics = Metrics()
 deps = Container.from_env()
 app = create_resolver(logger)
-
-DateQuery = Annotated[IsoDate | None, Query()]
-
 
 @app.post("/payments")
 def create_payment(body: PaymentCreate):
@@ -35,8 +32,7 @@ def list_payments(org_id: Annotated[str | None, Query(max_length=64)] = None,
                   status: PaymentStatus | None = None, method: PaymentMethod | None = None,
                   received_from: DateQuery = None, received_to: DateQuery = None,
                   reference: Annotated[str | None, Query(max_length=200)] = None,
-                  limit: Annotated[int, Query(ge=1, le=100)] = 50,
-                  cursor: Annotated[str | None, Query(max_length=2048)] = None):
+                  limit: Limit = 50, cursor: Cursor = None):
     filters = PaymentFilters(org_id=org_id, status=status, method=method, received_from=received_from,
                              received_to=received_to, reference=reference)
     return json_response(200, deps.payments.list(principal(app), filters, limit, cursor))

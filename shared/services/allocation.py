@@ -88,7 +88,8 @@ class AllocationService:
 
         return self.idempotency.run(
             scope=f"{partner_id}#POST /invoices", key=key, body=body.model_dump(mode="json"),
-            action=lambda complete: with_free_number(partial(attempt, complete), number_given=body.number is not None))
+            action=lambda complete: with_retries(lambda: with_free_number(
+                partial(attempt, complete), number_given=body.number is not None)))
 
     def get_invoice(self, principal: Principal, invoice_id: str) -> dict[str, Any]:
         invoice = self.invoices.get(invoice_id)

@@ -27,6 +27,7 @@ from shared.errors import ConcurrentUpdate, Conflict
 from shared.repositories.dynamo import Dynamo, values
 from shared.repositories.entities import (
     DUE_SHARDS,
+    META,
     AutoTopUpAttempt,
     InvoiceCounter,
     Organization,
@@ -135,11 +136,13 @@ class AutoTopUpService:
         return attempt
 
     def _act(self, org_id: str, business_date: str) -> AutoTopUpAttempt:
-        attempt = AutoTopUpAttempt.from_item(self.db.get(AutoTopUpAttempt.key(org_id, business_date)) or {})
+        """Decide on a fresh, consistent read of the claim and the organization (one round trip)."""
+        found = {i["sk"]: i for i in self.db.batch_get([AutoTopUpAttempt.key(org_id, business_date),
+                                                         Organization.key(org_id)])}
+        attempt = AutoTopUpAttempt.from_item(found[AutoTopUpAttempt.key(org_id, business_date)["sk"]])
         if attempt.status != "claimed":
             return attempt  # another delivery finished it meanwhile
-        org = self.organizations.get(org_id)
-        assert org is not None
+        org = Organization.from_item(found[META])
         at = utc_now_str()
         uow = UnitOfWork(self.db)
 
@@ -187,12 +190,7 @@ class AutoTopUpService:
             uow.commit()
             return final
 
-        try:
-            return with_free_number(write, number_given=False)
-        except Conflict as error:
-            if error.code == "concurrent_update":
-                raise ConcurrentUpdate() from None  # the outer retry re-reads the organization
-            raise
+        return with_free_number(write, number_given=False)  # a lost race: _act's caller re-reads and retries
 
     def _transfer(self, uow: UnitOfWork, org: Organization, business_date: str, at: str,
                   outcome: Callable[..., AutoTopUpAttempt]) -> AutoTopUpAttempt:

@@ -4,14 +4,12 @@ into the caller's transaction. Used by POST /invoices and by the daily automatic
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import partial
 from typing import Any
 
 from shared.errors import Conflict
 from shared.ids import new_id
 from shared.repositories.entities import Invoice, InvoiceCounter, InvoiceNumberLock, InvoiceType, Organization
 from shared.repositories.unit_of_work import UnitOfWork
-from shared.services.common import with_retries
 
 MAX_NUMBER_SKIPS = 20
 
@@ -41,10 +39,11 @@ def write_invoice(uow: UnitOfWork, *, org: Organization, counter_item: dict[str,
 
 
 def with_free_number[T](attempt: Callable[[int], T], *, number_given: bool) -> T:
-    """Run `attempt(skip)` (retried on lost races) until its generated number is free."""
+    """Run `attempt(skip)` until its generated number is free (moving past numbers taken by hand).
+    Lost races are the caller's to retry, with a fresh read of whatever it decided on."""
     for skip in range(MAX_NUMBER_SKIPS):
         try:
-            return with_retries(partial(attempt, skip))
+            return attempt(skip)
         except NumberTaken:
             if number_given:
                 raise
