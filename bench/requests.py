@@ -36,7 +36,7 @@ class Counted:
 def main() -> list[str]:
     template = Template.load()
     aws = LocalAws.start().provision(template)
-    host = FunctionHost(template, aws.overrides("ERROR"))
+    host = FunctionHost(template, {**aws.overrides("ERROR"), "STRIPE_API_KEY": "sk_test_x", "STRIPE_WEBHOOK_SECRET": "whsec_x"})
     accounts, payments = Counted(host, "AccountsFunction"), Counted(host, "PaymentsFunction")
     allocation = Counted(host, "AllocationFunction")
     partner = f"ptn_bench{uuid.uuid4().hex[:6]}"

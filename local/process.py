@@ -31,6 +31,7 @@ class StackProcess:
     dynamodb: str
     sqs: str
     events: str
+    stripe: str
     output: list[str] = field(default_factory=list)
 
     def stop(self) -> None:
@@ -45,13 +46,13 @@ class StackProcess:
 def start_stack(*args: str, ready: str = READY, timeout: float = 90) -> StackProcess:
     """Start the stack and wait until its banner line `ready` is printed (the seed runs before it)."""
     ports = {"API_PORT": free_port(), "LAMBDA_PORT": free_port(), "DYNAMODB_PORT": free_port(),
-             "SQS_PORT": free_port(), "EVENTS_PORT": free_port()}
+             "SQS_PORT": free_port(), "EVENTS_PORT": free_port(), "STRIPE_PORT": free_port()}
     env = {**os.environ, **{k: str(v) for k, v in ports.items()}, "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen([sys.executable, "-m", "local.stack", *args], cwd=ROOT, env=env, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     url = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
     stack = StackProcess(proc, url["API_PORT"], url["LAMBDA_PORT"], url["DYNAMODB_PORT"], url["SQS_PORT"],
-                         url["EVENTS_PORT"])
+                         url["EVENTS_PORT"], url["STRIPE_PORT"])
     seen = threading.Event()
 
     def drain() -> None:

@@ -5,6 +5,8 @@
   DynamoDB            127.0.0.1:$DYNAMODB_PORT (8000) the template's table, requests serialized
   SQS, EventBridge    127.0.0.1:$SQS_PORT (9324), $EVENTS_PORT (9325): the sweep's queue (delivered to the
                       worker as the SQS event source would) and the domain-event bus
+  Stripe              127.0.0.1:$STRIPE_PORT (8420)  localstripe, completed (local/stripe.py); its signed
+                      webhooks go to the HTTP API's POST /webhooks/stripe
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from local.aws import EVENT_BUS, TABLE_NAME, LocalAws
 from local.lambdas import FunctionHost
 from local.queues import QueueDelivery
 from local.servers import HttpApiServer, InvokeApiServer
+from local.stripe import DEFAULT_API_KEY, DEFAULT_WEBHOOK_SECRET, LocalStripe
+from local.stripe import overrides as stripe_overrides
 from local.template import Template
 
 # Powertools warns on every request of a route that publishes no metric.
@@ -36,6 +40,7 @@ class Stack:
     api: HttpApiServer
     invoke: InvokeApiServer
     delivery: QueueDelivery
+    stripe: LocalStripe
 
     @property
     def api_url(self) -> str:
@@ -47,6 +52,7 @@ class Stack:
 
     def stop(self) -> None:
         self.delivery.stop()
+        self.stripe.stop()
         for server in (self.api, self.invoke):
             server.shutdown()
             server.server_close()
@@ -54,15 +60,19 @@ class Stack:
 
 
 def start(api_port: int, lambda_port: int, dynamodb_port: int, log_level: str = "WARNING",
-          verbose: bool = False, sqs_port: int = 0, events_port: int = 0) -> Stack:
+          verbose: bool = False, sqs_port: int = 0, events_port: int = 0, stripe_port: int = 0) -> Stack:
     template = Template.load()
     aws = LocalAws.start(dynamodb_port, sqs_port, events_port).provision(template)
-    host = FunctionHost(template, aws.overrides(log_level))
+    stripe = LocalStripe(stripe_port, webhook_secret=os.environ.get("STRIPE_WEBHOOK_SECRET",
+                                                                    DEFAULT_WEBHOOK_SECRET)).start()
+    api_key = os.environ.get("STRIPE_API_KEY", DEFAULT_API_KEY)
+    host = FunctionHost(template, {**aws.overrides(log_level), **stripe_overrides(stripe, api_key)})
     api = HttpApiServer(api_port, host, template, verbose=verbose)
+    stripe.deliver_to(f"http://127.0.0.1:{api.server_address[1]}/webhooks/stripe")
     invoke = InvokeApiServer(lambda_port, host, verbose=verbose)
     for server, name in ((api, "http-api"), (invoke, "lambda-invoke")):
         threading.Thread(target=server.serve_forever, name=name, daemon=True).start()
-    return Stack(aws, host, api, invoke, QueueDelivery(aws, host, template).start())
+    return Stack(aws, host, api, invoke, QueueDelivery(aws, host, template).start(), stripe)
 
 
 def banner(stack: Stack, seeded: dict[str, Any] | None) -> str:
@@ -78,7 +88,9 @@ def banner(stack: Stack, seeded: dict[str, Any] | None) -> str:
         f"Mint a token (HS256, LOCAL_JWT_SECRET={os.environ.get('LOCAL_JWT_SECRET', DEFAULT_SECRET)!r}):",
         "  TOKEN=$(.venv/bin/python -m local.auth --partner ptn_demo --groups finance-admin)",
         f"  curl -s -H \"Authorization: Bearer $TOKEN\" {stack.api_url}/organizations",
-        f"Stripe webhook secret (STRIPE_WEBHOOK_SECRET): {os.environ.get('STRIPE_WEBHOOK_SECRET', 'whsec_local_dev')}",
+        f"  Stripe             {stack.stripe.endpoint}   localstripe; signed webhooks -> {stack.stripe.webhook_url}",
+        f"Stripe webhook secret (STRIPE_WEBHOOK_SECRET): {stack.stripe.webhook_secret}",
+        f"Stripe API key for the console's test calls (STRIPE_API_KEY): {os.environ.get('STRIPE_API_KEY', DEFAULT_API_KEY)}",
     ]
     if seeded:
         lines += ["", f"Demo data for partner {seeded['partner_id']}: {len(seeded['organizations'])} organizations,"
@@ -93,7 +105,8 @@ def main() -> None:
     args = parser.parse_args()
     stack = start(int(os.environ.get("API_PORT", 3000)), int(os.environ.get("LAMBDA_PORT", 3001)),
                   int(os.environ.get("DYNAMODB_PORT", 8000)), "INFO" if args.verbose else "WARNING",
-                  args.verbose, int(os.environ.get("SQS_PORT", 9324)), int(os.environ.get("EVENTS_PORT", 9325)))
+                  args.verbose, int(os.environ.get("SQS_PORT", 9324)), int(os.environ.get("EVENTS_PORT", 9325)),
+                  int(os.environ.get("STRIPE_PORT", 8420)))
     seeded = None
     if not args.no_seed:
         from local.seed import seed

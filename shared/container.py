@@ -65,6 +65,19 @@ class Container:
         return AutoTopUpService(self.settings, self.db, self.organizations, self.invoices)
 
     @cached_property
+    def online_top_ups(self) -> Any:
+        from shared.services.online_top_ups import OnlineTopUpService
+        from shared.stripe_gateway import StripeGateway
+
+        return OnlineTopUpService(self.organizations, self.idempotency, StripeGateway(self.settings))
+
+    @cached_property
+    def stripe_webhooks(self) -> Any:
+        from shared.services.stripe_webhooks import StripeWebhookService
+
+        return StripeWebhookService(self.settings, self.db)
+
+    @cached_property
     def accounts(self) -> Any:
         from shared.services.accounts import AccountService
 

@@ -7,7 +7,7 @@ import secrets
 import time
 
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32
-PREFIXES = frozenset({"org", "pay", "inv", "ptn", "txn", "aud", "att"})
+PREFIXES = frozenset({"org", "pay", "inv", "ptn", "txn", "aud", "att", "otu"})
 _ID = re.compile(r"^(?P<prefix>[a-z]{3})_[0-9A-HJKMNP-TV-Z]{26}$")
 
 

@@ -6,7 +6,7 @@ import re
 from datetime import date
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictStr, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, model_validator
 
 from shared.money import Currency, NonNegativeAmount, PositiveAmount
 from shared.repositories.entities import InvoiceType, PaymentMethod, SettingsMethod
@@ -66,6 +66,22 @@ class PaymentSettingsIn(Strict):
 
     @model_validator(mode="after")
     def _trigger_when_auto(self) -> PaymentSettingsIn:
+        if self.auto_trigger and self.trigger_amount <= 0:
+            raise ValueError("trigger_amount must be greater than 0 when auto_trigger is true")
+        return self
+
+
+class OnlineTopUpIn(Strict):
+    """An online top-up by card; the card is saved and, on success, becomes the `stripe` method with
+    these trigger amount, threshold and auto-trigger (locked in the settings afterwards)."""
+
+    amount: Annotated[StrictInt, Field(gt=0, le=99_999_999, description="Minor units, > 0 (Stripe's maximum)")]
+    trigger_amount: Annotated[StrictInt, Field(ge=0, le=99_999_999, description="Minor units charged off-session")]
+    limit_threshold: NonNegativeAmount
+    auto_trigger: StrictBool
+
+    @model_validator(mode="after")
+    def _trigger_when_auto(self) -> OnlineTopUpIn:
         if self.auto_trigger and self.trigger_amount <= 0:
             raise ValueError("trigger_amount must be greater than 0 when auto_trigger is true")
         return self

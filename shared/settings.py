@@ -25,6 +25,11 @@ class Settings(BaseModel):
     events_endpoint: str | None = Field(default=None, alias="EVENTS_ENDPOINT")
     # How long an Idempotency-Key is remembered.
     idempotency_ttl_seconds: int = Field(default=86_400, alias="IDEMPOTENCY_TTL_SECONDS", ge=60)
+    # Stripe. Deployed: resolved from Secrets Manager; locally: the environment (see local/stripe.py).
+    stripe_api_key: SecretStr | None = Field(default=None, alias="STRIPE_API_KEY")
+    stripe_webhook_secret: SecretStr | None = Field(default=None, alias="STRIPE_WEBHOOK_SECRET")
+    # Set locally (the stack's Stripe-compatible API); absent in AWS (api.stripe.com).
+    stripe_api_base: str | None = Field(default=None, alias="STRIPE_API_BASE")
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:

@@ -9,7 +9,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.api import Cursor, Limit, create_resolver, handle, header, json_response, principal
 from shared.container import Container
-from shared.models import DebitIn, OrganizationCreate, PartnerCreditIn, PaymentSettingsIn
+from shared.models import DebitIn, OnlineTopUpIn, OrganizationCreate, PartnerCreditIn, PaymentSettingsIn
 
 logger = Logger()
 metrics = Metrics()
@@ -56,6 +56,12 @@ def put_payment_settings(org_id: str, body: PaymentSettingsIn):
 @app.post("/organizations/<org_id>/wallet/debits")
 def debit_wallet(org_id: str, body: DebitIn):
     return json_response(201, deps.accounts.debit(principal(app), org_id, body, header(app, "Idempotency-Key")))
+
+
+@app.post("/organizations/<org_id>/online-top-ups")
+def start_online_top_up(org_id: str, body: OnlineTopUpIn):
+    top_up = deps.online_top_ups.start(principal(app), org_id, body, header(app, "Idempotency-Key"))
+    return json_response(201, top_up)
 
 
 @app.get("/organizations/<org_id>/auto-top-ups")

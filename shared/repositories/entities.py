@@ -5,6 +5,9 @@ Single-table layout (see docs/data-model.md):
   ORG#{org}      LEDGER#{seq:012}     wallet ledger entry
   ORG#{org}      AUDIT#{ts}#{id}      audit record of the organization, its wallet and settings
   ORG#{org}      ATTEMPT#{date}       the daily automatic top-up of one business date (the claim)
+  ORG#{org}      ONLINE#{otu}         an online top-up with Stripe (its PaymentIntent and chosen settings)
+  STRIPE#PI#{pi}     MARKER           a PaymentIntent whose money reached a wallet (never twice)
+  STRIPE#EVT#{evt}   MARKER           a Stripe event already processed (expires after 30 days)
   ORGNAME#{ptn}#{name}  LOCK          unique organization name per partner
   PAY#{pay}      META                 payment (allocations inside)
   PAY#{pay}      AUDIT#{ts}#{id}      audit record of the payment (kept after a delete)
@@ -89,6 +92,8 @@ class Organization(Entity):
     wallet_updated_at: str
     settings: PaymentSettings
     last_auto_invoice_id: str | None = None  # the daily top-up's latest invoice (cheque_or_tt)
+    stripe_customer_id: str | None = None  # created by the first online top-up, reused after
+    stripe_payment_method_id: str | None = None  # the card saved by the latest successful online top-up
 
     @staticmethod
     def key(org_id: str) -> dict[str, str]:
@@ -378,6 +383,8 @@ class AutoTopUpAttempt(Entity):
     reason: str | None = None
     invoice_id: str | None = None
     payment_id: str | None = None
+    payment_intent_id: str | None = None  # stripe: the off-session charge
+    payment_method_id: str | None = None  # stripe: the card charged (fixed before the call, for retries)
     event_published: bool = False  # the domain event of its outcome went to the bus
     created_at: str
     updated_at: str
@@ -389,6 +396,63 @@ class AutoTopUpAttempt(Entity):
 
     def keys(self) -> dict[str, str]:
         return {**self.key(self.org_id, self.business_date), "entity": "auto_top_up_attempt"}
+
+
+OnlineTopUpStatus = Literal["requires_payment", "succeeded", "failed"]
+
+
+class OnlineTopUp(Entity):
+    """A card top-up started by the console; its PaymentIntent's webhook completes it.
+
+    It holds what the customer chose (trigger amount, threshold, auto-trigger): the webhook applies
+    these, not the PaymentIntent's metadata, and checks the event's amount and currency against it.
+    """
+
+    id: str
+    org_id: str
+    partner_id: str
+    amount: int
+    currency: str
+    trigger_amount: int
+    limit_threshold: int
+    auto_trigger: bool
+    customer_id: str
+    payment_intent_id: str
+    status: OnlineTopUpStatus = "requires_payment"
+    reason: str | None = None
+    payment_id: str | None = None
+    created_at: str
+    created_by: str
+    updated_at: str
+    version: int = 1
+
+    @staticmethod
+    def key(org_id: str, top_up_id: str) -> dict[str, str]:
+        return {"pk": f"ORG#{org_id}", "sk": f"ONLINE#{top_up_id}"}
+
+    def keys(self) -> dict[str, str]:
+        return {**self.key(self.org_id, self.id), "entity": "online_top_up"}
+
+
+class StripeMarker(Entity):
+    """Proof that something Stripe sent was acted on: a PaymentIntent credited, or an event processed.
+
+    Created with the effect in one transaction, conditioned on not existing: the same PaymentIntent
+    can never credit a wallet twice, whichever event (or worker retry) carries it.
+    """
+
+    kind: Literal["payment_intent", "event"]
+    stripe_id: str
+    org_id: str
+    at: str
+    expiration: int | None = None  # TTL (events only; a PaymentIntent's marker is kept for good)
+
+    @staticmethod
+    def key(kind: str, stripe_id: str) -> dict[str, str]:
+        return {"pk": f"STRIPE#{'PI' if kind == 'payment_intent' else 'EVT'}#{stripe_id}", "sk": "MARKER"}
+
+    def keys(self) -> dict[str, str]:
+        return {**self.key(self.kind, self.stripe_id), "entity": "stripe_marker"}
 
 
 class AuditRecord(Entity):

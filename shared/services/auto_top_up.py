@@ -8,6 +8,13 @@ Worker, per (organization, business date) - see docs/auto-top-up.md:
      being still `claimed` (version): two deliveries can never both act (no double top-up);
   3. the outcome's domain event goes to the EventBridge bus; the attempt records that it did, so a
      redelivery after a failed publish publishes it again.
+
+Stripe (card) customers: the side effect is outside DynamoDB, so step 2 is split. The attempt is
+moved `claimed` -> `charge_pending` (with the card to charge) *before* the off-session charge, whose
+Stripe idempotency key is `auto-top-up:{org}:{business date}`; a delivery finding `charge_pending`
+without a PaymentIntent (a crash or error around the call) repeats the same call, which Stripe
+answers with the first charge's result instead of charging again. The webhook credits the wallet
+(shared.services.stripe_webhooks); a decline is recorded here at once, and by the webhook too.
 """
 
 from __future__ import annotations
@@ -69,6 +76,12 @@ class AutoTopUpService:
                                            endpoint_url=self.settings.sqs_endpoint)
 
     @cached_property
+    def stripe(self) -> Any:
+        from shared.stripe_gateway import StripeGateway
+
+        return StripeGateway(self.settings)
+
+    @cached_property
     def events(self) -> Any:
         return get_session().create_client("events", region_name=self.settings.aws_region,
                                            endpoint_url=self.settings.events_endpoint)
@@ -112,12 +125,16 @@ class AutoTopUpService:
         if org is None:
             return "unknown_organization"
         attempt = self._claim(org, business_date)
+        if attempt.status == "charge_pending" and attempt.payment_intent_id is None:
+            return self._charge(attempt).status  # an earlier delivery did not learn the charge's outcome
         if attempt.status != "claimed":
             self._publish(attempt)  # a duplicate delivery; publishes only if an earlier publish failed
             return f"already_{attempt.status}"
         if self.fault_after_claim:
             self.fault_after_claim(org_id)
         final = with_retries(lambda: self._act(org_id, business_date))
+        if final.status == "charge_pending":
+            final = self._charge(final)
         self._publish(final)
         return final.status
 
@@ -159,10 +176,39 @@ class AutoTopUpService:
             return self._issue_invoice(org, attempt, business_date)
         elif org.settings.method == "master_account":
             final = self._transfer(uow, org, business_date, at, outcome)
-        else:  # stripe: the off-session charge arrives with the Stripe integration (issue 5)
-            final = outcome("skipped", reason="stripe_charges_not_enabled")
+        elif not (org.stripe_customer_id and org.stripe_payment_method_id):
+            final = outcome("failed", reason="no_saved_card")
+        else:  # stripe: recorded before the call (see the module's docstring)
+            final = outcome("charge_pending", payment_method_id=org.stripe_payment_method_id)
         uow.commit()
         return final
+
+    def _charge(self, attempt: AutoTopUpAttempt) -> AutoTopUpAttempt:
+        """The off-session charge of a `charge_pending` attempt, and what Stripe answered."""
+        from shared.stripe_gateway import CardDeclined
+
+        org = self.organizations.get(attempt.org_id)
+        if org is None or not org.stripe_customer_id or not attempt.payment_method_id:
+            raise RuntimeError(f"attempt {attempt.org_id}/{attempt.business_date} has no card to charge")
+        try:
+            intent = self.stripe.charge_off_session(
+                org_id=attempt.org_id, partner_id=attempt.partner_id, business_date=attempt.business_date,
+                customer_id=org.stripe_customer_id, payment_method_id=attempt.payment_method_id,
+                amount=attempt.amount, currency=attempt.currency)
+            update: dict[str, Any] = {"payment_intent_id": intent.id}
+        except CardDeclined as declined:
+            update = {"status": "failed", "reason": declined.reason, "payment_intent_id": declined.payment_intent_id}
+
+        def record() -> AutoTopUpAttempt:
+            current = AutoTopUpAttempt.from_item(self.db.get(AutoTopUpAttempt.key(attempt.org_id,
+                                                                                   attempt.business_date)) or {})
+            if current.status != "charge_pending" or current.payment_intent_id:
+                return current  # the webhook got there first
+            final = current.model_copy(update={**update, "updated_at": utc_now_str(), "version": current.version + 1})
+            UnitOfWork(self.db).save(final, current.version).commit()
+            return final
+
+        return with_retries(record)
 
     def _issue_invoice(self, org: Organization, attempt: AutoTopUpAttempt, business_date: str) -> AutoTopUpAttempt:
         previous = self.invoices.get(org.last_auto_invoice_id) if org.last_auto_invoice_id else None

@@ -24,6 +24,7 @@ class RunningStack:
     dynamodb: str
     sqs: str
     events: str
+    stripe: str
 
     def snapshot(self) -> list[dict[str, Any]]:
         return snapshot(client(self.dynamodb), TABLE_NAME)
@@ -36,7 +37,8 @@ def stack() -> Iterator[RunningStack]:
     except RuntimeError as error:
         pytest.fail(str(error))
     try:
-        yield RunningStack(process.api, process.lambda_url, process.dynamodb, process.sqs, process.events)
+        yield RunningStack(process.api, process.lambda_url, process.dynamodb, process.sqs, process.events,
+                           process.stripe)
     finally:
         process.stop()
 

@@ -12,14 +12,17 @@ import pytest
 from local.aws import TABLE_NAME, LocalAws
 from local.dynamodb import client
 from local.lambdas import FunctionHost
+from local.stripe import LocalStripe
+from local.stripe import overrides as stripe_overrides
 from local.template import Template
 from tests.conftest import load_event, snapshot
 
 
 class Lambdas:
-    def __init__(self, host: FunctionHost, aws: LocalAws):
+    def __init__(self, host: FunctionHost, aws: LocalAws, stripe: LocalStripe):
         self.host = host
         self.aws = aws
+        self.stripe = stripe
         self.ddb = client(aws.dynamodb.endpoint)
 
     def call(self, function: str, event: dict[str, Any]) -> tuple[int, Any]:
@@ -44,7 +47,9 @@ class Lambdas:
 def lambdas() -> Iterator[Lambdas]:
     template = Template.load()
     aws = LocalAws.start().provision(template)
-    yield Lambdas(FunctionHost(template, aws.overrides("ERROR")), aws)
+    stripe = LocalStripe(port=0).start()  # webhooks: tests deliver them to the function themselves
+    yield Lambdas(FunctionHost(template, {**aws.overrides("ERROR"), **stripe_overrides(stripe)}), aws, stripe)
+    stripe.stop()
     aws.stop()
 
 

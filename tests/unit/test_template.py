@@ -12,8 +12,12 @@ from tests.handlers.conftest import lambdas  # noqa: F401 - the fixture loads th
 template = Template.load()
 
 
+WEBHOOKS = "StripeWebhooksFunction"  # Stripe's caller, no resolver and no JWT (tested below)
+
+
 @pytest.mark.parametrize("function", sorted(f for f, fn in template.functions().items()
-                                             if any(e["Type"] == "HttpApi" for e in fn.events.values())))
+                                             if any(e["Type"] == "HttpApi" for e in fn.events.values())
+                                             and f != WEBHOOKS))
 def test_template_routes_match_the_resolver(lambdas, function):  # noqa: F811
     module = lambdas.host._load(template.functions()[function])
     schema = module.app.get_openapi_schema()
@@ -21,6 +25,15 @@ def test_template_routes_match_the_resolver(lambdas, function):  # noqa: F811
                for method in ("get", "post", "put", "patch", "delete") if getattr(item, method, None)}
     in_template = {(r.method, r.path) for r in template.routes() if r.function == function}
     assert in_template == in_code
+
+
+def test_only_the_stripe_webhook_is_public_and_only_it_holds_the_webhook_secret():
+    public = [r for r in template.routes() if not r.authorized]
+    assert [(r.method, r.path, r.function) for r in public] == [("POST", "/webhooks/stripe", WEBHOOKS)]
+    holders = {f for f, fn in template.functions().items() if "STRIPE_WEBHOOK_SECRET" in fn.environment}
+    assert holders == {WEBHOOKS}
+    api_key = {f for f, fn in template.functions().items() if "STRIPE_API_KEY" in fn.environment}
+    assert api_key == {"AccountsFunction", "WorkerFunction"}  # the two that call Stripe
 
 
 def test_table_has_streams_pitr_ttl_and_the_indexes_the_code_uses():

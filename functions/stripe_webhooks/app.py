@@ -1,0 +1,16 @@
+"""Stripe webhooks: verified PaymentIntent outcomes credit wallets exactly once (no JWT: Stripe signs)."""
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from shared.container import Container
+from shared.webhook_edge import stripe_webhook
+
+logger = Logger()
+deps = Container.from_env()
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    return stripe_webhook(deps.stripe_webhooks, event, logger)

@@ -1,0 +1,84 @@
+"""Online top-up by card: the console collects the card for a PaymentIntent this starts.
+
+The webhook (shared.services.stripe_webhooks) completes it: a `stripe` payment, the wallet credit and
+the `stripe` payment settings with the values chosen here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shared.auth import Principal
+from shared.clock import utc_now_str
+from shared.errors import NotFound
+from shared.idempotency import Completion, Idempotency
+from shared.ids import new_id
+from shared.models import OnlineTopUpIn
+from shared.repositories.entities import OnlineTopUp, Organization
+from shared.repositories.organizations import OrganizationRepository
+from shared.repositories.unit_of_work import UnitOfWork
+from shared.services.common import audit, once, with_retries
+from shared.stripe_gateway import StripeGateway
+
+
+def online_top_up_out(record: OnlineTopUp) -> dict[str, Any]:
+    return {"id": record.id, "org_id": record.org_id, "amount": record.amount, "currency": record.currency,
+            "trigger_amount": record.trigger_amount, "limit_threshold": record.limit_threshold,
+            "auto_trigger": record.auto_trigger, "status": record.status, "reason": record.reason,
+            "payment_id": record.payment_id, "payment_intent_id": record.payment_intent_id,
+            "created_at": record.created_at}
+
+
+class OnlineTopUpService:
+    def __init__(self, organizations: OrganizationRepository, idempotency: Idempotency, gateway: StripeGateway):
+        self.organizations, self.idempotency, self.gateway = organizations, idempotency, gateway
+
+    def _organization(self, principal: Principal, org_id: str) -> Organization:
+        org = self.organizations.get(org_id)
+        if org is None:
+            raise NotFound("Organization not found.")
+        principal.check_write(org.partner_id, "Organization")
+        return org
+
+    def start(self, principal: Principal, org_id: str, body: OnlineTopUpIn, key: str | None) -> dict[str, Any]:
+        """Returns the top-up with the PaymentIntent's `client_secret` for the console (Stripe.js)."""
+
+        def attempt(complete: Completion | None) -> dict[str, Any]:
+            org = self._organization(principal, org_id)
+            customer_id = org.stripe_customer_id or self._customer(org)
+            at = utc_now_str()
+            record_id = new_id("otu")  # made before the call: it is the PaymentIntent's idempotency key
+            intent = self.gateway.start_online_payment(top_up_id=record_id, org_id=org.id,
+                                                       partner_id=org.partner_id, customer_id=customer_id,
+                                                       amount=body.amount, currency=org.currency)
+            record = OnlineTopUp(id=record_id, org_id=org.id, partner_id=org.partner_id, amount=body.amount,
+                                 currency=org.currency, trigger_amount=body.trigger_amount,
+                                 limit_threshold=body.limit_threshold, auto_trigger=body.auto_trigger,
+                                 customer_id=customer_id, payment_intent_id=intent.id, created_at=at,
+                                 created_by=principal.sub, updated_at=at)
+            result = {**online_top_up_out(record), "client_secret": intent.client_secret}
+            uow = UnitOfWork(self.organizations.db).create(record).create(audit(
+                principal, partner_id=org.partner_id, entity_type="organization", entity_id=org.id,
+                action="online_top_up.started", at=at,
+                changes={"online_top_up_id": record.id, "amount": body.amount, "payment_intent": intent.id,
+                         "trigger_amount": body.trigger_amount, "limit_threshold": body.limit_threshold,
+                         "auto_trigger": body.auto_trigger}))
+            return uow.commit_returning(result, complete)
+
+        return once(self.idempotency, principal, f"POST /organizations/{org_id}/online-top-ups", key, body, attempt)
+
+    def _customer(self, org: Organization) -> str:
+        """The organization's Stripe customer, created once: the key `customer:{org}` makes a racing or
+        retried creation return the same customer, and only the first id is stored."""
+        customer_id = self.gateway.create_customer(org_id=org.id, partner_id=org.partner_id, name=org.name)
+
+        def store() -> str:
+            current = self.organizations.get(org.id)
+            assert current is not None
+            if current.stripe_customer_id:
+                return current.stripe_customer_id
+            updated = current.model_copy(update={"stripe_customer_id": customer_id, "version": current.version + 1})
+            UnitOfWork(self.organizations.db).save(updated, current.version).commit()
+            return customer_id
+
+        return with_retries(store)

@@ -1,0 +1,43 @@
+"""The HTTP edge of `POST /webhooks/stripe`, without Powertools' resolver: one route, no JWT, and the
+body must reach the signature check byte for byte (API Gateway hands binary bodies base64-encoded)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from typing import Any
+
+from shared.errors import ApiError
+
+
+def _response(status: int, body: dict[str, Any]) -> dict[str, Any]:
+    return {"statusCode": status, "headers": {"Content-Type": "application/json"}, "isBase64Encoded": False,
+            "body": json.dumps(body, separators=(",", ":"), sort_keys=True)}
+
+
+def raw_body(event: dict[str, Any]) -> bytes:
+    body = event.get("body") or ""
+    if event.get("isBase64Encoded"):
+        try:
+            return base64.b64decode(body, validate=True)
+        except binascii.Error:
+            return b""  # cannot carry a valid signature
+    return body.encode("utf-8")
+
+
+def stripe_webhook(service: Any, event: dict[str, Any], logger: Any) -> dict[str, Any]:
+    """200 with the outcome; 400 (nothing written) for an unverifiable or malformed delivery; 500 for our
+    own failure, which Stripe retries."""
+    headers = event.get("headers") or {}
+    try:
+        result = service.receive(headers.get("stripe-signature"), raw_body(event))
+    except ApiError as error:
+        logger.warning("stripe webhook refused", extra={"code": error.code, "reason": error.message})
+        return _response(error.status, error.body())
+    except Exception:
+        logger.exception("stripe webhook failed; Stripe will retry it")
+        return _response(500, {"error": {"code": "internal_error", "message": "Something went wrong on our side.",
+                                         "details": []}})
+    logger.info("stripe webhook", extra=result)
+    return _response(200, result)
