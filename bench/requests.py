@@ -10,6 +10,7 @@ from typing import Any
 
 from local.aws import LocalAws
 from local.lambdas import FunctionHost, LambdaContext
+from local.stripe import NO_STRIPE
 from local.template import Template
 from tests.conftest import load_event
 
@@ -36,7 +37,7 @@ class Counted:
 def main() -> list[str]:
     template = Template.load()
     aws = LocalAws.start().provision(template)
-    host = FunctionHost(template, {**aws.overrides("ERROR"), "STRIPE_API_KEY": "sk_test_x", "STRIPE_WEBHOOK_SECRET": "whsec_x"})
+    host = FunctionHost(template, {**aws.overrides("ERROR"), **NO_STRIPE})
     accounts, payments = Counted(host, "AccountsFunction"), Counted(host, "PaymentsFunction")
     allocation = Counted(host, "AllocationFunction")
     partner = f"ptn_bench{uuid.uuid4().hex[:6]}"

@@ -90,7 +90,7 @@ def banner(stack: Stack, seeded: dict[str, Any] | None) -> str:
         f"  curl -s -H \"Authorization: Bearer $TOKEN\" {stack.api_url}/organizations",
         f"  Stripe             {stack.stripe.endpoint}   localstripe; signed webhooks -> {stack.stripe.webhook_url}",
         f"Stripe webhook secret (STRIPE_WEBHOOK_SECRET): {stack.stripe.webhook_secret}",
-        f"Stripe API key for the console's test calls (STRIPE_API_KEY): {os.environ.get('STRIPE_API_KEY', DEFAULT_API_KEY)}",
+        f"Stripe test API key (STRIPE_API_KEY): {os.environ.get('STRIPE_API_KEY', DEFAULT_API_KEY)}",
     ]
     if seeded:
         lines += ["", f"Demo data for partner {seeded['partner_id']}: {len(seeded['organizations'])} organizations,"

@@ -224,6 +224,10 @@ class LocalStripe:
         asyncio.run_coroutine_threadsafe(close(), _loop()).result(10)
 
 
+# For a FunctionHost that makes no Stripe call (benchmarks of the other routes, import checks).
+NO_STRIPE = {"STRIPE_API_KEY": DEFAULT_API_KEY, "STRIPE_WEBHOOK_SECRET": DEFAULT_WEBHOOK_SECRET}
+
+
 def overrides(stripe: LocalStripe, api_key: str = DEFAULT_API_KEY) -> dict[str, str]:
     return {"STRIPE_API_KEY": api_key, "STRIPE_WEBHOOK_SECRET": stripe.webhook_secret,
             "STRIPE_API_BASE": stripe.endpoint}

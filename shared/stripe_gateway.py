@@ -72,7 +72,8 @@ class StripeGateway:
                 raise Unprocessable(error.user_message or "Stripe refused the amount.",
                                     details=[{"field": "amount", "message": error.user_message or "",
                                               "type": error.code}]) from None
-            raise PaymentProviderError(f"Stripe refused the request ({error.code or 'invalid_request'}).") from None
+            raise PaymentProviderError(f"Stripe refused the request ({error.code or 'invalid_request'}): "
+                                       f"{error.user_message or ''}") from None
         except stripe.CardError:
             raise
         except stripe.StripeError as error:
@@ -91,7 +92,6 @@ class StripeGateway:
         intent = self._call(self.client.v1.payment_intents.create, {
             "amount": amount, "currency": currency.lower(), "customer": customer_id,
             "setup_future_usage": "off_session", "payment_method_types": ["card"],
-            "description": "Prepaid credit top-up",
             "metadata": {"purpose": "online_top_up", "online_top_up_id": top_up_id, "org_id": org_id,
                          "partner_id": partner_id},
         }, f"online-top-up:{top_up_id}")
@@ -107,7 +107,6 @@ class StripeGateway:
                 "amount": amount, "currency": currency.lower(), "customer": customer_id,
                 "payment_method": payment_method_id, "payment_method_types": ["card"],
                 "off_session": True, "confirm": True,
-                "description": f"Automatic top-up {business_date}",
                 "metadata": {"purpose": "auto_top_up", "org_id": org_id, "partner_id": partner_id,
                              "business_date": business_date},
             }, f"auto-top-up:{org_id}:{business_date}")

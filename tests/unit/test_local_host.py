@@ -14,7 +14,8 @@ from local.template import Template
 import shared.models as models, shared.repositories.entities as entities
 from pydantic import BaseModel
 aws = LocalAws.start().provision(Template.load())
-host = FunctionHost(Template.load(), {**aws.overrides("ERROR"), "STRIPE_API_KEY": "sk_test_x", "STRIPE_WEBHOOK_SECRET": "whsec_x"})
+from local.stripe import NO_STRIPE
+host = FunctionHost(Template.load(), {**aws.overrides("ERROR"), **NO_STRIPE})
 deferred = lambda: sorted(n for m in (models, entities) for n, c in vars(m).items()
                           if isinstance(c, type) and issubclass(c, BaseModel) and c is not BaseModel
                           and not c.__pydantic_complete__)

@@ -1,0 +1,103 @@
+"""Stripe end to end on the local stack (`python -m local.stack`, localstripe inside it): the console's
+online top-up, the card collected as Stripe.js would, localstripe's signed webhook to the HTTP API,
+then the daily sweep's off-session charge of the saved card and its webhook."""
+
+from __future__ import annotations
+
+import stripe
+
+from local.stripe import DEFAULT_API_KEY
+from tests.conftest import new_partner
+from tests.e2e.conftest import as_admin
+from tests.e2e.test_auto_top_up_flow import invoke_sweep, wait_for
+
+CARD_OK = "4242424242424242"
+CARD_ALWAYS_AUTHENTICATE = "4000002760003184"  # 3-D Secure on every payment: declined off-session
+
+
+def console_pays(stack, intent_id: str, client_secret: str, number: str) -> str:
+    """What the console does with Stripe.js: the card entered, the PaymentIntent confirmed (and, for a
+    3-D Secure card, the customer authenticates). Returns the PaymentIntent's status."""
+    client = stripe.StripeClient(DEFAULT_API_KEY, base_addresses={"api": stack.stripe}, max_network_retries=0)
+    card = client.v1.payment_methods.create({"type": "card", "card": {"number": number, "exp_month": 12,
+                                                                      "exp_year": 2031, "cvc": "123"}})
+    client.v1.payment_intents.update(intent_id, {"payment_method": card.id})
+    intent = client.v1.payment_intents.confirm(intent_id)
+    if intent.status == "requires_action":
+        intent = client.raw_request("post", f"/v1/payment_intents/{intent_id}/_authenticate",
+                                    client_secret=client_secret, success="true")
+        intent = client.v1.payment_intents.retrieve(intent_id)
+    return str(intent.status)
+
+
+def online_customer(stack, api, name: str, card: str) -> dict:
+    org = api("POST", "/organizations", {"name": name, "currency": "SGD"}).json()
+    res = api("POST", f"/organizations/{org['id']}/online-top-ups",
+              {"amount": 5_000, "trigger_amount": 2_000, "limit_threshold": 1_000, "auto_trigger": True})
+    assert res.status_code == 201, res.text
+    top_up = res.json()
+    assert top_up["client_secret"].startswith(top_up["payment_intent_id"])
+    assert top_up["status"] == "requires_payment"
+    assert console_pays(stack, top_up["payment_intent_id"], top_up["client_secret"], card) == "succeeded"
+    wait_for(lambda: api("GET", f"/organizations/{org['id']}/wallet").json()["balance"] == 5_000)
+    return {**org, "intent": top_up["payment_intent_id"]}
+
+
+def test_online_top_up_then_the_sweep_charges_the_saved_card_once(stack):
+    # Given a customer who tops up SGD 50.00 online, choosing trigger 20.00 at threshold 10.00
+    api = as_admin(stack, new_partner())
+    org = online_customer(stack, api, "Card Co", CARD_OK)
+    # Then the webhook recorded a stripe payment assigned to it and delivered whole to its wallet
+    payments = api("GET", "/payments", params={"org_id": org["id"]}).json()["items"]
+    assert [(p["method"], p["reference"], p["amount"], p["status"]) for p in payments] == [
+        ("stripe", org["intent"], 5_000, "allocated")]
+    # And its settings are `stripe` with the chosen values, locked
+    settings = api("GET", f"/organizations/{org['id']}/payment-settings").json()
+    assert (settings["method"], settings["trigger_amount"], settings["limit_threshold"], settings["auto_trigger"]) == (
+        "stripe", 2_000, 1_000, True)
+    locked = api("PUT", f"/organizations/{org['id']}/payment-settings",
+                 {"method": "stripe", "trigger_amount": 9_000, "limit_threshold": 1_000, "auto_trigger": True})
+    assert (locked.status_code, locked.json()["error"]["code"]) == (409, "stripe_settings_locked")
+
+    # When usage takes the wallet to SGD 5.00 (below the threshold) and the daily sweep runs
+    assert api("POST", f"/organizations/{org['id']}/wallet/debits",
+               {"amount": 4_500, "reference": "usage"}).status_code == 201
+    invoke_sweep(stack, "2031-03-01T01:00:00Z")
+
+    # Then the card is charged off-session and the webhook credits the wallet once
+    def attempt():
+        items = api("GET", f"/organizations/{org['id']}/auto-top-ups").json()["items"]
+        return items if items and items[0]["status"] == "credited" else None
+
+    [credited] = wait_for(attempt)
+    assert (credited["business_date"], credited["method"], credited["amount"]) == ("2031-03-01", "stripe", 2_000)
+    assert api("GET", f"/organizations/{org['id']}/wallet").json()["balance"] == 2_500
+    # And the sweep replayed for the same day (and its webhook redelivered) changes nothing
+    invoke_sweep(stack, "2031-03-01T01:30:00Z")
+    entries = api("GET", f"/organizations/{org['id']}/wallet/transactions").json()["items"]
+    assert [e["type"] for e in entries] == ["auto_credit", "usage", "top_up"]
+    assert api("GET", f"/organizations/{org['id']}/wallet").json()["balance"] == 2_500
+    payments = api("GET", "/payments", params={"org_id": org["id"]}).json()["items"]
+    assert sorted(p["amount"] for p in payments if p["method"] == "stripe") == [2_000, 5_000]
+
+
+def test_a_card_declining_off_session_marks_the_attempt_failed_with_stripes_reason(stack):
+    # Given a customer whose card needs 3-D Secure every time (it passed it during the online top-up)
+    api = as_admin(stack, new_partner())
+    org = online_customer(stack, api, "Strict Bank Co", CARD_ALWAYS_AUTHENTICATE)
+    assert api("POST", f"/organizations/{org['id']}/wallet/debits",
+               {"amount": 4_500, "reference": "usage"}).status_code == 201
+    # When the sweep charges it off-session
+    invoke_sweep(stack, "2031-03-02T01:00:00Z")
+
+    # Then the attempt is failed with Stripe's reason and the wallet is unchanged
+    def attempt():
+        items = api("GET", f"/organizations/{org['id']}/auto-top-ups").json()["items"]
+        return items if items and items[0]["status"] == "failed" else None
+
+    [failed] = wait_for(attempt)
+    assert failed["reason"] == "authentication_required"
+    assert api("GET", f"/organizations/{org['id']}/wallet").json()["balance"] == 500
+    # And a later sweep of the same day does not try again
+    invoke_sweep(stack, "2031-03-02T02:00:00Z")
+    assert api("GET", f"/organizations/{org['id']}/auto-top-ups").json()["items"] == [failed]
