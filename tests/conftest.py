@@ -35,8 +35,8 @@ def load_event(name: str, *, body: Any = None, raw_body: str | None = None, path
     if headers is not None:
         event["headers"] = {**event["headers"], **{k.lower(): v for k, v in headers.items()}}
         event["headers"] = {k: v for k, v in event["headers"].items() if v is not None}
-    jwt = event["requestContext"]["authorizer"]["jwt"]
     if claims is not None:
+        jwt = event["requestContext"]["authorizer"]["jwt"]
         jwt["claims"] = {**jwt["claims"], **claims}
     if drop_claims:
         del event["requestContext"]["authorizer"]

@@ -1,0 +1,146 @@
+"""Stripe in handler tests: the real SDK against the local Stripe (localstripe, completed), and
+webhook deliveries built from its PaymentIntents in Stripe's event envelope, signed as Stripe signs."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+import uuid
+from typing import Any
+
+import stripe
+from boto3.dynamodb.types import TypeDeserializer
+
+from local.aws import TABLE_NAME, sqs_event
+from local.lambdas import LambdaContext
+from local.stripe import DEFAULT_API_KEY, DEFAULT_WEBHOOK_SECRET
+from shared.stripe_signature import header_for
+from tests.conftest import load_event
+from tests.handlers.conftest import admin
+
+CARD_OK = "4242424242424242"
+CARD_ALWAYS_AUTHENTICATE = "4000002760003184"
+NO_KEY = {"idempotency-key": None}
+WEBHOOK = "StripeWebhooksFunction"
+_des = TypeDeserializer()
+
+
+def stripe_client(lambdas: Any) -> Any:
+    return stripe.StripeClient(DEFAULT_API_KEY, base_addresses={"api": lambdas.stripe.endpoint},
+                               max_network_retries=0)
+
+
+def stripe_event(type_: str, obj: dict[str, Any], event_id: str | None = None,
+                 created: int | None = None) -> dict[str, Any]:
+    return {"id": event_id or f"evt_{secrets.token_hex(12)}", "object": "event", "api_version": "2026-10-28.endive",
+            "created": created or int(time.time()), "livemode": False, "pending_webhooks": 1, "type": type_,
+            "request": {"id": None, "idempotency_key": None}, "data": {"object": obj}}
+
+
+def delivery(event: dict[str, Any] | bytes, *, secret: str = DEFAULT_WEBHOOK_SECRET, timestamp: int | None = None,
+             signature: str | None = "sign") -> dict[str, Any]:
+    """The API Gateway event of Stripe POSTing `event` (signed now, unless told otherwise)."""
+    body = event if isinstance(event, bytes) else json.dumps(event, separators=(",", ":")).encode()
+    headers: dict[str, Any] = {"stripe-signature": None}
+    if signature == "sign":
+        headers["stripe-signature"] = header_for(body, secret, int(time.time()) if timestamp is None else timestamp)
+    elif signature is not None:
+        headers["stripe-signature"] = signature
+    return load_event("stripe_webhooks/payment_intent_succeeded.json", raw_body=body.decode(), headers=headers)
+
+
+def deliver(lambdas: Any, event: dict[str, Any] | bytes, **kw: Any) -> tuple[int, Any]:
+    return lambdas.call(WEBHOOK, delivery(event, **kw))
+
+
+def create_org(lambdas: Any, partner: str, name: str | None = None) -> str:
+    name = name or f"Card Co {secrets.token_hex(4)}"
+    status, org = lambdas.accounts("create_organization", body={"name": name, "currency": "SGD"},
+                                   headers=NO_KEY, **admin(partner))
+    assert status == 201, org
+    return org["id"]
+
+
+def start_top_up(lambdas: Any, partner: str, org_id: str, amount: int = 5_000, trigger: int = 2_000,
+                 threshold: int = 1_000, auto_trigger: bool = True) -> dict[str, Any]:
+    body = {"amount": amount, "trigger_amount": trigger, "limit_threshold": threshold, "auto_trigger": auto_trigger}
+    status, top_up = lambdas.accounts("start_online_top_up", path={"org_id": org_id}, body=body, headers=NO_KEY,
+                                      **admin(partner))
+    assert status == 201, top_up
+    return top_up
+
+
+def pay(lambdas: Any, top_up: dict[str, Any], card: str = CARD_OK, authenticate: bool = True) -> dict[str, Any]:
+    """The console confirms the PaymentIntent with a card, as Stripe.js would; returns the PaymentIntent."""
+    client = stripe_client(lambdas)
+    method = client.v1.payment_methods.create({"type": "card", "card": {"number": card, "exp_month": 12,
+                                                                        "exp_year": 2031, "cvc": "123"}})
+    intent_id = top_up["payment_intent_id"]
+    client.v1.payment_intents.update(intent_id, {"payment_method": method.id})
+    intent = client.v1.payment_intents.confirm(intent_id)
+    if intent.status == "requires_action":
+        client.raw_request("post", f"/v1/payment_intents/{intent_id}/_authenticate",
+                           client_secret=top_up["client_secret"], success="true" if authenticate else "false")
+    return intent_of(lambdas, intent_id)
+
+
+def intent_of(lambdas: Any, intent_id: str) -> dict[str, Any]:
+    return stripe_client(lambdas).v1.payment_intents.retrieve(intent_id).to_dict()
+
+
+def card_customer(lambdas: Any, partner: str, card: str = CARD_OK, name: str | None = None) -> tuple[str, dict]:
+    """An organization whose online top-up succeeded (its webhook delivered once)."""
+    org_id = create_org(lambdas, partner, name)
+    intent = pay(lambdas, start_top_up(lambdas, partner, org_id), card)
+    assert intent["status"] == "succeeded"
+    status, res = deliver(lambdas, stripe_event("payment_intent.succeeded", intent))
+    assert (status, res["outcome"]) == (200, "credited"), res
+    return org_id, intent
+
+
+def run_worker(lambdas: Any, org_id: str, business_date: str) -> dict[str, Any]:
+    worker = lambdas.host._load(lambdas.host.functions["WorkerFunction"])
+    message = {"MessageId": str(uuid.uuid4()), "ReceiptHandle": "r", "Body": json.dumps(
+        {"org_id": org_id, "business_date": business_date})}
+    return worker.lambda_handler(sqs_event([message], "arn:aws:sqs:us-east-1:0:q"),
+                                 LambdaContext("WorkerFunction", 512, 30, str(uuid.uuid4())))
+
+
+VOLATILE = {"id", "created_at", "updated_at", "wallet_updated_at", "at", "version", "expiration", "allocated_at",
+            "payment_id", "ledger_entry", "gsi1sk", "gsi2sk", "sk", "pk", "gsi2pk", "gsi1pk", "received_date",
+            "stripe_id", "payment_intent_id", "customer_id", "payment_method_id", "reference", "org_id", "partner_id",
+            "payment_intent", "balance"}  # ids and times differ between organizations; balances are in "wallet"
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items() if k not in VOLATILE}
+    if isinstance(value, list):
+        return [_clean(v) for v in value]
+    return int(value) if hasattr(value, "as_integer_ratio") and not isinstance(value, bool) else value
+
+
+def business_state(lambdas: Any, org_id: str) -> dict[str, Any]:
+    """What a delivery can change for one organization, without ids and timestamps: its wallet, ledger,
+    settings, top-up records, attempts, audit actions, its payments and PaymentIntents credited."""
+    ddb = lambdas.ddb
+    items = [{k: _des.deserialize(v) for k, v in i.items()} for i in ddb.query(
+        TableName=TABLE_NAME, KeyConditionExpression="pk = :p", ConsistentRead=True,
+        ExpressionAttributeValues={":p": {"S": f"ORG#{org_id}"}})["Items"]]
+    org = next(i for i in items if i["sk"] == "META")
+    payments = [{k: _des.deserialize(v) for k, v in i.items()} for i in ddb.query(
+        TableName=TABLE_NAME, IndexName="GSI2", KeyConditionExpression="gsi2pk = :p",
+        ExpressionAttributeValues={":p": {"S": f"P#{org['partner_id']}#ORGPAY#{org_id}"}})["Items"]]
+    markers = ddb.scan(TableName=TABLE_NAME, FilterExpression="org_id = :o AND entity = :e", ConsistentRead=True,
+                       ExpressionAttributeValues={":o": {"S": org_id}, ":e": {"S": "stripe_marker"}})["Items"]
+    by = lambda prefix: [_clean(i) for i in items if i["sk"].startswith(prefix)]  # noqa: E731
+    return {
+        "wallet": (int(org["balance"]), int(org["ledger_seq"])), "settings": _clean(org["settings"]),
+        "card": (bool(org.get("stripe_customer_id")), bool(org.get("stripe_payment_method_id"))),
+        "ledger": by("LEDGER#"), "online_top_ups": by("ONLINE#"), "attempts": by("ATTEMPT#"),
+        "audit": sorted(i["action"] for i in items if i["sk"].startswith("AUDIT#")),
+        "payments": sorted((_clean(p) for p in payments), key=lambda p: json.dumps(p, sort_keys=True, default=str)),
+        # (event markers are bookkeeping: an event that changed nothing leaves none)
+        "credited_payment_intents": sum(m["pk"]["S"].startswith("STRIPE#PI#") for m in markers),
+    }

@@ -1,0 +1,265 @@
+"""POST /webhooks/stripe through the real handler: abuse refused with nothing written, and every handled
+event acting exactly once however often, concurrently or in whatever order Stripe delivers it.
+
+Invariant W1 (exactly once): for any number of deliveries of a payment's events, in any order and
+concurrency, the organization's state equals the state after delivering each distinct event once, in
+order: one payment and one ledger credit per succeeded PaymentIntent, none for a failed one.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+import time
+from collections import Counter
+
+import pytest
+
+from local.stripe import DEFAULT_WEBHOOK_SECRET
+from tests.conftest import new_partner
+from tests.handlers.stripe_support import (
+    CARD_ALWAYS_AUTHENTICATE,
+    WEBHOOK,
+    business_state,
+    card_customer,
+    create_org,
+    deliver,
+    delivery,
+    intent_of,
+    pay,
+    run_worker,
+    start_top_up,
+    stripe_event,
+)
+from tests.handlers.test_auto_top_up import balance
+
+REPORT: dict[str, Counter[str]] = {}
+
+
+@pytest.fixture
+def partner():
+    return new_partner()
+
+
+def debit(lambdas, partner, org_id, amount):
+    from tests.handlers.conftest import admin
+
+    status, res = lambdas.accounts("debit_wallet", path={"org_id": org_id}, headers={"idempotency-key": None},
+                                   body={"amount": amount, "reference": "usage"}, **admin(partner))
+    assert status == 201, res
+
+
+# --- abuse: 400, nothing written ---------------------------------------------------------------------
+@pytest.fixture
+def succeeded_event(lambdas, partner):
+    org_id = create_org(lambdas, partner)
+    intent = pay(lambdas, start_top_up(lambdas, partner, org_id))
+    return stripe_event("payment_intent.succeeded", intent)
+
+
+ABUSE = {
+    "no header": dict(signature=None),
+    "a bad signature": dict(signature="t={now},v1=" + "0" * 64),
+    "no v1 signature": dict(signature="t={now},v0=abc"),
+    "a garbled header": dict(signature="garbage"),
+    "the wrong secret": dict(secret="whsec_someone_else"),
+    "a timestamp older than 300 s": dict(timestamp_shift=-301),
+    "a timestamp far in the future": dict(timestamp_shift=+301),
+}
+
+
+@pytest.mark.parametrize("case", [*ABUSE, "a tampered body"])
+def test_an_unverifiable_delivery_gets_400_and_writes_nothing(lambdas, partner, succeeded_event, case):
+    # Given a real succeeded PaymentIntent's event, and the table before
+    before = lambdas.snapshot()
+    now = int(time.time())
+    # When it is delivered with the abuse
+    if case == "a tampered body":
+        body = json.dumps(succeeded_event, separators=(",", ":")).encode()
+        signed = delivery(body)
+        signed["body"] = signed["body"].replace('"amount_received":5000', '"amount_received":9000')
+        assert signed["body"] != body.decode()
+        res = lambdas.host.invoke(WEBHOOK, signed)
+        status, answer = res["statusCode"], json.loads(res["body"])
+    else:
+        kw = dict(ABUSE[case])
+        shift = kw.pop("timestamp_shift", None)
+        if shift is not None:
+            kw["timestamp"] = now + shift
+        if isinstance(kw.get("signature"), str):
+            kw["signature"] = kw["signature"].format(now=now)
+        status, answer = deliver(lambdas, succeeded_event, **kw)
+    # Then 400 invalid_signature, and nothing was written
+    assert (status, answer["error"]["code"]) == (400, "invalid_signature")
+    assert lambdas.snapshot() == before
+
+
+def test_the_edges_of_the_tolerance_are_accepted(lambdas, partner, succeeded_event):
+    # Given a delivery signed 299 s ago (Stripe's clock may lag or lead ours)
+    status, res = deliver(lambdas, succeeded_event, timestamp=int(time.time()) - 299)
+    # Then it is processed
+    assert (status, res["outcome"]) == (200, "credited")
+
+
+def test_malformed_but_signed_bodies_get_400_and_unhandled_types_200(lambdas, partner):
+    before = lambdas.snapshot()
+    assert deliver(lambdas, b"not json")[1]["error"]["code"] == "malformed_json"
+    assert deliver(lambdas, b'{"id": 1}')[1]["error"]["code"] == "malformed_event"
+    no_object = stripe_event("payment_intent.succeeded", {"object": "charge", "id": "ch_1"})
+    assert deliver(lambdas, no_object)[0] == 400
+    assert lambdas.snapshot() == before
+    refund = json.loads(json.loads((__import__("tests.conftest").conftest.EVENTS
+                                    / "stripe_webhooks/charge_refunded_unhandled.json").read_text())["body"])
+    assert deliver(lambdas, refund) == (200, {"event": refund["id"], "outcome": "ignored_event_type",
+                                              "received": True})
+    not_ours = stripe_event("payment_intent.succeeded", {"object": "payment_intent", "id": "pi_other", "metadata": {}})
+    assert deliver(lambdas, not_ours)[1]["outcome"] == "not_ours"
+    assert lambdas.snapshot() == before
+
+
+# --- exactly once ------------------------------------------------------------------------------------
+def _scenario(lambdas, partner, kind):
+    """An organization and one handled event of `kind`; returns (org_id, event)."""
+    if kind == "online succeeded":
+        org_id = create_org(lambdas, partner)
+        return org_id, stripe_event("payment_intent.succeeded", pay(lambdas, start_top_up(lambdas, partner, org_id)))
+    if kind == "online failed":  # the customer fails 3-D Secure
+        org_id = create_org(lambdas, partner)
+        top_up = start_top_up(lambdas, partner, org_id)
+        intent = pay(lambdas, top_up, CARD_ALWAYS_AUTHENTICATE, authenticate=False)
+        assert intent["status"] == "requires_payment_method"
+        return org_id, stripe_event("payment_intent.payment_failed", intent)
+    card = CARD_ALWAYS_AUTHENTICATE if kind == "auto failed" else "4242424242424242"
+    org_id, _ = card_customer(lambdas, partner, card)
+    debit(lambdas, partner, org_id, 4_500)
+    assert run_worker(lambdas, org_id, "2026-11-21") == {"batchItemFailures": []}
+    attempt = lambdas.ddb.get_item(TableName="payments-local", Key={"pk": {"S": f"ORG#{org_id}"},
+                                                                     "sk": {"S": "ATTEMPT#2026-11-21"}})["Item"]
+    intent = intent_of(lambdas, attempt["payment_intent_id"]["S"])
+    kind_of = "payment_intent.succeeded" if kind == "auto succeeded" else "payment_intent.payment_failed"
+    return org_id, stripe_event(kind_of, intent)
+
+
+KINDS = ["online succeeded", "online failed", "auto succeeded", "auto failed"]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_each_event_delivered_5_times_then_8_times_at_once_acts_once(lambdas, partner, kind):
+    # Given the event, delivered once in order: the reference state
+    org_id, event = _scenario(lambdas, partner, kind)
+    outcomes = Counter([deliver(lambdas, event)[1]["outcome"]])
+    once = business_state(lambdas, org_id)
+    # When it is delivered 4 more times in a row
+    outcomes.update(deliver(lambdas, event)[1]["outcome"] for _ in range(4))
+    # Then nothing changed
+    assert business_state(lambdas, org_id) == once
+    # And on another organization, the same kind of event delivered 8 times at once...
+    other_id, other_event = _scenario(lambdas, partner, kind)
+    results: list[tuple[int, str]] = []
+    barrier = threading.Barrier(8)
+
+    def hit():
+        barrier.wait()
+        status, res = deliver(lambdas, other_event)
+        results.append((status, res["outcome"]))
+
+    threads = [threading.Thread(target=hit) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    # ...ends in the same state as one delivery
+    assert all(status == 200 for status, _ in results)
+    assert business_state(lambdas, other_id) == once
+    concurrent = Counter(outcome for _, outcome in results)
+    if kind == "auto failed":  # the worker recorded Stripe's decline at once; the webhook agrees
+        assert outcomes == Counter({"already_failed": 5}) and concurrent == Counter({"already_failed": 8})
+        assert once["attempts"][0]["status"] == "failed" and once["attempts"][0]["reason"] == "authentication_required"
+    else:
+        effect = "credited" if "succeeded" in kind else "failed"
+        assert outcomes[effect] == 1 and concurrent[effect] == 1
+    REPORT[f"{kind}: 5 in a row"] = outcomes
+    REPORT[f"{kind}: 8 at once"] = concurrent
+
+
+def test_every_order_of_a_payments_events_ends_as_the_in_order_delivery(lambdas, partner):
+    # Given an online top-up whose first try fails 3-D Secure and whose second card succeeds:
+    # its events are payment_failed, then succeeded (plus an event type we do not handle)
+    def one_payment():
+        org_id = create_org(lambdas, partner)
+        top_up = start_top_up(lambdas, partner, org_id)
+        failed = stripe_event("payment_intent.payment_failed",
+                              pay(lambdas, top_up, CARD_ALWAYS_AUTHENTICATE, authenticate=False))
+        succeeded = stripe_event("payment_intent.succeeded", pay(lambdas, top_up))
+        charge = stripe_event("charge.succeeded", {"object": "charge", "id": "ch_x", "payment_intent": top_up["id"]})
+        return org_id, [failed, succeeded, charge]
+
+    reference_org, events = one_payment()
+    for event in events:
+        deliver(lambdas, event)
+    expected = business_state(lambdas, reference_org)
+    assert expected["online_top_ups"][0]["status"] == "succeeded" and expected["wallet"] == (5_000, 1)
+    # When each order of them is delivered (each event twice: a redelivery follows somewhere)
+    orders = set(itertools.permutations([0, 1, 2, 0, 1]))
+    outcomes: Counter[str] = Counter()
+    for order in sorted(orders):
+        org_id, events = one_payment()
+        for index in order:
+            outcomes[deliver(lambdas, events[index])[1]["outcome"]] += 1
+        # Then the organization ends as the in-order delivery left the reference one
+        assert business_state(lambdas, org_id) == expected, order
+    assert outcomes["credited"] == len(orders)
+    REPORT[f"every order ({len(orders)} orders of 5 deliveries)"] = outcomes
+
+
+def test_a_crashed_worker_retrying_its_charge_charges_once(lambdas, partner):
+    # Given a due card customer whose worker recorded charge_pending, then crashed around the call
+    org_id, _ = card_customer(lambdas, partner)
+    debit(lambdas, partner, org_id, 4_500)
+    worker = lambdas.host._load(lambdas.host.functions["WorkerFunction"])
+    service = worker.deps.auto_top_up
+    real_charge = service.stripe.charge_off_session
+
+    def charge_then_crash(**kw):
+        real_charge(**kw)
+        raise ConnectionError("the answer was lost")
+
+    service.stripe.charge_off_session = charge_then_crash
+    from local.aws import sqs_event
+    from local.lambdas import LambdaContext
+
+    message = {"MessageId": "m1", "ReceiptHandle": "r", "Body": json.dumps({"org_id": org_id,
+                                                                           "business_date": "2026-11-22"})}
+    event = sqs_event([message], "arn:aws:sqs:us-east-1:0:q")
+    with pytest.raises(Exception, match="All records failed"):
+        worker.lambda_handler(event, LambdaContext("WorkerFunction", 512, 30, "r1"))
+    item = lambdas.ddb.get_item(TableName="payments-local", Key={"pk": {"S": f"ORG#{org_id}"},
+                                                                "sk": {"S": "ATTEMPT#2026-11-22"}})["Item"]
+    assert item["status"]["S"] == "charge_pending" and "payment_intent_id" not in item
+    # When SQS redelivers it three times
+    service.stripe.charge_off_session = real_charge
+    for _ in range(3):
+        assert worker.lambda_handler(event, LambdaContext("WorkerFunction", 512, 30, "r2")) == {
+            "batchItemFailures": []}
+    # Then Stripe holds one PaymentIntent for the day (the same idempotency key), and its webhook credits once
+    from tests.handlers.stripe_support import stripe_client
+
+    intents = [pi.to_dict() for pi in stripe_client(lambdas).v1.payment_intents.list({"limit": 100}).data]
+    charges = [pi for pi in intents if pi["metadata"] == {"purpose": "auto_top_up", "org_id": org_id,
+                                                          "partner_id": partner, "business_date": "2026-11-22"}]
+    assert len(charges) == 1
+    for _ in range(2):
+        deliver(lambdas, stripe_event("payment_intent.succeeded", charges[0], event_id=f"evt_{org_id}"))
+    assert balance(lambdas, partner, {"id": org_id}) == 500 + 2_000
+
+
+def test_report(capsys):
+    """Prints the delivery counts (run with -s to see them)."""
+    with capsys.disabled():
+        for name, counts in REPORT.items():
+            print(f"  {name}: {dict(counts)}")
+    assert all(counts for counts in REPORT.values())
+
+
+_ = DEFAULT_WEBHOOK_SECRET

@@ -1,0 +1,137 @@
+"""The Stripe boundary without the local Stripe: the SDK's own HTTP client interface answered with
+responses shaped as Stripe documents them (api.stripe.com, API version 2026-10-28), for the calls
+localstripe cannot answer as Stripe does (`setup_future_usage`, an off-session 402 decline), and
+our signature check held against the SDK's own.
+
+Invariant S1: every signature the SDK accepts within 300 s in the past, ours accepts; ours refuses
+everything the SDK refuses, and also timestamps more than 300 s in the future.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import parse_qs
+
+import pytest
+import stripe
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from shared.settings import Settings
+from shared.stripe_gateway import CardDeclined, StripeGateway
+from shared.stripe_signature import SignatureError, header_for, verify
+
+PAYMENT_INTENT = {  # https://docs.stripe.com/api/payment_intents/object (trimmed to what is relevant)
+    "id": "pi_3MtwBwLkdIwHu7ix28a3tqPa", "object": "payment_intent", "amount": 5000, "amount_capturable": 0,
+    "amount_received": 0, "capture_method": "automatic_async", "client_secret":
+    "pi_3MtwBwLkdIwHu7ix28a3tqPa_secret_YrKJUKribcBjcG8HVhfZluoGH", "confirmation_method": "automatic",
+    "created": 1680800504, "currency": "sgd", "customer": "cus_NffrFeUfNV2Hib", "last_payment_error": None,
+    "latest_charge": None, "livemode": False, "metadata": {}, "payment_method": None,
+    "payment_method_types": ["card"], "setup_future_usage": "off_session", "status": "requires_payment_method",
+}
+DECLINE_402 = {"error": {  # https://docs.stripe.com/payments/save-and-reuse#charge-saved-payment-method
+    "charge": "ch_1NirD82eZvKYlo2CIvbtLWuY", "code": "card_declined", "decline_code": "insufficient_funds",
+    "doc_url": "https://stripe.com/docs/error-codes/card-declined", "message": "Your card has insufficient funds.",
+    "payment_intent": {**PAYMENT_INTENT, "id": "pi_3NirD82eZvKYlo2C1Yz5iZkX", "status": "requires_payment_method",
+                       "setup_future_usage": None, "last_payment_error": {"code": "card_declined",
+                                                                           "decline_code": "insufficient_funds"}},
+    "type": "card_error"}}
+
+
+class StripeShaped(stripe.HTTPClient):
+    """The SDK's HTTP client interface, answering like api.stripe.com and recording what was sent."""
+
+    name = "stripe-shaped"
+
+    def __init__(self, answers: list[tuple[int, dict[str, Any]]]):
+        super().__init__()
+        self.answers, self.sent = answers, []
+
+    def request(self, method, url, headers, post_data=None, *, _usage=None):
+        self.sent.append({"method": method, "url": url, "headers": dict(headers or {}),
+                          "params": parse_qs(post_data or "")})
+        status, body = self.answers.pop(0)
+        return json.dumps(body), status, {"Request-Id": "req_test", "Idempotency-Key":
+                                          (headers or {}).get("Idempotency-Key", "")}
+
+
+def gateway(answers):
+    http = StripeShaped(answers)
+    settings_ = Settings.model_validate({"TABLE_NAME": "t-x", "CURSOR_SECRET": "x" * 16, "STRIPE_API_KEY": "sk_test_1"})
+    gw = StripeGateway(settings_)
+    gw.client = stripe.StripeClient("sk_test_1", http_client=http, max_network_retries=0)  # cached_property slot
+    return gw, http
+
+
+def test_the_online_top_up_asks_stripe_to_save_the_card_for_off_session_use():
+    # Given Stripe answering the PaymentIntent as documented
+    gw, http = gateway([(200, PAYMENT_INTENT)])
+    # When the online top-up starts
+    intent = gw.start_online_payment(top_up_id="otu_1", org_id="org_1", partner_id="ptn_1",
+                                     customer_id="cus_NffrFeUfNV2Hib", amount=5000, currency="SGD")
+    # Then the request saves the card off-session, carries our metadata and a deterministic key
+    [sent] = http.sent
+    assert sent["url"] == "https://api.stripe.com/v1/payment_intents"
+    assert sent["headers"]["Idempotency-Key"] == "online-top-up:otu_1"
+    p = sent["params"]
+    assert (p["setup_future_usage"], p["customer"], p["amount"], p["currency"]) == (
+        ["off_session"], ["cus_NffrFeUfNV2Hib"], ["5000"], ["sgd"])
+    assert p["metadata[purpose]"] == ["online_top_up"] and p["metadata[online_top_up_id]"] == ["otu_1"]
+    assert (intent.id, intent.client_secret) == (PAYMENT_INTENT["id"], PAYMENT_INTENT["client_secret"])
+
+
+def test_an_off_session_decline_is_stripes_reason_and_the_retry_sends_the_same_key():
+    # Given Stripe declining the off-session charge (402), twice (a retried delivery)
+    gw, http = gateway([(402, DECLINE_402), (402, DECLINE_402)])
+    charge = dict(org_id="org_1", partner_id="ptn_1", business_date="2026-11-21", customer_id="cus_1",
+                  payment_method_id="pm_1", amount=2000, currency="SGD")
+    for _ in range(2):
+        with pytest.raises(CardDeclined) as declined:
+            gw.charge_off_session(**charge)
+        # Then the reason is the decline code and the PaymentIntent is known
+        assert (declined.value.reason, declined.value.payment_intent_id) == (
+            "insufficient_funds", "pi_3NirD82eZvKYlo2C1Yz5iZkX")
+    # And both calls carried the key of (organization, business date) and off_session + confirm
+    assert {s["headers"]["Idempotency-Key"] for s in http.sent} == {"auto-top-up:org_1:2026-11-21"}
+    assert all(s["params"]["off_session"] == ["true"] and s["params"]["confirm"] == ["true"] for s in http.sent)
+
+
+def test_stripe_refusing_the_amount_is_a_422_and_an_outage_a_502():
+    gw, _ = gateway([(400, {"error": {"type": "invalid_request_error", "code": "amount_too_small",
+                                      "message": "Amount must be at least $0.50 usd", "param": "amount"}})])
+    with pytest.raises(Exception) as refused:
+        gw.start_online_payment(top_up_id="otu_1", org_id="o", partner_id="p", customer_id="c", amount=1,
+                                currency="SGD")
+    assert (refused.value.status, refused.value.code) == (422, "validation_error")
+    gw, _ = gateway([(500, {"error": {"type": "api_error", "message": "An unknown error occurred"}})])
+    with pytest.raises(Exception) as outage:
+        gw.create_customer(org_id="o", partner_id="p", name="n")
+    assert (outage.value.status, outage.value.code) == (502, "payment_provider_error")
+
+
+payloads = st.text(max_size=300).map(str.encode)  # Stripe sends UTF-8 JSON (the SDK decodes it)
+secrets_ = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789_", min_size=8, max_size=40)
+
+
+@settings(max_examples=300, deadline=None)
+@given(payload=payloads, secret=secrets_, other=secrets_, age=st.integers(-600, 600), tamper=st.booleans(),
+       wrong_secret=st.booleans())
+def test_our_verification_agrees_with_the_sdks(payload, secret, other, age, tamper, wrong_secret):
+    now = 1_800_000_000
+    header = header_for(payload, other if wrong_secret else secret, now - age)
+    body = payload + b"x" if tamper else payload
+    try:
+        stripe.WebhookSignature.verify_header(body, header, secret, tolerance=300)
+        sdk_ok = True
+    except stripe.SignatureVerificationError:
+        sdk_ok = False
+    try:
+        verify(body, header, secret, now=now)
+        ours_ok = True
+    except SignatureError:
+        ours_ok = False
+    signed_right = not tamper and (not wrong_secret or other == secret)
+    assert ours_ok == (signed_right and abs(age) <= 300)
+    assert not ours_ok or sdk_ok  # we never accept what the SDK refuses
+    assert sdk_ok == signed_right  # (the SDK reads the real clock, before `now`: no age refuses there)
