@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import json
 import statistics
-import warnings
 import time
 import uuid
+import warnings
 from collections import Counter
 from typing import Any
 
