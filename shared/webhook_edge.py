@@ -39,5 +39,8 @@ def stripe_webhook(service: Any, event: dict[str, Any], logger: Any) -> dict[str
         logger.exception("stripe webhook failed; Stripe will retry it")
         return _response(500, {"error": {"code": "internal_error", "message": "Something went wrong on our side.",
                                          "details": []}})
-    logger.info("stripe webhook", extra=result)
+    if result["outcome"] in ("amount_mismatch", "payment_intent_mismatch", "unknown_online_top_up", "unknown_attempt"):
+        logger.warning("stripe webhook needs a look from finance", extra=result)  # nothing was credited
+    else:
+        logger.info("stripe webhook", extra=result)
     return _response(200, result)
