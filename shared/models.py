@@ -58,6 +58,12 @@ class OrganizationCreate(Strict):
     currency: Currency
 
 
+def _trigger_when_auto[M: BaseModel](model: M) -> M:
+    if model.auto_trigger and model.trigger_amount <= 0:  # type: ignore[attr-defined]
+        raise ValueError("trigger_amount must be greater than 0 when auto_trigger is true")
+    return model
+
+
 class PaymentSettingsIn(Strict):
     method: SettingsMethod
     trigger_amount: NonNegativeAmount
@@ -66,9 +72,7 @@ class PaymentSettingsIn(Strict):
 
     @model_validator(mode="after")
     def _trigger_when_auto(self) -> PaymentSettingsIn:
-        if self.auto_trigger and self.trigger_amount <= 0:
-            raise ValueError("trigger_amount must be greater than 0 when auto_trigger is true")
-        return self
+        return _trigger_when_auto(self)
 
 
 class OnlineTopUpIn(Strict):
@@ -82,9 +86,7 @@ class OnlineTopUpIn(Strict):
 
     @model_validator(mode="after")
     def _trigger_when_auto(self) -> OnlineTopUpIn:
-        if self.auto_trigger and self.trigger_amount <= 0:
-            raise ValueError("trigger_amount must be greater than 0 when auto_trigger is true")
-        return self
+        return _trigger_when_auto(self)
 
 
 # --- Payments --------------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from shared.services.common import (
     ledger_out,
     list_scope,
     once,
+    organization_for,
     organization_out,
     page,
     partner_ledger_out,
@@ -67,14 +68,7 @@ class AccountService:
                     tenant=f"platform:{principal.sub}")
 
     def _organization(self, principal: Principal, org_id: str, *, write: bool = False) -> Organization:
-        org = self.organizations.get(org_id)
-        if org is None:
-            raise NotFound("Organization not found.")
-        if write:
-            principal.check_write(org.partner_id, "Organization")
-        else:
-            principal.check_read(org.partner_id, "Organization")
-        return org
+        return organization_for(self.organizations, principal, org_id, write=write)
 
     def create_organization(self, principal: Principal, body: OrganizationCreate,
                             idempotency_key: str | None) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from pydantic import BaseModel
 
 from shared.auth import Principal
 from shared.cursor import scope_of
-from shared.errors import ConcurrentUpdate, Conflict
+from shared.errors import ConcurrentUpdate, Conflict, NotFound
 from shared.idempotency import Completion, Idempotency
 from shared.ids import new_id
 from shared.repositories.entities import (
@@ -29,6 +29,18 @@ def audit(principal: Principal, *, partner_id: str, entity_type: str, entity_id:
           changes: dict[str, Any]) -> AuditRecord:
     return AuditRecord(id=new_id("aud"), partner_id=partner_id, entity_type=entity_type, entity_id=entity_id,
                        action=action, actor=principal.sub, at=at, changes=changes)
+
+
+def organization_for(organizations: Any, principal: Principal, org_id: str, *, write: bool = False) -> Organization:
+    """The organization, if the caller may read it (or write to it); another partner's is not found."""
+    org = organizations.get(org_id)
+    if org is None:
+        raise NotFound("Organization not found.")
+    if write:
+        principal.check_write(org.partner_id, "Organization")
+    else:
+        principal.check_read(org.partner_id, "Organization")
+    return org
 
 
 def list_scope(principal: Principal, route: str, **filters: Any) -> str:

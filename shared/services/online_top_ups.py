@@ -10,14 +10,13 @@ from typing import Any
 
 from shared.auth import Principal
 from shared.clock import utc_now_str
-from shared.errors import NotFound
 from shared.idempotency import Completion, Idempotency
 from shared.ids import new_id
 from shared.models import OnlineTopUpIn
 from shared.repositories.entities import OnlineTopUp, Organization
 from shared.repositories.organizations import OrganizationRepository
 from shared.repositories.unit_of_work import UnitOfWork
-from shared.services.common import audit, once, with_retries
+from shared.services.common import audit, once, organization_for, with_retries
 from shared.stripe_gateway import StripeGateway
 
 
@@ -33,18 +32,11 @@ class OnlineTopUpService:
     def __init__(self, organizations: OrganizationRepository, idempotency: Idempotency, gateway: StripeGateway):
         self.organizations, self.idempotency, self.gateway = organizations, idempotency, gateway
 
-    def _organization(self, principal: Principal, org_id: str) -> Organization:
-        org = self.organizations.get(org_id)
-        if org is None:
-            raise NotFound("Organization not found.")
-        principal.check_write(org.partner_id, "Organization")
-        return org
-
     def start(self, principal: Principal, org_id: str, body: OnlineTopUpIn, key: str | None) -> dict[str, Any]:
         """Returns the top-up with the PaymentIntent's `client_secret` for the console (Stripe.js)."""
 
         def attempt(complete: Completion | None) -> dict[str, Any]:
-            org = self._organization(principal, org_id)
+            org = organization_for(self.organizations, principal, org_id, write=True)
             customer_id = org.stripe_customer_id or self._customer(org)
             at = utc_now_str()
             record_id = new_id("otu")  # made before the call: it is the PaymentIntent's idempotency key

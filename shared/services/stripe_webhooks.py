@@ -65,6 +65,16 @@ def _id_of(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
+def _settled(status: str, recorded_reason: str | None, reason: str) -> str | None:
+    """Why a failure changes nothing: the payment succeeded (before or after a failed try: success is
+    final), or this failure is already recorded."""
+    if status in ("succeeded", "credited"):
+        return "already_credited"
+    if status == "failed" and recorded_reason == reason:
+        return "already_failed"
+    return None
+
+
 class StripeWebhookService:
     def __init__(self, settings: Settings, db: Dynamo, clock: Callable[[], float] = time.time):
         self.settings, self.db, self.clock = settings, db, clock
@@ -132,10 +142,9 @@ class StripeWebhookService:
             outcome = "credited"
         else:
             reason = decline_reason(intent.get("last_payment_error"))
-            if record.status == "succeeded":
-                return "already_credited"  # a failed try before the card that succeeded
-            if record.status == "failed" and record.reason == reason:
-                return "already_failed"
+            settled = _settled(record.status, record.reason, reason)
+            if settled:
+                return settled
             uow.save(record.model_copy(update={"status": "failed", "reason": reason, "updated_at": at,
                                                "version": record.version + 1}), record.version)
             outcome = "failed"
@@ -168,10 +177,9 @@ class StripeWebhookService:
             outcome = "credited"
         else:
             reason = decline_reason(intent.get("last_payment_error"))
-            if attempt.status == "credited":
-                return "already_credited"
-            if attempt.status == "failed" and attempt.reason == reason:
-                return "already_failed"
+            settled = _settled(attempt.status, attempt.reason, reason)
+            if settled:
+                return settled
             final = attempt.model_copy(update={"status": "failed", "reason": reason, "payment_intent_id": intent["id"],
                                                "updated_at": at, "version": attempt.version + 1})
             outcome = "failed"

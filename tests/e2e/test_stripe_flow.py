@@ -43,6 +43,15 @@ def online_customer(stack, api, name: str, card: str) -> dict:
     return {**org, "intent": top_up["payment_intent_id"]}
 
 
+def attempts_once(api, org: dict, status: str) -> list[dict]:
+    """The organization's attempts, once the newest has reached `status` (the webhook is asynchronous)."""
+    def newest() -> list[dict] | None:
+        items = api("GET", f"/organizations/{org['id']}/auto-top-ups").json()["items"]
+        return items if items and items[0]["status"] == status else None
+
+    return wait_for(newest)
+
+
 def test_online_top_up_then_the_sweep_charges_the_saved_card_once(stack):
     # Given a customer who tops up SGD 50.00 online, choosing trigger 20.00 at threshold 10.00
     api = as_admin(stack, new_partner())
@@ -65,11 +74,7 @@ def test_online_top_up_then_the_sweep_charges_the_saved_card_once(stack):
     invoke_sweep(stack, "2031-03-01T01:00:00Z")
 
     # Then the card is charged off-session and the webhook credits the wallet once
-    def attempt():
-        items = api("GET", f"/organizations/{org['id']}/auto-top-ups").json()["items"]
-        return items if items and items[0]["status"] == "credited" else None
-
-    [credited] = wait_for(attempt)
+    [credited] = attempts_once(api, org, "credited")
     assert (credited["business_date"], credited["method"], credited["amount"]) == ("2031-03-01", "stripe", 2_000)
     assert api("GET", f"/organizations/{org['id']}/wallet").json()["balance"] == 2_500
     # And the sweep replayed for the same day (and its webhook redelivered) changes nothing
@@ -91,11 +96,7 @@ def test_a_card_declining_off_session_marks_the_attempt_failed_with_stripes_reas
     invoke_sweep(stack, "2031-03-02T01:00:00Z")
 
     # Then the attempt is failed with Stripe's reason and the wallet is unchanged
-    def attempt():
-        items = api("GET", f"/organizations/{org['id']}/auto-top-ups").json()["items"]
-        return items if items and items[0]["status"] == "failed" else None
-
-    [failed] = wait_for(attempt)
+    [failed] = attempts_once(api, org, "failed")
     assert failed["reason"] == "authentication_required"
     assert api("GET", f"/organizations/{org['id']}/wallet").json()["balance"] == 500
     # And a later sweep of the same day does not try again
