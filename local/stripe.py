@@ -19,7 +19,6 @@ Checkout Sessions are not used by this service (its console confirms a PaymentIn
 from __future__ import annotations
 
 import asyncio
-import json
 import threading
 from dataclasses import dataclass, field
 from typing import Any
@@ -151,14 +150,6 @@ class _Idempotency:
 IDEMPOTENCY = _Idempotency()
 
 
-def reset() -> None:
-    """Forget every Stripe object and idempotency key (localstripe's state is per process)."""
-    from localstripe.resources import store
-
-    store.clear()
-    IDEMPOTENCY.seen.clear()
-
-
 _LOOP: asyncio.AbstractEventLoop | None = None
 
 
@@ -178,7 +169,6 @@ class LocalStripe:
     localstripe's state is per process: two LocalStripe at once share it (and its webhook target).
     """
 
-    _runners = 0
     _runner: web.AppRunner | None = None
 
     def __init__(self, port: int = DEFAULT_PORT, webhook_url: str | None = None,
@@ -198,7 +188,6 @@ class LocalStripe:
             if LocalStripe._runner is None:
                 LocalStripe._runner = web.AppRunner(server.app, access_log=None)
                 await LocalStripe._runner.setup()
-            LocalStripe._runners += 1
             self._site = web.TCPSite(LocalStripe._runner, "127.0.0.1", self.port)
             await self._site.start()
             return self._site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
@@ -216,12 +205,8 @@ class LocalStripe:
         register_webhook("payments", url, self.webhook_secret, None)
 
     def stop(self) -> None:
-        async def close() -> None:
-            if self._site is not None:
-                await self._site.stop()
-            LocalStripe._runners -= 1
-
-        asyncio.run_coroutine_threadsafe(close(), _loop()).result(10)
+        if self._site is not None:
+            asyncio.run_coroutine_threadsafe(self._site.stop(), _loop()).result(10)
 
 
 # For a FunctionHost that makes no Stripe call (benchmarks of the other routes, import checks).
@@ -231,7 +216,3 @@ NO_STRIPE = {"STRIPE_API_KEY": DEFAULT_API_KEY, "STRIPE_WEBHOOK_SECRET": DEFAULT
 def overrides(stripe: LocalStripe, api_key: str = DEFAULT_API_KEY) -> dict[str, str]:
     return {"STRIPE_API_KEY": api_key, "STRIPE_WEBHOOK_SECRET": stripe.webhook_secret,
             "STRIPE_API_BASE": stripe.endpoint}
-
-
-def pretty(payload: Any) -> str:
-    return json.dumps(payload, indent=2, sort_keys=True)

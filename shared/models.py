@@ -6,9 +6,9 @@ import re
 from datetime import date
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictStr, model_validator
 
-from shared.money import Currency, NonNegativeAmount, PositiveAmount
+from shared.money import Currency, NonNegativeAmount, PositiveAmount, StripeAmount, StripeTrigger
 from shared.repositories.entities import InvoiceType, PaymentMethod, SettingsMethod
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -79,8 +79,8 @@ class OnlineTopUpIn(Strict):
     """An online top-up by card; the card is saved and, on success, becomes the `stripe` method with
     these trigger amount, threshold and auto-trigger (locked in the settings afterwards)."""
 
-    amount: Annotated[StrictInt, Field(gt=0, le=99_999_999, description="Minor units, > 0 (Stripe's maximum)")]
-    trigger_amount: Annotated[StrictInt, Field(ge=0, le=99_999_999, description="Minor units charged off-session")]
+    amount: StripeAmount
+    trigger_amount: StripeTrigger
     limit_threshold: NonNegativeAmount
     auto_trigger: StrictBool
 

@@ -31,6 +31,12 @@ PositiveAmount = Annotated[StrictInt, Field(gt=0, le=MAX_AMOUNT, description="Mi
 NonNegativeAmount = Annotated[StrictInt, Field(ge=0, le=MAX_AMOUNT, description="Minor units, >= 0")]
 
 
+# Stripe's largest amount (8 digits); what the service asks Stripe to charge stays within it.
+STRIPE_MAX_AMOUNT = 99_999_999
+StripeAmount = Annotated[StrictInt, Field(gt=0, le=STRIPE_MAX_AMOUNT, description="Minor units, > 0, Stripe's maximum")]
+StripeTrigger = Annotated[StrictInt, Field(ge=0, le=STRIPE_MAX_AMOUNT, description="Minor units charged off-session")]
+
+
 def format_amount(amount: int, currency: str) -> str:
     """Human form for messages and audit text: format_amount(12550, 'SGD') == 'SGD 125.50'."""
     digits = MINOR_UNITS[currency]

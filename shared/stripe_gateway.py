@@ -19,8 +19,6 @@ from typing import Any
 from shared.errors import ApiError, Unprocessable
 from shared.settings import Settings
 
-STRIPE_MAX_AMOUNT = 99_999_999  # Stripe's largest amount (8 digits, minor units)
-
 
 class PaymentProviderError(ApiError):
     status, code = 502, "payment_provider_error"

@@ -31,6 +31,12 @@ def change_settings(current: PaymentSettings, *, method: SettingsMethod, trigger
                            auto_trigger=auto_trigger, updated_at=at)
 
 
+def stripe_settings(trigger_amount: int, limit_threshold: int, auto_trigger: bool, at: str) -> PaymentSettings:
+    """What a successful online top-up sets: the `stripe` method with the values chosen during it."""
+    return PaymentSettings(method="stripe", trigger_amount=trigger_amount, limit_threshold=limit_threshold,
+                           auto_trigger=auto_trigger, updated_at=at)
+
+
 def settings_changed(before: PaymentSettings, after: PaymentSettings) -> dict[str, dict[str, object]]:
     fields = ("method", "trigger_amount", "limit_threshold", "auto_trigger")
     return {f: {"from": getattr(before, f), "to": getattr(after, f)} for f in fields

@@ -384,7 +384,9 @@ class AutoTopUpAttempt(Entity):
     invoice_id: str | None = None
     payment_id: str | None = None
     payment_intent_id: str | None = None  # stripe: the off-session charge
-    payment_method_id: str | None = None  # stripe: the card charged (fixed before the call, for retries)
+    # stripe: the customer and card charged, fixed before the call so that a retry sends the same request
+    customer_id: str | None = None
+    payment_method_id: str | None = None
     event_published: bool = False  # the domain event of its outcome went to the bus
     created_at: str
     updated_at: str

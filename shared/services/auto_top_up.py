@@ -10,7 +10,7 @@ Worker, per (organization, business date) - see docs/auto-top-up.md:
      redelivery after a failed publish publishes it again.
 
 Stripe (card) customers: the side effect is outside DynamoDB, so step 2 is split. The attempt is
-moved `claimed` -> `charge_pending` (with the card to charge) *before* the off-session charge, whose
+moved `claimed` -> `charge_pending` (with the customer and card to charge) *before* the off-session charge, whose
 Stripe idempotency key is `auto-top-up:{org}:{business date}`; a delivery finding `charge_pending`
 without a PaymentIntent (a crash or error around the call) repeats the same call, which Stripe
 answers with the first charge's result instead of charging again. The webhook credits the wallet
@@ -179,7 +179,8 @@ class AutoTopUpService:
         elif not (org.stripe_customer_id and org.stripe_payment_method_id):
             final = outcome("failed", reason="no_saved_card")
         else:  # stripe: recorded before the call (see the module's docstring)
-            final = outcome("charge_pending", payment_method_id=org.stripe_payment_method_id)
+            final = outcome("charge_pending", customer_id=org.stripe_customer_id,
+                            payment_method_id=org.stripe_payment_method_id)
         uow.commit()
         return final
 
@@ -187,13 +188,12 @@ class AutoTopUpService:
         """The off-session charge of a `charge_pending` attempt, and what Stripe answered."""
         from shared.stripe_gateway import CardDeclined
 
-        org = self.organizations.get(attempt.org_id)
-        if org is None or not org.stripe_customer_id or not attempt.payment_method_id:
+        if not (attempt.customer_id and attempt.payment_method_id):
             raise RuntimeError(f"attempt {attempt.org_id}/{attempt.business_date} has no card to charge")
         try:
             intent = self.stripe.charge_off_session(
                 org_id=attempt.org_id, partner_id=attempt.partner_id, business_date=attempt.business_date,
-                customer_id=org.stripe_customer_id, payment_method_id=attempt.payment_method_id,
+                customer_id=attempt.customer_id, payment_method_id=attempt.payment_method_id,
                 amount=attempt.amount, currency=attempt.currency)
             update: dict[str, Any] = {"payment_intent_id": intent.id}
         except CardDeclined as declined:

@@ -17,19 +17,21 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from shared.auth import Principal
 from shared.clock import utc_now_str
+from shared.domain.settings import settings_changed, stripe_settings
 from shared.domain.wallet import Posting, post
 from shared.errors import ApiError, BadRequest
 from shared.ids import new_id
 from shared.repositories.dynamo import Dynamo
 from shared.repositories.entities import (
-    META,
     Allocation,
     AutoTopUpAttempt,
+    LedgerType,
     OnlineTopUp,
     Organization,
     Payment,
@@ -65,14 +67,29 @@ def _id_of(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def _settled(status: str, recorded_reason: str | None, reason: str) -> str | None:
-    """Why a failure changes nothing: the payment succeeded (before or after a failed try: success is
-    final), or this failure is already recorded."""
-    if status in ("succeeded", "credited"):
-        return "already_credited"
-    if status == "failed" and recorded_reason == reason:
-        return "already_failed"
-    return None
+@dataclass(frozen=True)
+class _Target:
+    """The record a PaymentIntent of one purpose (its metadata) completes, and how its credit is booked."""
+
+    entity: type[OnlineTopUp] | type[AutoTopUpAttempt]
+    key: Callable[[dict[str, Any]], dict[str, str]]  # the record's key, from the PaymentIntent's metadata
+    unknown: str  # the outcome when that record does not exist
+    credited: str  # the record's status once its money is in the wallet
+    ledger: LedgerType
+    action: str  # the organization's audit action
+
+
+def _meta(metadata: dict[str, Any], name: str) -> str:
+    return str(metadata.get(name) or "")
+
+
+TARGETS = {
+    "online_top_up": _Target(OnlineTopUp, lambda m: OnlineTopUp.key(_meta(m, "org_id"), _meta(m, "online_top_up_id")),
+                             "unknown_online_top_up", "succeeded", "top_up", "wallet.topped_up_online"),
+    "auto_top_up": _Target(AutoTopUpAttempt,
+                           lambda m: AutoTopUpAttempt.key(_meta(m, "org_id"), _meta(m, "business_date")),
+                           "unknown_attempt", "credited", "auto_credit", "wallet.auto_charged"),
+}
 
 
 class StripeWebhookService:
@@ -103,102 +120,53 @@ class StripeWebhookService:
         if intent.get("object") != "payment_intent" or not _id_of(intent.get("id")):
             raise BadRequest("The event carries no PaymentIntent.", code="malformed_event")
         metadata = intent.get("metadata") if isinstance(intent.get("metadata"), dict) else {}
-        purpose = metadata.get("purpose")
-        if purpose == "online_top_up":
-            outcome = with_retries(lambda: self._online_top_up(event, intent, metadata))
-        elif purpose == "auto_top_up":
-            outcome = with_retries(lambda: self._auto_top_up(event, intent, metadata))
-        else:
+        target = TARGETS.get(metadata.get("purpose"))
+        if target is None:
             outcome = "not_ours"  # another integration's PaymentIntent on the same Stripe account
+        else:
+            outcome = with_retries(lambda: self._process(event, intent, metadata, target))
         return {"received": True, "event": event_id, "outcome": outcome}
 
-    # --- online top-up --------------------------------------------------------------------------------
-    def _online_top_up(self, event: dict[str, Any], intent: dict[str, Any], metadata: dict[str, Any]) -> str:
-        org_id, top_up_id = str(metadata.get("org_id") or ""), str(metadata.get("online_top_up_id") or "")
-        record_key = OnlineTopUp.key(org_id, top_up_id)
-        read = self._read(event, intent, record_key, org_id)
-        if read is None:
+    def _process(self, event: dict[str, Any], intent: dict[str, Any], metadata: dict[str, Any],
+                 target: _Target) -> str:
+        """Decide on one consistent read, act in one transaction (see the module's docstring)."""
+        org_id = _meta(metadata, "org_id")
+        keys = [StripeMarker.key("event", event["id"]), StripeMarker.key("payment_intent", intent["id"]),
+                target.key(metadata), Organization.key(org_id)]
+        items = self.db.batch_get(keys)
+        event_done, credited, item, org_item = (self._found(items, k) for k in keys)
+        if event_done:
             return "duplicate_event"
-        item, org, credited = read
-        if item is None or org is None:
-            return "unknown_online_top_up"
-        record = OnlineTopUp.from_item(item)
-        if record.payment_intent_id != intent["id"]:
+        if item is None or org_item is None:
+            return target.unknown
+        record, org = target.entity.from_item(item), Organization.from_item(org_item)
+        if record.payment_intent_id not in (None, intent["id"]):
             return "payment_intent_mismatch"
+        if credited:  # success is final: a redelivery, or a failed try arriving after it
+            return "already_credited"
         at = utc_now_str()
         uow = UnitOfWork(self.db)
         if event["type"] == "payment_intent.succeeded":
-            if credited or record.status == "succeeded":
-                return "already_credited"
             if not self._amount_matches(intent, record.amount, record.currency):
                 return "amount_mismatch"
-            settings = PaymentSettings(method="stripe", trigger_amount=record.trigger_amount,
-                                       limit_threshold=record.limit_threshold, auto_trigger=record.auto_trigger,
-                                       updated_at=at)
-            payment = self._credit(uow, event, intent, org, "top_up", at, settings=settings,
-                                   action="wallet.topped_up_online")
-            uow.save(record.model_copy(update={"status": "succeeded", "reason": None, "payment_id": payment.id,
-                                               "updated_at": at, "version": record.version + 1}), record.version)
+            chosen = (stripe_settings(record.trigger_amount, record.limit_threshold, record.auto_trigger, at)
+                      if isinstance(record, OnlineTopUp) else None)
+            payment = self._credit(uow, event, intent, org, target, at, settings=chosen)
+            update: dict[str, Any] = {"status": target.credited, "reason": None, "payment_id": payment.id}
             outcome = "credited"
         else:
             reason = decline_reason(intent.get("last_payment_error"))
-            settled = _settled(record.status, record.reason, reason)
-            if settled:
-                return settled
-            uow.save(record.model_copy(update={"status": "failed", "reason": reason, "updated_at": at,
-                                               "version": record.version + 1}), record.version)
-            outcome = "failed"
-        uow.create(self._event_marker(event, org_id, at))
+            if record.status == "failed" and record.reason == reason:
+                return "already_failed"
+            update, outcome = {"status": "failed", "reason": reason}, "failed"
+        update |= {"payment_intent_id": intent["id"], "updated_at": at, "version": record.version + 1}
+        uow.save(record.model_copy(update=update), record.version).create(self._event_marker(event, org_id, at))
         uow.commit()
         return outcome
 
-    # --- the daily automatic top-up's off-session charge -------------------------------------------------
-    def _auto_top_up(self, event: dict[str, Any], intent: dict[str, Any], metadata: dict[str, Any]) -> str:
-        org_id, business_date = str(metadata.get("org_id") or ""), str(metadata.get("business_date") or "")
-        read = self._read(event, intent, AutoTopUpAttempt.key(org_id, business_date), org_id)
-        if read is None:
-            return "duplicate_event"
-        item, org, credited = read
-        if item is None or org is None:
-            return "unknown_attempt"
-        attempt = AutoTopUpAttempt.from_item(item)
-        at = utc_now_str()
-        uow = UnitOfWork(self.db)
-        if event["type"] == "payment_intent.succeeded":
-            if credited or attempt.status == "credited":
-                return "already_credited"
-            if not self._amount_matches(intent, attempt.amount, attempt.currency):
-                return "amount_mismatch"
-            payment = self._credit(uow, event, intent, org, "auto_credit", at, settings=None,
-                                   action="wallet.auto_charged")
-            final = attempt.model_copy(update={"status": "credited", "reason": None, "payment_id": payment.id,
-                                               "payment_intent_id": intent["id"], "updated_at": at,
-                                               "version": attempt.version + 1})
-            outcome = "credited"
-        else:
-            reason = decline_reason(intent.get("last_payment_error"))
-            settled = _settled(attempt.status, attempt.reason, reason)
-            if settled:
-                return settled
-            final = attempt.model_copy(update={"status": "failed", "reason": reason, "payment_intent_id": intent["id"],
-                                               "updated_at": at, "version": attempt.version + 1})
-            outcome = "failed"
-        uow.save(final, attempt.version).create(self._event_marker(event, org_id, at))
-        uow.commit()
-        return outcome
-
-    # --- shared steps ---------------------------------------------------------------------------------
-    def _read(self, event: dict[str, Any], intent: dict[str, Any], record_key: dict[str, str],
-              org_id: str) -> tuple[dict[str, Any] | None, Organization | None, bool] | None:
-        """One consistent read; None when this event was processed already."""
-        keys = [StripeMarker.key("event", event["id"]), StripeMarker.key("payment_intent", intent["id"]),
-                record_key, Organization.key(org_id)]
-        found = {(i["pk"], i["sk"]): i for i in self.db.batch_get(keys)}
-        if (keys[0]["pk"], keys[0]["sk"]) in found:
-            return None
-        org_item = found.get((f"ORG#{org_id}", META))
-        return (found.get((record_key["pk"], record_key["sk"])), Organization.from_item(org_item) if org_item else None,
-                (keys[1]["pk"], keys[1]["sk"]) in found)
+    @staticmethod
+    def _found(items: list[dict[str, Any]], key: dict[str, str]) -> dict[str, Any] | None:
+        return next((i for i in items if i["pk"] == key["pk"] and i["sk"] == key["sk"]), None)
 
     @staticmethod
     def _amount_matches(intent: dict[str, Any], amount: int, currency: str) -> bool:
@@ -210,7 +178,7 @@ class StripeWebhookService:
         return StripeMarker(kind="event", stripe_id=event["id"], org_id=org_id, at=at, expiration=expires)
 
     def _credit(self, uow: UnitOfWork, event: dict[str, Any], intent: dict[str, Any], org: Organization,
-                ledger_type: str, at: str, *, settings: PaymentSettings | None, action: str) -> Payment:
+                target: _Target, at: str, *, settings: PaymentSettings | None) -> Payment:
         """The card payment received: a `stripe` payment assigned to the organization and delivered whole
         to its wallet (a `wallet_top_up` allocation and its ledger entry), the PaymentIntent's marker,
         and (online top-up) the settings chosen with it."""
@@ -221,8 +189,7 @@ class StripeWebhookService:
                           currency=org.currency, received_date=received, method="stripe", reference=intent["id"],
                           allocations=[Allocation(kind="wallet_top_up", amount=amount, allocated_at=at)],
                           assignment_edits=1, created_at=at, created_by=STRIPE.sub, updated_at=at)
-        credited, entries = post(org, [Posting(ledger_type, amount, payment.id)], actor=STRIPE.sub,  # type: ignore[arg-type]
-                                 at=at)
+        credited, entries = post(org, [Posting(target.ledger, amount, payment.id)], actor=STRIPE.sub, at=at)
         changes: dict[str, Any] = {"amount": amount, "payment_intent": intent["id"], "payment_id": payment.id,
                                    "balance": {"from": org.balance, "to": credited.balance}}
         if settings is not None:
@@ -230,9 +197,7 @@ class StripeWebhookService:
             customer = _id_of(intent.get("customer")) or org.stripe_customer_id
             credited = credited.model_copy(update={"settings": settings, "stripe_payment_method_id": card,
                                                    "stripe_customer_id": customer})
-            changes["payment_settings"] = {f: {"from": getattr(org.settings, f), "to": getattr(settings, f)}
-                                           for f in ("method", "trigger_amount", "limit_threshold", "auto_trigger")
-                                           if getattr(org.settings, f) != getattr(settings, f)}
+            changes["payment_settings"] = settings_changed(org.settings, settings)
         uow.create(payment).save(credited, org.version).create(entries[0])
         uow.create(StripeMarker(kind="payment_intent", stripe_id=intent["id"], org_id=org.id, at=at))
         uow.create(audit(STRIPE, partner_id=org.partner_id, entity_type="payment", entity_id=payment.id,
@@ -240,5 +205,5 @@ class StripeWebhookService:
                          changes={"amount": amount, "currency": org.currency, "payment_intent": intent["id"],
                                   "ledger_entry": entries[0].id}))
         uow.create(audit(STRIPE, partner_id=org.partner_id, entity_type="organization", entity_id=org.id,
-                         action=action, at=at, changes=changes))
+                         action=target.action, at=at, changes=changes))
         return payment

@@ -4,7 +4,6 @@ ports, driven over HTTP; stopped by pid at the end."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -13,32 +12,23 @@ import requests
 from local.auth import mint
 from local.aws import TABLE_NAME
 from local.dynamodb import client
-from local.process import start_stack
+from local.process import StackProcess, start_stack
 from tests.conftest import snapshot
 
 
-@dataclass
-class RunningStack:
-    api: str
-    lambda_url: str
-    dynamodb: str
-    sqs: str
-    events: str
-    stripe: str
-
-    def snapshot(self) -> list[dict[str, Any]]:
-        return snapshot(client(self.dynamodb), TABLE_NAME)
+def table_of(stack: StackProcess) -> list[dict[str, Any]]:
+    """Every item of the stack's table: a refused request must leave it unchanged."""
+    return snapshot(client(stack.dynamodb), TABLE_NAME)
 
 
 @pytest.fixture(scope="session")
-def stack() -> Iterator[RunningStack]:
+def stack() -> Iterator[StackProcess]:
     try:
         process = start_stack(ready="Demo data for partner")  # the seeded stack, as `make run` starts it
     except RuntimeError as error:
         pytest.fail(str(error))
     try:
-        yield RunningStack(process.api, process.lambda_url, process.dynamodb, process.sqs, process.events,
-                           process.stripe)
+        yield process
     finally:
         process.stop()
 
@@ -60,9 +50,9 @@ class Api:
         return self.session.request(method, self.base + path, data=data, headers=h, params=params, timeout=30)
 
 
-def as_admin(stack: RunningStack, partner: str, sub: str = "admin@example.com") -> Api:
+def as_admin(stack: StackProcess, partner: str, sub: str = "admin@example.com") -> Api:
     return Api(stack.api, mint(sub, partner, ["finance-admin"]))
 
 
-def as_viewer(stack: RunningStack, partner: str) -> Api:
+def as_viewer(stack: StackProcess, partner: str) -> Api:
     return Api(stack.api, mint("viewer@example.com", partner, ["finance-viewer"]))

@@ -11,7 +11,7 @@ import pytest
 from local.auth import mint
 from local.seed import DEMO_PARTNER
 from tests.conftest import new_partner
-from tests.e2e.conftest import Api, as_admin, as_viewer
+from tests.e2e.conftest import Api, as_admin, as_viewer, table_of
 
 PAYMENT = {"amount": 12_550, "currency": "SGD", "received_date": "2026-11-20", "method": "telegraphic_transfer"}
 
@@ -95,7 +95,7 @@ def test_another_partner_gets_404_for_every_id_and_never_sees_rows(stack):
     _, org, pay = seed_partner(stack)
     b_admin = as_admin(stack, new_partner())
     missing = routes("org_01JZ8Q5V4K7W3M2N1P0R9S8T7V", "pay_01JZ8Q5V4K7W3M2N1P0R9S8T7V")
-    before = stack.snapshot()
+    before = table_of(stack)
     # When partner B calls every route with A's ids
     for (method, path, body), (_, missing_path, _) in zip(routes(org["id"], pay["id"]), missing, strict=True):
         res = b_admin(method, path, body)
@@ -108,20 +108,20 @@ def test_another_partner_gets_404_for_every_id_and_never_sees_rows(stack):
     # And A's payment cannot be given to B's org or created against A's org by B
     res = b_admin("POST", "/payments", {**PAYMENT, "org_id": org["id"]})
     assert res.status_code == 422 and res.json()["error"]["code"] == "organization_not_found"
-    assert stack.snapshot() == before
+    assert table_of(stack) == before
 
 
 def test_viewer_writes_are_403_and_write_nothing(stack):
     partner, org, pay = seed_partner(stack)
     viewer = as_viewer(stack, partner)
-    before = stack.snapshot()
+    before = table_of(stack)
     writes = [("POST", "/organizations", {"name": "V", "currency": "SGD"}), ("POST", "/payments", PAYMENT)]
     writes += [r for r in routes(org["id"], pay["id"]) if r[0] != "GET"]
     for method, path, body in writes:
         res = viewer(method, path, body)
         assert res.status_code == 403, (method, path)
         assert res.json()["error"]["code"] == "forbidden"
-    assert stack.snapshot() == before
+    assert table_of(stack) == before
 
 
 # --- bad input ------------------------------------------------------------------------------------
@@ -153,22 +153,22 @@ BAD_PAYMENTS = [
 @pytest.mark.parametrize(("name", "body", "raw", "status", "code"), BAD_PAYMENTS, ids=[c[0] for c in BAD_PAYMENTS])
 def test_bad_payment_input_is_refused_and_writes_nothing(stack, name, body, raw, status, code):
     api = as_admin(stack, new_partner())
-    before = stack.snapshot()
+    before = table_of(stack)
     res = api("POST", "/payments", body, raw=raw)
     assert res.status_code == status, res.text
     error = res.json()["error"]
     assert error["code"] == code and error["message"]
-    assert stack.snapshot() == before
+    assert table_of(stack) == before
 
 
 def test_a_body_that_is_not_utf8_is_malformed_not_a_server_error(stack):
     # Found by schemathesis: such bodies reach Lambda base64-encoded and used to fail json.loads with 500.
     api = as_admin(stack, new_partner())
-    before = stack.snapshot()
+    before = table_of(stack)
     for path in ("/payments", "/organizations", "/invoices"):
         res = api.session.post(stack.api + path, data=b"\xff\xfe{\x80", headers={"Content-Type": "application/json"})
         assert res.status_code == 400 and res.json()["error"]["code"] == "malformed_json", path
-    assert stack.snapshot() == before
+    assert table_of(stack) == before
 
 
 def test_form_encoded_body_is_refused(stack):
@@ -203,11 +203,11 @@ def test_stale_if_match_is_412_and_writes_nothing(stack):
     api = as_admin(stack, new_partner())
     pay = api("POST", "/payments", PAYMENT).json()
     assert api("PATCH", f"/payments/{pay['id']}", {"remark": "v2"}, headers={"If-Match": "1"}).status_code == 200
-    before = stack.snapshot()
+    before = table_of(stack)
     for method, body in (("PATCH", {"remark": "v3"}), ("DELETE", None)):
         res = api(method, f"/payments/{pay['id']}", body, headers={"If-Match": "1"})
         assert res.status_code == 412 and res.json()["error"]["code"] == "version_mismatch"
-    assert stack.snapshot() == before
+    assert table_of(stack) == before
 
 
 # --- idempotency ------------------------------------------------------------------------------------

@@ -4,30 +4,10 @@ then the daily sweep's off-session charge of the saved card and its webhook."""
 
 from __future__ import annotations
 
-import stripe
-
-from local.stripe import DEFAULT_API_KEY
 from tests.conftest import new_partner
 from tests.e2e.conftest import as_admin
 from tests.e2e.test_auto_top_up_flow import invoke_sweep, wait_for
-
-CARD_OK = "4242424242424242"
-CARD_ALWAYS_AUTHENTICATE = "4000002760003184"  # 3-D Secure on every payment: declined off-session
-
-
-def console_pays(stack, intent_id: str, client_secret: str, number: str) -> str:
-    """What the console does with Stripe.js: the card entered, the PaymentIntent confirmed (and, for a
-    3-D Secure card, the customer authenticates). Returns the PaymentIntent's status."""
-    client = stripe.StripeClient(DEFAULT_API_KEY, base_addresses={"api": stack.stripe}, max_network_retries=0)
-    card = client.v1.payment_methods.create({"type": "card", "card": {"number": number, "exp_month": 12,
-                                                                      "exp_year": 2031, "cvc": "123"}})
-    client.v1.payment_intents.update(intent_id, {"payment_method": card.id})
-    intent = client.v1.payment_intents.confirm(intent_id)
-    if intent.status == "requires_action":
-        intent = client.raw_request("post", f"/v1/payment_intents/{intent_id}/_authenticate",
-                                    client_secret=client_secret, success="true")
-        intent = client.v1.payment_intents.retrieve(intent_id)
-    return str(intent.status)
+from tests.stripe_console import CARD_ALWAYS_AUTHENTICATE, CARD_OK, pay
 
 
 def online_customer(stack, api, name: str, card: str) -> dict:
@@ -38,7 +18,7 @@ def online_customer(stack, api, name: str, card: str) -> dict:
     top_up = res.json()
     assert top_up["client_secret"].startswith(top_up["payment_intent_id"])
     assert top_up["status"] == "requires_payment"
-    assert console_pays(stack, top_up["payment_intent_id"], top_up["client_secret"], card) == "succeeded"
+    assert pay(stack.stripe, top_up["payment_intent_id"], top_up["client_secret"], card)["status"] == "succeeded"
     wait_for(lambda: api("GET", f"/organizations/{org['id']}/wallet").json()["balance"] == 5_000)
     return {**org, "intent": top_up["payment_intent_id"]}
 

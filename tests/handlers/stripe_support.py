@@ -9,26 +9,19 @@ import time
 import uuid
 from typing import Any
 
-import stripe
 from boto3.dynamodb.types import TypeDeserializer
 
 from local.aws import TABLE_NAME, sqs_event
-from local.lambdas import LambdaContext
-from local.stripe import DEFAULT_API_KEY, DEFAULT_WEBHOOK_SECRET
+from local.stripe import DEFAULT_WEBHOOK_SECRET
 from shared.stripe_signature import header_for
 from tests.conftest import load_event
 from tests.handlers.conftest import admin
+from tests.stripe_console import CARD_OK, stripe_client
+from tests.stripe_console import pay as pay_as_console
 
-CARD_OK = "4242424242424242"
-CARD_ALWAYS_AUTHENTICATE = "4000002760003184"
 NO_KEY = {"idempotency-key": None}
 WEBHOOK = "StripeWebhooksFunction"
 _des = TypeDeserializer()
-
-
-def stripe_client(lambdas: Any) -> Any:
-    return stripe.StripeClient(DEFAULT_API_KEY, base_addresses={"api": lambdas.stripe.endpoint},
-                               max_network_retries=0)
 
 
 def stripe_event(type_: str, obj: dict[str, Any], event_id: str | None = None,
@@ -72,21 +65,13 @@ def start_top_up(lambdas: Any, partner: str, org_id: str, amount: int = 5_000, t
 
 
 def pay(lambdas: Any, top_up: dict[str, Any], card: str = CARD_OK, authenticate: bool = True) -> dict[str, Any]:
-    """The console confirms the PaymentIntent with a card, as Stripe.js would; returns the PaymentIntent."""
-    client = stripe_client(lambdas)
-    method = client.v1.payment_methods.create({"type": "card", "card": {"number": card, "exp_month": 12,
-                                                                        "exp_year": 2031, "cvc": "123"}})
-    intent_id = top_up["payment_intent_id"]
-    client.v1.payment_intents.update(intent_id, {"payment_method": method.id})
-    intent = client.v1.payment_intents.confirm(intent_id)
-    if intent.status == "requires_action":
-        client.raw_request("post", f"/v1/payment_intents/{intent_id}/_authenticate",
-                           client_secret=top_up["client_secret"], success="true" if authenticate else "false")
-    return intent_of(lambdas, intent_id)
+    """The console confirms the top-up's PaymentIntent with a card; returns the PaymentIntent."""
+    return pay_as_console(lambdas.stripe.endpoint, top_up["payment_intent_id"], top_up["client_secret"], card,
+                          authenticate)
 
 
 def intent_of(lambdas: Any, intent_id: str) -> dict[str, Any]:
-    return stripe_client(lambdas).v1.payment_intents.retrieve(intent_id).to_dict()
+    return stripe_client(lambdas.stripe.endpoint).v1.payment_intents.retrieve(intent_id).to_dict()
 
 
 def card_customer(lambdas: Any, partner: str, card: str = CARD_OK, name: str | None = None) -> tuple[str, dict]:
@@ -99,12 +84,15 @@ def card_customer(lambdas: Any, partner: str, card: str = CARD_OK, name: str | N
     return org_id, intent
 
 
-def run_worker(lambdas: Any, org_id: str, business_date: str) -> dict[str, Any]:
-    worker = lambdas.host._load(lambdas.host.functions["WorkerFunction"])
+def worker_event(org_id: str, business_date: str) -> dict[str, Any]:
+    """What the SQS event source hands the worker for one queued organization."""
     message = {"MessageId": str(uuid.uuid4()), "ReceiptHandle": "r", "Body": json.dumps(
         {"org_id": org_id, "business_date": business_date})}
-    return worker.lambda_handler(sqs_event([message], "arn:aws:sqs:us-east-1:0:q"),
-                                 LambdaContext("WorkerFunction", 512, 30, str(uuid.uuid4())))
+    return sqs_event([message], "arn:aws:sqs:us-east-1:0:q")
+
+
+def run_worker(lambdas: Any, org_id: str, business_date: str) -> dict[str, Any]:
+    return lambdas.host.invoke("WorkerFunction", worker_event(org_id, business_date))
 
 
 VOLATILE = {"id", "created_at", "updated_at", "wallet_updated_at", "at", "version", "expiration", "allocated_at",

@@ -15,11 +15,12 @@ import time
 from collections import Counter
 
 import pytest
+from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
-from local.stripe import DEFAULT_WEBHOOK_SECRET
-from tests.conftest import new_partner
+from local.lambdas import LambdaContext
+from tests.conftest import EVENTS, new_partner
+from tests.handlers.conftest import admin
 from tests.handlers.stripe_support import (
-    CARD_ALWAYS_AUTHENTICATE,
     WEBHOOK,
     business_state,
     card_customer,
@@ -31,10 +32,20 @@ from tests.handlers.stripe_support import (
     run_worker,
     start_top_up,
     stripe_event,
+    worker_event,
 )
 from tests.handlers.test_auto_top_up import balance
+from tests.stripe_console import CARD_ALWAYS_AUTHENTICATE, stripe_client
 
 REPORT: dict[str, Counter[str]] = {}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def report():
+    """Prints the delivery counts after the module (run with -s to see them)."""
+    yield
+    for name, counts in REPORT.items():
+        print(f"  {name}: {dict(counts)}")
 
 
 @pytest.fixture
@@ -43,8 +54,6 @@ def partner():
 
 
 def debit(lambdas, partner, org_id, amount):
-    from tests.handlers.conftest import admin
-
     status, res = lambdas.accounts("debit_wallet", path={"org_id": org_id}, headers={"idempotency-key": None},
                                    body={"amount": amount, "reference": "usage"}, **admin(partner))
     assert status == 201, res
@@ -109,8 +118,7 @@ def test_malformed_but_signed_bodies_get_400_and_unhandled_types_200(lambdas, pa
     no_object = stripe_event("payment_intent.succeeded", {"object": "charge", "id": "ch_1"})
     assert deliver(lambdas, no_object)[0] == 400
     assert lambdas.snapshot() == before
-    refund = json.loads(json.loads((__import__("tests.conftest").conftest.EVENTS
-                                    / "stripe_webhooks/charge_refunded_unhandled.json").read_text())["body"])
+    refund = json.loads(json.loads((EVENTS / "stripe_webhooks/charge_refunded_unhandled.json").read_text())["body"])
     assert deliver(lambdas, refund) == (200, {"event": refund["id"], "outcome": "ignored_event_type",
                                               "received": True})
     not_ours = stripe_event("payment_intent.succeeded", {"object": "payment_intent", "id": "pi_other", "metadata": {}})
@@ -226,13 +234,8 @@ def test_a_crashed_worker_retrying_its_charge_charges_once(lambdas, partner):
         raise ConnectionError("the answer was lost")
 
     service.stripe.charge_off_session = charge_then_crash
-    from local.aws import sqs_event
-    from local.lambdas import LambdaContext
-
-    message = {"MessageId": "m1", "ReceiptHandle": "r", "Body": json.dumps({"org_id": org_id,
-                                                                           "business_date": "2026-11-22"})}
-    event = sqs_event([message], "arn:aws:sqs:us-east-1:0:q")
-    with pytest.raises(Exception, match="All records failed"):
+    event = worker_event(org_id, "2026-11-22")
+    with pytest.raises(BatchProcessingError):
         worker.lambda_handler(event, LambdaContext("WorkerFunction", 512, 30, "r1"))
     item = lambdas.ddb.get_item(TableName="payments-local", Key={"pk": {"S": f"ORG#{org_id}"},
                                                                 "sk": {"S": "ATTEMPT#2026-11-22"}})["Item"]
@@ -243,23 +246,11 @@ def test_a_crashed_worker_retrying_its_charge_charges_once(lambdas, partner):
         assert worker.lambda_handler(event, LambdaContext("WorkerFunction", 512, 30, "r2")) == {
             "batchItemFailures": []}
     # Then Stripe holds one PaymentIntent for the day (the same idempotency key), and its webhook credits once
-    from tests.handlers.stripe_support import stripe_client
-
-    intents = [pi.to_dict() for pi in stripe_client(lambdas).v1.payment_intents.list({"limit": 100}).data]
+    listed = stripe_client(lambdas.stripe.endpoint).v1.payment_intents.list({"limit": 100}).data
+    intents = [pi.to_dict() for pi in listed]
     charges = [pi for pi in intents if pi["metadata"] == {"purpose": "auto_top_up", "org_id": org_id,
                                                           "partner_id": partner, "business_date": "2026-11-22"}]
     assert len(charges) == 1
     for _ in range(2):
         deliver(lambdas, stripe_event("payment_intent.succeeded", charges[0], event_id=f"evt_{org_id}"))
     assert balance(lambdas, partner, {"id": org_id}) == 500 + 2_000
-
-
-def test_report(capsys):
-    """Prints the delivery counts (run with -s to see them)."""
-    with capsys.disabled():
-        for name, counts in REPORT.items():
-            print(f"  {name}: {dict(counts)}")
-    assert all(counts for counts in REPORT.values())
-
-
-_ = DEFAULT_WEBHOOK_SECRET
