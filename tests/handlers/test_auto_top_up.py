@@ -33,8 +33,8 @@ NO_KEY = {"idempotency-key": None}
 class AutoTopUp:
     def __init__(self, lambdas):
         self.lambdas = lambdas
-        self.sweep_fn = lambdas.host._load(lambdas.host.functions["SweepFunction"])
-        self.worker_fn = lambdas.host._load(lambdas.host.functions["WorkerFunction"])
+        self.sweep_fn = lambdas.host.load_module("SweepFunction")
+        self.worker_fn = lambdas.host.load_module("WorkerFunction")
         self.sqs = client(lambdas.aws.sqs.endpoint, "sqs")
         self.url = lambdas.aws.queue_urls["AutoTopUpQueue"]
 

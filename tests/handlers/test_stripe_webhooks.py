@@ -225,7 +225,7 @@ def test_a_crashed_worker_retrying_its_charge_charges_once(lambdas, partner):
     # Given a due card customer whose worker recorded charge_pending, then crashed around the call
     org_id, _ = card_customer(lambdas, partner)
     debit(lambdas, partner, org_id, 4_500)
-    worker = lambdas.host._load(lambdas.host.functions["WorkerFunction"])
+    worker = lambdas.host.load_module("WorkerFunction")
     service = worker.deps.auto_top_up
     real_charge = service.stripe.charge_off_session
 

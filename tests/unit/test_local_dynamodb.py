@@ -1,4 +1,5 @@
-"""The embedded DynamoDB: transactions are all or nothing, and concurrent conditional writes serialize."""
+"""DynamoDB Local, the stack's DynamoDB (no lock in front of it): transactions are all or nothing, and
+concurrent conditional writes and updates behave as DynamoDB's do."""
 
 from __future__ import annotations
 
@@ -7,17 +8,18 @@ import threading
 import pytest
 from botocore.exceptions import ClientError
 
-from local.dynamodb import DynamoDBServer, client, ensure_table
+from local.dynamodb import DynamoDBLocal, client, ensure_table
 
 TABLE = "unit-local-ddb"
 
 
 @pytest.fixture(scope="module")
 def ddb():
-    server = DynamoDBServer(0).start()
+    server = DynamoDBLocal().start()
     ensure_table(server.endpoint, TABLE)
     yield client(server.endpoint)
     server.stop()
+    assert server.proc is not None and server.proc.poll() is not None  # stopped by pid
 
 
 def put(pk, **attrs):
@@ -61,13 +63,14 @@ def test_a_write_failing_midway_is_rolled_back(ddb):
 
 def test_two_operations_on_one_item_are_refused(ddb):
     with pytest.raises(ClientError) as err:
-        ddb.transact_write_items(TransactItems=[put("d1"), put("d1")])
+        plain = {"Put": {"TableName": TABLE, "Item": {"pk": {"S": "d1"}, "sk": {"S": "META"}}}}
+        ddb.transact_write_items(TransactItems=[plain, plain])
     assert err.value.response["Error"]["Code"] == "ValidationException"
     assert get(ddb, "d1") is None
 
 
 def test_racing_conditional_writes_let_exactly_one_win(ddb):
-    # Invariant: with the endpoint's lock, N concurrent attribute_not_exists puts of one key: one wins.
+    # Invariant: N concurrent attribute_not_exists puts of one key (each in a transaction): one wins.
     wins, barrier = [], threading.Barrier(12)
 
     def race(i):
@@ -86,3 +89,22 @@ def test_racing_conditional_writes_let_exactly_one_win(ddb):
         t.join()
     assert len(wins) == 1 and get(ddb, "hot")["who"] == {"N": str(wins[0])}
     assert [get(ddb, f"side-{i}") is not None for i in range(12)].count(True) == 1
+
+
+def test_concurrent_updates_are_atomic(ddb):
+    # Invariant: 8 threads x 25 unconditional `ADD n :one` updates of one item leave n = 200 (no lost update)
+    ddb.transact_write_items(TransactItems=[put("counter", n={"N": "0"})])
+    endpoint = ddb.meta.endpoint_url
+
+    def add(_):
+        c = client(endpoint)
+        for _ in range(25):
+            c.update_item(TableName=TABLE, Key={"pk": {"S": "counter"}, "sk": {"S": "META"}},
+                          UpdateExpression="ADD n :one", ExpressionAttributeValues={":one": {"N": "1"}})
+
+    threads = [threading.Thread(target=add, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert get(ddb, "counter")["n"] == {"N": "200"}

@@ -19,7 +19,7 @@ WEBHOOKS = "StripeWebhooksFunction"  # Stripe's caller, no resolver and no JWT (
                                              if any(e["Type"] == "HttpApi" for e in fn.events.values())
                                              and f != WEBHOOKS))
 def test_template_routes_match_the_resolver(lambdas, function):  # noqa: F811
-    module = lambdas.host._load(template.functions()[function])
+    module = lambdas.host.load_module(function)
     schema = module.app.get_openapi_schema()
     in_code = {(method.upper(), path) for path, item in schema.paths.items()
                for method in ("get", "post", "put", "patch", "delete") if getattr(item, method, None)}
