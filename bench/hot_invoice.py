@@ -3,8 +3,9 @@ in its own process, as `make run` starts it).
 
 Many payments allocate small amounts to the same invoice at once. Each allocation changes the invoice
 with a conditional update that conflicts only with one that would overpay it, so they do not retry
-each other. The local stack runs every function and the (serialized) DynamoDB in one Python process,
-so the figure is a floor for the code path on this machine, not a figure for AWS.
+each other. The local stack runs each execution environment as its own process (at most 8 per function)
+against DynamoDB Local, all on this 2-core machine, so the figure is a floor for the code path here, not
+a figure for AWS.
 """
 
 from __future__ import annotations

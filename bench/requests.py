@@ -1,5 +1,5 @@
 """DynamoDB requests per route, counted from botocore's own events (before-call) on each function's
-client, against the embedded DynamoDB endpoint. Target: reads 1 request; writes <= 2 with idempotency."""
+client, against DynamoDB Local. Target: reads 1 request; writes <= 2 with idempotency."""
 
 from __future__ import annotations
 

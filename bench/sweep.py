@@ -3,8 +3,8 @@
 N organizations of which 20% have auto top-up enabled and 1% are due (half master-account, half
 cheque/TT), written straight into the stack's DynamoDB; then the sweep is invoked through the Lambda
 Invoke API and the stack's queue delivery runs the worker until the queue is empty. Items read by the
-sweep come from the sweep's own count (a table scan would read all N); moto's index queries are
-themselves O(table), so the local wall time is not DynamoDB's.
+sweep come from the sweep's own count (a table scan would read all N); the wall time is DynamoDB
+Local's and this machine's (2 cores shared by the stack, its environments and Java), not DynamoDB's.
 """
 
 from __future__ import annotations

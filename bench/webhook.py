@@ -1,5 +1,5 @@
 """The Stripe webhook's handling time per event, through the real handler (signature check, one
-BatchGetItem, one TransactWriteItems) against the embedded DynamoDB endpoint, with the DynamoDB
+BatchGetItem, one TransactWriteItems) against DynamoDB Local, with the DynamoDB
 requests each kind of delivery makes, counted from botocore's before-call events."""
 
 from __future__ import annotations
@@ -82,7 +82,7 @@ def main() -> list[str]:
     verify_us = (time.perf_counter() - t) / 10_000 * 1e6
     aws.stop()
     lines = [f"Stripe webhook: handling time per event through the handler, {N} deliveries of each kind "
-             "(embedded DynamoDB)", f"  {'delivery':<24}{'p50 ms':>8}{'p95 ms':>8}  DynamoDB requests"]
+             "(DynamoDB Local)", f"  {'delivery':<24}{'p50 ms':>8}{'p95 ms':>8}  DynamoDB requests"]
     for kind, samples in timings.items():
         p95 = statistics.quantiles(samples, n=20)[-1]
         requests = ", ".join(f"{n} {op}" for op, n in sorted(calls[kind].items())) or "none"

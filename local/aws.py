@@ -117,6 +117,8 @@ class LocalAws:
             "AUTO_TOP_UP_QUEUE_URL": self.queue_urls.get("AutoTopUpQueue", ""), "EVENT_BUS_NAME": EVENT_BUS,
             "CURSOR_SECRET": os.environ.get("CURSOR_SECRET", LOCAL_CURSOR_SECRET),
             **LOCAL_CREDENTIALS_ENV, "POWERTOOLS_LOG_LEVEL": log_level,
+            # Powertools warns on every request of a route that publishes no metric: noise locally
+            "PYTHONWARNINGS": "ignore:No application metrics to publish:UserWarning",
         }
 
 
