@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -23,6 +22,7 @@ import boto3
 from botocore.config import Config
 
 from local import processes
+from local.process import free_port
 from local.processes import popen
 from local.template import ROOT, Template
 
@@ -67,12 +67,6 @@ def java() -> str:
             "DynamoDB Local runs on Java 17 or newer, and `java` was not found. Install a Java runtime (Debian: "
             "apt-get install openjdk-17-jre-headless), then run the command again.")
     return path
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def client(endpoint: str, service: str = "dynamodb", **config: Any) -> Any:
