@@ -16,6 +16,7 @@ from local.lambdas import FunctionHost, InvocationError
 from local.template import Template
 
 POLL_SECONDS = 0.2  # the endpoint serializes requests, so no long polling
+POLLERS = 5  # Lambda's SQS event source starts with five concurrent batches (ScalingConfig can cap it)
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,7 @@ class Mapping:
     queue: str  # logical id
     batch_size: int
     partial_failures: bool
+    concurrency: int = POLLERS
 
 
 def mappings(template: Template) -> list[Mapping]:
@@ -32,8 +34,10 @@ def mappings(template: Template) -> list[Mapping]:
         for event in fn.events.values():
             if event.get("Type") == "SQS":
                 props = event["Properties"]
+                cap = (props.get("ScalingConfig") or {}).get("MaximumConcurrency", POLLERS)
                 out.append(Mapping(fn.logical_id, props["Queue"]["Fn::GetAtt"][0], int(props.get("BatchSize", 10)),
-                                   "ReportBatchItemFailures" in props.get("FunctionResponseTypes", [])))
+                                   "ReportBatchItemFailures" in props.get("FunctionResponseTypes", []),
+                                   min(int(cap), POLLERS)))
     return out
 
 
@@ -44,24 +48,30 @@ class QueueDelivery:
         self.sqs = client(aws.sqs.endpoint, "sqs")
         self.stopped = threading.Event()
         self.delivered = 0
-        self.thread = threading.Thread(target=self._run, name="sqs-delivery", daemon=True)
+        self._count = threading.Lock()
+        # Each mapping's batches run in several pollers at once, each batch in its own environment.
+        self.threads = [threading.Thread(target=self._run, args=(m,), name=f"sqs-{m.function}-{i}", daemon=True)
+                        for m in self.mappings for i in range(m.concurrency)]
 
     def start(self) -> QueueDelivery:
-        self.thread.start()
+        for thread in self.threads:
+            thread.start()
         return self
 
     def stop(self) -> None:
         self.stopped.set()
-        self.thread.join(timeout=5)
+        for thread in self.threads:
+            thread.join(timeout=5)
 
-    def _run(self) -> None:
+    def _run(self, m: Mapping) -> None:
         while not self.stopped.is_set():
-            busy = False
-            for m in self.mappings:
-                try:
-                    busy |= self.deliver(m)
-                except Exception as error:  # noqa: BLE001 - the poller must outlive one bad batch
-                    print(f"sqs delivery to {m.function} failed: {error}", file=sys.stderr)
+            try:
+                busy = self.deliver(m)
+            except Exception as error:  # noqa: BLE001 - the poller must outlive one bad batch
+                if self.stopped.is_set():
+                    return
+                print(f"sqs delivery to {m.function} failed: {error}", file=sys.stderr)
+                busy = False
             if not busy:
                 self.stopped.wait(POLL_SECONDS)
 
@@ -82,5 +92,6 @@ class QueueDelivery:
         if done:
             self.sqs.delete_message_batch(QueueUrl=url, Entries=[
                 {"Id": str(i), "ReceiptHandle": msg["ReceiptHandle"]} for i, msg in enumerate(done)])
-        self.delivered += len(done)
+        with self._count:
+            self.delivered += len(done)
         return True

@@ -1,6 +1,7 @@
 """The Payment tab over HTTP on the local stack: the help article's scenario, and races.
 
-Race invariants (8+ concurrent clients, the local DynamoDB serializing requests as DynamoDB does):
+Race invariants (8+ concurrent clients, each request in its own execution environment (process), against
+DynamoDB Local with no lock in front of it):
 - a payment is never allocated beyond its amount;
 - an invoice is never paid beyond its amount;
 - a payment's assignment is never edited more than five times;

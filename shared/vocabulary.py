@@ -1,0 +1,21 @@
+"""The service's vocabulary: the words the contract gives fields (methods, statuses, types).
+
+API models, the domain and storage all import these; none of them owns them.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+SettingsMethod = Literal["cheque_or_tt", "master_account", "stripe"]
+PaymentMethod = Literal["cheque", "telegraphic_transfer", "cash", "card", "stripe", "other"]
+PaymentStatus = Literal["unassigned", "assigned", "partially_allocated", "allocated"]
+AllocationKind = Literal["invoice", "wallet_top_up"]
+InvoiceType = Literal["standard", "top_up"]
+InvoiceStatus = Literal["unpaid", "partially_paid", "paid", "provisioned"]
+LedgerType = Literal["top_up", "provision", "auto_credit", "usage", "reversal"]
+PartnerLedgerType = Literal["credit", "auto_credit"]
+AttemptStatus = Literal["claimed", "invoice_issued", "credited", "charge_pending", "failed", "skipped"]
+OnlineTopUpStatus = Literal["requires_payment", "succeeded", "failed"]
+StripeMarkerKind = Literal["payment_intent", "event"]
+AuditedEntity = Literal["payment", "organization", "invoice"]
