@@ -19,9 +19,11 @@ import boto3
 from local.aws import TABLE_NAME
 from local.dynamodb import LOCAL_CREDENTIALS
 from local.process import start_stack
+from shared.domain.organization import Organization, PaymentSettings
+from shared.domain.partner_wallet import PartnerWallet
 from shared.ids import new_id
 from shared.repositories.dynamo import to_av
-from shared.repositories.entities import Organization, PartnerWallet, PaymentSettings
+from shared.repositories.registry import item_of
 
 SIZES = [int(n) for n in os.environ.get("BENCH_SWEEP_SIZES", "10000,100000").split(",")]
 AT = "2026-11-21T00:00:00.000Z"
@@ -38,9 +40,9 @@ def seed(ddb, n: int, partner: str) -> int:
         org = Organization(id=new_id("org"), partner_id=partner, name=f"Org {i}", currency="SGD", created_at=AT,
                            created_by="bench", wallet_updated_at=AT, settings=settings,
                            balance=0 if is_due else 5_000)
-        requests.append({"PutRequest": {"Item": to_av(org.to_item())}})
+        requests.append({"PutRequest": {"Item": to_av(item_of(org))}})
     wallet = PartnerWallet(partner_id=partner, currency="SGD", balance=10**12, updated_at=AT, version=1)
-    requests.append({"PutRequest": {"Item": to_av(wallet.to_item())}})
+    requests.append({"PutRequest": {"Item": to_av(item_of(wallet))}})
     for i in range(0, len(requests), 25):
         ddb.batch_write_item(RequestItems={TABLE_NAME: requests[i:i + 25]})
     return due

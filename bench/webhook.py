@@ -18,7 +18,7 @@ from local.lambdas import FunctionHost
 from local.stripe import NO_STRIPE
 from local.template import Template
 from shared.clock import utc_now_str
-from shared.repositories.entities import OnlineTopUp
+from shared.domain.organization import OnlineTopUp
 from shared.repositories.unit_of_work import UnitOfWork
 from shared.stripe_signature import header_for, verify
 from tests.conftest import load_event

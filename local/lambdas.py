@@ -338,6 +338,9 @@ class FunctionHost:
     def apply_environment(self, name: str) -> None:
         """This process takes the function's variables (a test reading the table as the function does)."""
         os.environ.update({k: v for k, v in self.environments[name].items() if k != "PYTHONPATH"})
+        from shared.settings import get_settings
+
+        get_settings.cache_clear()  # read again from this environment
 
     def load_module(self, name: str) -> ModuleType:
         """The function's handler module imported into this process, with its environment set here.

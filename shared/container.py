@@ -1,30 +1,78 @@
-"""The objects a function needs, built once per execution environment (cold start), cheaply:
-settings are validated now, the DynamoDB client is created on first use."""
+"""The objects a function needs, built once per execution environment (cold start), cheaply: settings are
+validated now; clients, repositories and services are created on first use, and only those a request
+needs. A test passes its own collaborators (`Container(settings, overrides={"clock": ...})`) instead of
+patching: any property below can be replaced by name."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import time
+from collections.abc import Callable
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shared.cursor import CursorCodec
 from shared.idempotency import Idempotency
 from shared.repositories.dynamo import Dynamo
 from shared.settings import Settings, get_settings
 
+if TYPE_CHECKING:  # the services import their repositories; only the routes that use them pay for it
+    from shared.repositories.attempts import AttemptRepository
+    from shared.repositories.invoices import InvoiceRepository
+    from shared.repositories.organizations import OrganizationRepository
+    from shared.repositories.partner_wallets import PartnerWalletRepository
+    from shared.repositories.payments import PaymentRepository
+    from shared.repositories.store import Store
+    from shared.services.accounts import AccountService
+    from shared.services.allocation import AllocationService
+    from shared.services.auto_top_up import AutoTopUpService
+    from shared.services.online_top_ups import OnlineTopUpService
+    from shared.services.payments import PaymentService
+    from shared.services.stripe_webhooks import StripeWebhookService
+    from shared.stripe_gateway import StripeGateway
 
-@dataclass
+
 class Container:
-    settings: Settings
+    def __init__(self, settings: Settings, overrides: dict[str, Any] | None = None):
+        self.settings = settings
+        for name, value in (overrides or {}).items():
+            if not isinstance(getattr(type(self), name, None), cached_property):
+                raise AttributeError(f"Container has no collaborator {name!r}")
+            self.__dict__[name] = value  # what a cached_property reads first
 
     @classmethod
-    def from_env(cls) -> Container:
-        return cls(settings=get_settings())
+    def from_env(cls, overrides: dict[str, Any] | None = None) -> Container:
+        return cls(get_settings(), overrides)
+
+    # --- outside boundaries ------------------------------------------------------------------------------
+    @cached_property
+    def clock(self) -> Callable[[], float]:
+        return time.time
 
     @cached_property
     def db(self) -> Dynamo:
         return Dynamo(self.settings)
 
+    @cached_property
+    def sqs(self) -> Any:
+        from botocore.session import get_session
+
+        return get_session().create_client("sqs", region_name=self.settings.aws_region,
+                                           endpoint_url=self.settings.sqs_endpoint)
+
+    @cached_property
+    def events(self) -> Any:
+        from botocore.session import get_session
+
+        return get_session().create_client("events", region_name=self.settings.aws_region,
+                                           endpoint_url=self.settings.events_endpoint)
+
+    @cached_property
+    def stripe(self) -> StripeGateway:
+        from shared.stripe_gateway import StripeGateway
+
+        return StripeGateway(self.settings)
+
+    # --- storage -----------------------------------------------------------------------------------------
     @cached_property
     def cursors(self) -> CursorCodec:
         return CursorCodec(self.settings.cursor_secret.get_secret_value().encode())
@@ -34,57 +82,74 @@ class Container:
         return Idempotency(self.settings.table_name, lambda: self.db.client, self.settings.idempotency_ttl_seconds)
 
     @cached_property
-    def organizations(self) -> Any:
+    def store(self) -> Store:
+        from shared.repositories.store import Store
+
+        return Store(self.db, self.cursors)
+
+    @cached_property
+    def organizations(self) -> OrganizationRepository:
         from shared.repositories.organizations import OrganizationRepository
 
         return OrganizationRepository(self.db, self.cursors)
 
     @cached_property
-    def payment_repository(self) -> Any:
+    def payment_repository(self) -> PaymentRepository:
         from shared.repositories.payments import PaymentRepository
 
         return PaymentRepository(self.db, self.cursors)
 
     @cached_property
-    def invoices(self) -> Any:
+    def invoices(self) -> InvoiceRepository:
         from shared.repositories.invoices import InvoiceRepository
 
         return InvoiceRepository(self.db, self.cursors)
 
     @cached_property
-    def allocation(self) -> Any:
-        from shared.services.allocation import AllocationService
+    def attempts(self) -> AttemptRepository:
+        from shared.repositories.attempts import AttemptRepository
 
-        return AllocationService(self.db, self.payment_repository, self.organizations, self.invoices,
-                                 self.idempotency)
-
-    @cached_property
-    def auto_top_up(self) -> Any:
-        from shared.services.auto_top_up import AutoTopUpService
-
-        return AutoTopUpService(self.settings, self.db, self.organizations, self.invoices)
+        return AttemptRepository(self.db, self.cursors)
 
     @cached_property
-    def online_top_ups(self) -> Any:
-        from shared.services.online_top_ups import OnlineTopUpService
-        from shared.stripe_gateway import StripeGateway
+    def partner_wallets(self) -> PartnerWalletRepository:
+        from shared.repositories.partner_wallets import PartnerWalletRepository
 
-        return OnlineTopUpService(self.organizations, self.idempotency, StripeGateway(self.settings))
+        return PartnerWalletRepository(self.db)
 
+    # --- use cases ---------------------------------------------------------------------------------------
     @cached_property
-    def stripe_webhooks(self) -> Any:
-        from shared.services.stripe_webhooks import StripeWebhookService
-
-        return StripeWebhookService(self.settings, self.db)
-
-    @cached_property
-    def accounts(self) -> Any:
+    def accounts(self) -> AccountService:
         from shared.services.accounts import AccountService
 
-        return AccountService(self.organizations, self.idempotency)
+        return AccountService(self.store, self.organizations, self.attempts, self.partner_wallets, self.idempotency)
 
     @cached_property
-    def payments(self) -> Any:
+    def payments(self) -> PaymentService:
         from shared.services.payments import PaymentService
 
-        return PaymentService(self.payment_repository, self.organizations, self.idempotency)
+        return PaymentService(self.store, self.payment_repository, self.idempotency)
+
+    @cached_property
+    def allocation(self) -> AllocationService:
+        from shared.services.allocation import AllocationService
+
+        return AllocationService(self.store, self.invoices, self.idempotency)
+
+    @cached_property
+    def online_top_ups(self) -> OnlineTopUpService:
+        from shared.services.online_top_ups import OnlineTopUpService
+
+        return OnlineTopUpService(self.store, self.idempotency, self.stripe)
+
+    @cached_property
+    def stripe_webhooks(self) -> StripeWebhookService:
+        from shared.services.stripe_webhooks import StripeWebhookService
+
+        return StripeWebhookService(self.settings, self.store, self.clock)
+
+    @cached_property
+    def auto_top_up(self) -> AutoTopUpService:
+        from shared.services.auto_top_up import AutoTopUpService
+
+        return AutoTopUpService(self.settings, self.store, self.organizations, self.partner_wallets)

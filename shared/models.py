@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictStr, model_validator
 
 from shared.money import Currency, NonNegativeAmount, PositiveAmount, StripeAmount, StripeTrigger
-from shared.repositories.entities import InvoiceType, PaymentMethod, SettingsMethod
+from shared.vocabulary import InvoiceType, PaymentMethod, SettingsMethod
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")

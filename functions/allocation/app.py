@@ -11,8 +11,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from shared.api import Cursor, DateQuery, Limit, create_resolver, handle, header, json_response, principal
 from shared.container import Container
 from shared.models import AllocationsIn, AssignmentIn, InvoiceCreate, TopUpIn
-from shared.repositories.entities import InvoiceStatus, InvoiceType
 from shared.repositories.invoices import InvoiceFilters
+from shared.vocabulary import InvoiceStatus, InvoiceType
 
 logger = Logger()
 metrics = Metrics()

@@ -12,8 +12,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from shared.api import Cursor, DateQuery, Limit, create_resolver, handle, header, json_response, principal
 from shared.container import Container
 from shared.models import PaymentCreate, PaymentPatch
-from shared.repositories.entities import PaymentMethod, PaymentStatus
 from shared.repositories.payments import PaymentFilters
+from shared.vocabulary import PaymentMethod, PaymentStatus
 
 logger = Logger()
 metrics = Metrics()

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from shared.domain.invoice import Invoice, InvoiceAllocation
+from shared.domain.organization import Organization
+from shared.domain.payment import Allocation, Payment
 from shared.domain.payments import MAX_ASSIGNMENT_EDITS, check_assignable_currency
 from shared.errors import Conflict, NotFound, Unprocessable
-from shared.repositories.entities import Allocation, Invoice, InvoiceAllocation, Organization, Payment
 
 MAX_INVOICES_PER_REQUEST = 40
 

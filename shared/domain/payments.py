@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
+from shared.domain.payment import Payment
 from shared.errors import Conflict, PreconditionFailed, Unprocessable
-from shared.repositories.entities import Payment
 
 MAX_ASSIGNMENT_EDITS = 5
 # A received date may be at most one day ahead of UTC today (the partner may be a time zone ahead).

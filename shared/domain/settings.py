@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from shared.domain.organization import PaymentSettings
 from shared.errors import Conflict
-from shared.repositories.entities import PaymentSettings, SettingsMethod
+from shared.vocabulary import SettingsMethod
 
 
 def default_settings(at: str) -> PaymentSettings:

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from shared.domain.organization import LedgerEntry, Organization
+from shared.domain.partner_wallet import PartnerLedgerEntry, PartnerWallet
 from shared.errors import Conflict
 from shared.ids import new_id
 from shared.money import format_amount
-from shared.repositories.entities import LedgerEntry, LedgerType, Organization, PartnerLedgerEntry, PartnerWallet
+from shared.vocabulary import LedgerType, PartnerLedgerType
 
 
 @dataclass(frozen=True)
@@ -43,7 +45,7 @@ def post(org: Organization, postings: list[Posting], *, actor: str, at: str) -> 
     return updated, entries
 
 
-def post_partner(wallet: PartnerWallet, type_: str, amount: int, reference: str | None, *, actor: str,
+def post_partner(wallet: PartnerWallet, type_: PartnerLedgerType, amount: int, reference: str | None, *, actor: str,
                  at: str) -> tuple[PartnerWallet, PartnerLedgerEntry]:
     """The partner's master wallet after one signed posting, and its ledger entry."""
     balance = wallet.balance + amount
@@ -53,6 +55,6 @@ def post_partner(wallet: PartnerWallet, type_: str, amount: int, reference: str 
     seq = wallet.ledger_seq + 1
     entry = PartnerLedgerEntry(id=new_id("txn"), partner_id=wallet.partner_id, currency=wallet.currency, seq=seq,
                                type=type_, amount=amount, balance_after=balance, reference=reference,
-                               created_at=at, created_by=actor)  # type: ignore[arg-type]
+                               created_at=at, created_by=actor)
     return wallet.model_copy(update={"balance": balance, "ledger_seq": seq, "version": wallet.version + 1,
                                      "updated_at": at}), entry

@@ -1,15 +1,107 @@
-"""Invoices: reads and searches (writes go through a UnitOfWork with the payment they concern)."""
+"""Storage of the invoice aggregate: the invoice (its allocations as a map inside its item), its unique
+number lock and the partner's number counter; the invoice searches; the conditional update by which a
+payment's allocation changes an invoice.
+
+  INV#{inv}      META                 invoice; allocations {payment_id: {amount, allocated_at}}
+  INV#{inv}      AUDIT#{ts}#{id}      its audit records
+  INVNUM#{ptn}#{sha256(number)}  LOCK unique invoice number per partner (the number hashed: any character)
+  PTN#{ptn}      COUNTER#INVOICE      the partner's last generated invoice number
+  GSI1 P#{ptn}#INV -> {issued}#{inv}; GSI2 P#{ptn}#ORGINV#{org} -> {issued}#{inv};
+  GSI3 P#{ptn}#INVNAME -> {organization name}#{issued}#{inv}   (search by organization name)
+"""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from typing import Any
 
 from shared.cursor import CursorCodec
 from shared.domain.allocation import InvoiceChange
-from shared.repositories.dynamo import Dynamo, serialize, values
-from shared.repositories.entities import Invoice, InvoiceNumberLock, name_key
+from shared.domain.base import Record
+from shared.domain.invoice import Invoice, InvoiceCounter
+from shared.domain.organization import name_key
+from shared.repositories.dynamo import Dynamo, serialize, to_av, values
+from shared.repositories.keys import LOCK, META, Key, UnsafeKeyPart, join, key
+from shared.repositories.mapping import Mapper, register
 from shared.repositories.pages import PageQuery, read_page
+
+
+def partner_index_pk(partner_id: str) -> str:
+    return join("P", partner_id, "INV")
+
+
+def org_index_pk(partner_id: str, org_id: str) -> str:
+    return join("P", partner_id, "ORGINV", org_id)
+
+
+def name_index_pk(partner_id: str) -> str:
+    return join("P", partner_id, "INVNAME")
+
+
+class InvoiceNumberLock(Record):
+    """Storage only: the number taken, per partner, and the invoice that holds it."""
+
+    partner_id: str
+    number: str
+    invoice_id: str
+
+
+@register
+class InvoiceMapper(Mapper[Invoice]):
+    record, entity = Invoice, "invoice"
+
+    def key(self, *ids: str) -> Key:
+        return key(join("INV", ids[0]), META)
+
+    def key_of(self, record: Invoice) -> Key:
+        return self.key(record.id)
+
+    def attributes(self, record: Invoice) -> dict[str, Any]:
+        order = f"{record.issued_date}#{record.id}"
+        return {"gsi1pk": partner_index_pk(record.partner_id), "gsi1sk": order,
+                "gsi2pk": org_index_pk(record.partner_id, record.org_id), "gsi2sk": order,
+                "gsi3pk": name_index_pk(record.partner_id), "gsi3sk": f"{name_key(record.org_name)}#{order}"}
+
+    def to_item(self, record: Invoice) -> dict[str, Any]:
+        # A map {payment_id: {amount, allocated_at}} beside `amount_paid` (their sum), so that payments
+        # allocating to one invoice change it with conditional updates, not by rewriting it.
+        item = super().to_item(record)
+        item["allocations"] = {a.payment_id: {"amount": a.amount, "allocated_at": a.allocated_at}
+                               for a in record.allocations}
+        return item
+
+    def from_item(self, item: dict[str, Any]) -> Invoice:
+        allocations = sorted(({"payment_id": p, **a} for p, a in (item.get("allocations") or {}).items()),
+                             key=lambda a: (a["allocated_at"], a["payment_id"]))
+        return Invoice.model_validate({**item, "allocations": allocations})
+
+
+@register
+class NumberLockMapper(Mapper[InvoiceNumberLock]):
+    record, entity = InvoiceNumberLock, "invoice_number"
+
+    def key(self, *ids: str) -> Key:
+        partner_id, number = ids
+        return key(join("INVNUM", partner_id, hashlib.sha256(number.encode()).hexdigest()), LOCK)
+
+    def key_of(self, record: InvoiceNumberLock) -> Key:
+        return self.key(record.partner_id, record.number)
+
+
+@register
+class CounterMapper(Mapper[InvoiceCounter]):
+    record, entity = InvoiceCounter, "counter"
+
+    def key(self, *ids: str) -> Key:
+        return key(join("PTN", ids[0]), join("COUNTER", "INVOICE"))
+
+    def key_of(self, record: InvoiceCounter) -> Key:
+        return self.key(record.partner_id)
+
+
+INVOICES, NUMBER_LOCKS = InvoiceMapper(), NumberLockMapper()
+
 
 # Invoice status is derived from the money, so lists filter on the money itself.
 STATUS_FILTERS = {
@@ -36,31 +128,38 @@ class InvoiceRepository:
         self.db = db
         self.cursors = cursors
 
-    def get(self, invoice_id: str) -> Invoice | None:
-        item = self.db.get(Invoice.key(invoice_id))
-        return Invoice.from_item(item) if item else None
+    def _get(self, invoice_id: str) -> Invoice | None:
+        item = self.db.get(INVOICES.key(invoice_id))
+        return INVOICES.from_item(item) if item else None
 
     def search(self, partner_id: str, f: InvoiceFilters, *, limit: int, cursor: str | None,
                scope: str) -> tuple[list[Invoice], str | None]:
         """Newest issued first. The most selective filter picks the index; the rest filter."""
+        try:
+            return self._search(partner_id, f, limit=limit, cursor=cursor, scope=scope)
+        except UnsafeKeyPart:
+            return [], None  # an id this service never issued names nothing
+
+    def _search(self, partner_id: str, f: InvoiceFilters, *, limit: int, cursor: str | None,
+                scope: str) -> tuple[list[Invoice], str | None]:
         if f.number is not None:
-            lock = self.db.get(InvoiceNumberLock.key(partner_id, f.number))
-            invoice = self.get(lock["invoice_id"]) if lock else None
+            lock = self.db.get(NUMBER_LOCKS.key(partner_id, f.number))
+            invoice = self._get(lock["invoice_id"]) if lock else None
             return ([invoice] if invoice and _matches(invoice, f) else []), None
         names: dict[str, str] = {}
         clauses: list[str] = []
         vals: dict[str, Any]
         if f.org_id:
             index, ipk, isk = "GSI2", "gsi2pk", "gsi2sk"
-            vals = values(pk=Invoice.org_index_pk(partner_id, f.org_id))
+            vals = values(pk=org_index_pk(partner_id, f.org_id))
             condition, date_on_key = f"{ipk} = :pk", True
         elif f.org_name:
             index, ipk, isk = "GSI3", "gsi3pk", "gsi3sk"
-            vals = values(pk=Invoice.name_index_pk(partner_id), prefix=name_key(f.org_name))
+            vals = values(pk=name_index_pk(partner_id), prefix=name_key(f.org_name))
             condition, date_on_key = f"{ipk} = :pk AND begins_with({isk}, :prefix)", False
         else:
             index, ipk, isk = "GSI1", "gsi1pk", "gsi1sk"
-            vals = values(pk=Invoice.partner_index_pk(partner_id))
+            vals = values(pk=partner_index_pk(partner_id))
             condition, date_on_key = f"{ipk} = :pk", True
         if date_on_key and (f.issued_from or f.issued_to):
             condition += f" AND {isk} BETWEEN :lo AND :hi"
@@ -83,10 +182,14 @@ class InvoiceRepository:
         query = PageQuery(condition, names, vals, index=index, forward=False,
                           filter_expression=" AND ".join(clauses) or None)
         items, next_cursor = read_page(self.db, self.cursors, query, scope=scope, limit=limit, cursor=cursor)
-        return [Invoice.from_item(i) for i in items], next_cursor
+        return [INVOICES.from_item(i) for i in items], next_cursor
 
 
-def change_item(db: Dynamo, change: InvoiceChange, at: str) -> dict[str, Any]:
+    def change(self, change: InvoiceChange, at: str) -> dict[str, Any]:
+        return change_item(self.db.table, change, at)
+
+
+def change_item(table: str, change: InvoiceChange, at: str) -> dict[str, Any]:
     """The conditional UpdateItem that applies one payment's change to one invoice.
 
     It conflicts with another payment's change to the same invoice only when a rule would break:
@@ -120,7 +223,7 @@ def change_item(db: Dynamo, change: InvoiceChange, at: str) -> dict[str, Any]:
         expression = "SET " + ", ".join(sets)
     else:
         expression = "SET " + ", ".join(sets) + " REMOVE #allocs.#pay"
-    return {"Update": {"TableName": db.table, "Key": {"pk": {"S": f"INV#{inv.id}"}, "sk": {"S": "META"}},
+    return {"Update": {"TableName": table, "Key": to_av(INVOICES.key(inv.id)),
                        "UpdateExpression": expression, "ConditionExpression": " AND ".join(conditions),
                        "ExpressionAttributeNames": names, "ExpressionAttributeValues": vals}}
 

@@ -1,20 +1,112 @@
-"""Organizations with their wallet and payment settings, and the wallet ledger."""
+"""Storage of the organization aggregate: the organization (with settings and wallet balance), its
+unique-name lock, its wallet ledger and its online top-ups; the organization list and the due index.
+
+  ORG#{org}      META                 organization + wallet balance + payment settings
+  ORG#{org}      LEDGER#{seq:012}     wallet ledger entry
+  ORG#{org}      ONLINE#{otu}         an online top-up with Stripe
+  ORGNAME#{ptn}#{sha256(name)}  LOCK  unique organization name per partner (the name hashed: any character)
+  GSI1 P#{ptn}#ORG -> {name}#{org}    the partner's organizations by name
+  GSI3 DUE#{shard} -> org             organizations due for an automatic top-up (sparse, sharded)
+"""
 
 from __future__ import annotations
 
+import hashlib
+from typing import Any
+
 from shared.cursor import CursorCodec
+from shared.domain.base import Record
+from shared.domain.organization import LedgerEntry, OnlineTopUp, Organization, name_key
 from shared.repositories.dynamo import Dynamo, values
-from shared.repositories.entities import (
-    ATTEMPT,
-    LEDGER,
-    META,
-    AutoTopUpAttempt,
-    LedgerEntry,
-    Organization,
-    PartnerWallet,
-    name_key,
-)
+from shared.repositories.keys import LOCK, META, Key, UnsafeKeyPart, join, key
+from shared.repositories.mapping import Mapper, register
 from shared.repositories.pages import PageQuery, read_page
+
+ORG, LEDGER, ONLINE = "ORG", "LEDGER", "ONLINE"
+DUE_SHARDS = 16  # the due index is spread over this many partitions; the sweep reads them all
+
+
+def due_shard(org_id: str) -> int:
+    return int(hashlib.sha256(org_id.encode()).hexdigest()[:8], 16) % DUE_SHARDS
+
+
+def due_partition(shard: int) -> str:
+    return join("DUE", shard)
+
+
+def org_pk(org_id: str) -> str:
+    return join(ORG, org_id)
+
+
+def partner_index_pk(partner_id: str) -> str:
+    return join("P", partner_id, "ORG")
+
+
+class OrganizationNameLock(Record):
+    """Storage only: the name taken, per partner."""
+
+    partner_id: str
+    name: str
+    org_id: str
+
+
+@register
+class OrganizationMapper(Mapper[Organization]):
+    record, entity = Organization, "organization"
+
+    def key(self, *ids: str) -> Key:
+        return key(org_pk(ids[0]), META)
+
+    def key_of(self, record: Organization) -> Key:
+        return self.key(record.id)
+
+    def attributes(self, record: Organization) -> dict[str, Any]:
+        attrs: dict[str, Any] = {"gsi1pk": partner_index_pk(record.partner_id),
+                                 "gsi1sk": f"{name_key(record.name)}#{record.id}"}
+        if record.due:
+            # Sparse, sharded: only due organizations are in it, so the sweep reads those and no others.
+            # Every write of an organization (balance or settings) rewrites the item, so it is never stale.
+            attrs |= {"gsi3pk": due_partition(due_shard(record.id)), "gsi3sk": record.id}
+        return attrs
+
+
+@register
+class NameLockMapper(Mapper[OrganizationNameLock]):
+    record, entity = OrganizationNameLock, "organization_name"
+
+    def key(self, *ids: str) -> Key:
+        partner_id, name = ids
+        return key(join("ORGNAME", partner_id, hashlib.sha256(name_key(name).encode()).hexdigest()), LOCK)
+
+    def key_of(self, record: OrganizationNameLock) -> Key:
+        return self.key(record.partner_id, record.name)
+
+
+@register
+class LedgerMapper(Mapper[LedgerEntry]):
+    record, entity = LedgerEntry, "ledger_entry"
+
+    def key(self, *ids: str) -> Key:
+        org_id, seq = ids
+        return key(org_pk(org_id), join(LEDGER, f"{int(seq):012d}"))
+
+    def key_of(self, record: LedgerEntry) -> Key:
+        return self.key(record.org_id, str(record.seq))
+
+
+@register
+class OnlineTopUpMapper(Mapper[OnlineTopUp]):
+    record, entity = OnlineTopUp, "online_top_up"
+
+    def key(self, *ids: str) -> Key:
+        org_id, top_up_id = ids
+        return key(org_pk(org_id), join(ONLINE, top_up_id))
+
+    def key_of(self, record: OnlineTopUp) -> Key:
+        return self.key(record.org_id, record.id)
+
+
+ORGANIZATIONS, LEDGER_ENTRIES = OrganizationMapper(), LedgerMapper()
 
 
 class OrganizationRepository:
@@ -22,20 +114,16 @@ class OrganizationRepository:
         self.db = db
         self.cursors = cursors
 
-    def get(self, org_id: str) -> Organization | None:
-        item = self.db.get(Organization.key(org_id))
-        return Organization.from_item(item) if item else None
-
     def list_by_name(self, partner_id: str, prefix: str | None, *, limit: int, cursor: str | None,
                      scope: str) -> tuple[list[Organization], str | None]:
         condition = "gsi1pk = :pk"
-        vals = values(pk=Organization.partner_index_pk(partner_id))
+        vals = values(pk=partner_index_pk(partner_id))
         if prefix:
             condition += " AND begins_with(gsi1sk, :prefix)"
             vals |= values(prefix=name_key(prefix))
         query = PageQuery(condition, {}, vals, index="GSI1")
         items, next_cursor = read_page(self.db, self.cursors, query, scope=scope, limit=limit, cursor=cursor)
-        return [Organization.from_item(i) for i in items], next_cursor
+        return [ORGANIZATIONS.from_item(i) for i in items], next_cursor
 
     def ledger_page(self, org_id: str, *, limit: int, cursor: str | None,
                     scope: str) -> tuple[Organization | None, list[LedgerEntry], str | None]:
@@ -44,34 +132,23 @@ class OrganizationRepository:
         The META item sorts just above the ledger entries, so the first page reads the owner
         (for the tenant check) together with the newest entries.
         """
-        upper = META if cursor is None else f"{LEDGER}~"  # the cursor resumes below META anyway
-        query = PageQuery("pk = :pk AND sk BETWEEN :lo AND :hi", {},
-                          values(pk=f"ORG#{org_id}", lo=LEDGER, hi=upper), forward=False)
+        try:
+            pk = org_pk(org_id)
+        except UnsafeKeyPart:
+            return None, [], None
+        lower = f"{LEDGER}#"
+        upper = META if cursor is None else f"{LEDGER}#~"  # the cursor resumes below META anyway
+        query = PageQuery("pk = :pk AND sk BETWEEN :lo AND :hi", {}, values(pk=pk, lo=lower, hi=upper), forward=False)
         first_page = cursor is None
         items, next_cursor = read_page(self.db, self.cursors, query, scope=scope,
                                        limit=limit + 1 if first_page else limit, cursor=cursor)
         org = None
         if items and items[0]["sk"] == META:
-            org = Organization.from_item(items.pop(0))
-        return org, [LedgerEntry.from_item(i) for i in items], next_cursor
+            org = ORGANIZATIONS.from_item(items.pop(0))
+        return org, [LEDGER_ENTRIES.from_item(i) for i in items], next_cursor
 
-    def partner_wallets(self, partner_id: str) -> list[PartnerWallet]:
-        """Every currency of a partner's master wallet, in one Query."""
-        items, _ = self.db.query(key_condition="pk = :pk AND begins_with(sk, :w)", names={},
-                                 vals=values(pk=f"PTN#{partner_id}", w="WALLET#"), consistent=True)
-        return [PartnerWallet.from_item(i) for i in items]
-
-    def partner_wallet(self, partner_id: str, currency: str) -> PartnerWallet:
-        item = self.db.get(PartnerWallet.key(partner_id, currency))
-        return PartnerWallet.from_item(item) if item else PartnerWallet(partner_id=partner_id, currency=currency,
-                                                                          updated_at="")
-
-    def attempts_page(self, org_id: str, *, limit: int, cursor: str | None,
-                      scope: str) -> tuple[list[AutoTopUpAttempt], str | None]:
-        """The organization's automatic top-up attempts, newest business date first. An attempt still
-        `claimed` is in flight and not listed, except a Stripe one (its charge is pending)."""
-        query = PageQuery("pk = :pk AND begins_with(sk, :a)", {"#s": "status", "#m": "method"},
-                          values(pk=f"ORG#{org_id}", a=ATTEMPT, claimed="claimed", stripe="stripe"), forward=False,
-                          filter_expression="#s <> :claimed OR #m = :stripe")
-        items, next_cursor = read_page(self.db, self.cursors, query, scope=scope, limit=limit, cursor=cursor)
-        return [AutoTopUpAttempt.from_item(i) for i in items], next_cursor
+    def due_ids(self, shard: int, start: dict[str, str] | None) -> tuple[list[str], dict[str, str] | None]:
+        """One page of the due index's shard: the ids of organizations due for an automatic top-up."""
+        items, last = self.db.query(key_condition="gsi3pk = :pk", names={}, index="GSI3", start=start,
+                                    vals=values(pk=due_partition(shard)), projection="gsi3sk")
+        return [i["gsi3sk"] for i in items], last

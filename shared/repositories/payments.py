@@ -1,13 +1,55 @@
-"""Payments and their audit history."""
+"""Storage of the payment aggregate (its allocations inside its item) and its history.
+
+  PAY#{pay}      META                 payment (allocations inside; status and allocated amount derived)
+  PAY#{pay}      AUDIT#{ts}#{id}      its audit records (kept after a delete)
+  GSI1 P#{ptn}#PAY -> {received}#{created}#{pay}         the partner's payments, newest received first
+  GSI2 P#{ptn}#ORGPAY#{org} -> {received}#{created}#{pay} an organization's payments
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from shared.cursor import CursorCodec
+from shared.domain.audit import AuditRecord
+from shared.domain.payment import Payment
+from shared.repositories.audit import AUDITS, audit_range
 from shared.repositories.dynamo import Dynamo, values
-from shared.repositories.entities import AUDIT, META, AuditRecord, Payment
+from shared.repositories.keys import META, Key, UnsafeKeyPart, join, key
+from shared.repositories.mapping import Mapper, register
 from shared.repositories.pages import PageQuery, read_page
+
+
+def partner_index_pk(partner_id: str) -> str:
+    return join("P", partner_id, "PAY")
+
+
+def org_index_pk(partner_id: str, org_id: str) -> str:
+    return join("P", partner_id, "ORGPAY", org_id)
+
+
+@register
+class PaymentMapper(Mapper[Payment]):
+    record, entity = Payment, "payment"
+
+    def key(self, *ids: str) -> Key:
+        return key(join("PAY", ids[0]), META)
+
+    def key_of(self, record: Payment) -> Key:
+        return self.key(record.id)
+
+    def attributes(self, record: Payment) -> dict[str, Any]:
+        order = f"{record.received_date}#{record.created_at}#{record.id}"
+        attrs: dict[str, Any] = {"gsi1pk": partner_index_pk(record.partner_id), "gsi1sk": order,
+                                 # Stored (derived) so that lists can filter on them.
+                                 "status": record.status, "allocated_amount": record.allocated_amount}
+        if record.org_id:
+            attrs |= {"gsi2pk": org_index_pk(record.partner_id, record.org_id), "gsi2sk": order}
+        return attrs
+
+
+PAYMENTS = PaymentMapper()
 
 
 @dataclass(frozen=True)
@@ -25,19 +67,18 @@ class PaymentRepository:
         self.db = db
         self.cursors = cursors
 
-    def get(self, payment_id: str) -> Payment | None:
-        item = self.db.get(Payment.key(payment_id))
-        return Payment.from_item(item) if item else None
-
     def list(self, partner_id: str, filters: PaymentFilters, *, limit: int, cursor: str | None,
              scope: str) -> tuple[list[Payment], str | None]:
         """Newest received first. The organization filter uses its own index; the rest filter."""
-        if filters.org_id:
-            index, ipk, isk = "GSI2", "gsi2pk", "gsi2sk"
-            vals = values(pk=Payment.org_index_pk(partner_id, filters.org_id))
-        else:
-            index, ipk, isk = "GSI1", "gsi1pk", "gsi1sk"
-            vals = values(pk=Payment.partner_index_pk(partner_id))
+        try:
+            if filters.org_id:
+                index, ipk, isk = "GSI2", "gsi2pk", "gsi2sk"
+                vals = values(pk=org_index_pk(partner_id, filters.org_id))
+            else:
+                index, ipk, isk = "GSI1", "gsi1pk", "gsi1sk"
+                vals = values(pk=partner_index_pk(partner_id))
+        except UnsafeKeyPart:
+            return [], None
         condition = f"{ipk} = :pk"
         if filters.received_from and filters.received_to:
             condition += f" AND {isk} BETWEEN :lo AND :hi"
@@ -59,12 +100,15 @@ class PaymentRepository:
         query = PageQuery(condition, names, vals, index=index, forward=False,
                           filter_expression=" AND ".join(clauses) or None)
         items, next_cursor = read_page(self.db, self.cursors, query, scope=scope, limit=limit, cursor=cursor)
-        return [Payment.from_item(i) for i in items], next_cursor
+        return [PAYMENTS.from_item(i) for i in items], next_cursor
 
     def history(self, payment_id: str) -> tuple[Payment | None, list[AuditRecord]]:
         """The payment (if it still exists) and all its audit records, newest first, in one Query."""
+        try:
+            pk, lower, _ = audit_range("payment", payment_id)
+        except UnsafeKeyPart:
+            return None, []
         items, _ = self.db.query(key_condition="pk = :pk AND sk BETWEEN :lo AND :hi", names={},
-                                 vals=values(pk=f"PAY#{payment_id}", lo=AUDIT, hi=META), forward=False,
-                                 consistent=True)
-        payment = Payment.from_item(items.pop(0)) if items and items[0]["sk"] == META else None
-        return payment, [AuditRecord.from_item(i) for i in items]
+                                 vals=values(pk=pk, lo=lower, hi=META), forward=False, consistent=True)
+        payment = PAYMENTS.from_item(items.pop(0)) if items and items[0]["sk"] == META else None
+        return payment, [AUDITS.from_item(i) for i in items]

@@ -12,9 +12,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from pydantic import BaseModel
+
 from shared.errors import ApiError, ConcurrentUpdate
 from shared.repositories.dynamo import Dynamo, TransactionCancelled, values
-from shared.repositories.entities import Entity
+from shared.repositories.mapping import mapper_for
 
 MAX_ITEMS = 100  # DynamoDB's limit for one TransactWriteItems
 
@@ -25,20 +27,23 @@ class UnitOfWork:
     _items: list[dict[str, Any]] = field(default_factory=list)
     _on_fail: list[ApiError | None] = field(default_factory=list)
 
-    def save(self, entity: Entity, read_version: int) -> UnitOfWork:
-        """Replace `entity` if it is still at `read_version`."""
-        item = self.db.put_if(entity.to_item(), "#v = :v", values(v=read_version), {"#v": "version"})
-        return self._add(item, None)
+    def save(self, record: BaseModel, read_version: int) -> UnitOfWork:
+        """Replace `record` if it is still at `read_version`."""
+        item = mapper_for(type(record)).to_item(record)
+        return self._add(self.db.put_if(item, "#v = :v", values(v=read_version), {"#v": "version"}), None)
 
-    def create(self, entity: Entity, *, taken: ApiError | None = None) -> UnitOfWork:
+    def create(self, record: BaseModel, *, taken: ApiError | None = None) -> UnitOfWork:
         """Write a new record; `taken` is the error to raise if its key already exists."""
-        return self._add(self.db.put_new(entity.to_item()), taken)
+        return self._add(self.db.put_new(mapper_for(type(record)).to_item(record)), taken)
 
-    def delete(self, key: dict[str, str], read_version: int, condition: str = "") -> UnitOfWork:
+    def delete(self, record: BaseModel, read_version: int, condition: str = "") -> UnitOfWork:
+        """Delete `record` if it is still at `read_version` (and `condition`, with `:zero` = 0, holds)."""
         expression = "version = :v" + (f" AND {condition}" if condition else "")
+        key = mapper_for(type(record)).key_of(record)
         return self._add(self.db.delete_if(key, expression, values(v=read_version, zero=0)), None)
 
     def raw(self, item: dict[str, Any]) -> UnitOfWork:
+        """An item a repository built (a conditional update, the idempotency record's completion)."""
         return self._add(item, None)
 
     def _add(self, item: dict[str, Any], on_fail: ApiError | None) -> UnitOfWork:

@@ -6,15 +6,17 @@ from typing import Any
 
 from shared.auth import Principal
 from shared.clock import utc_now_str
+from shared.domain.organization import Organization
 from shared.domain.settings import change_settings, default_settings, settings_changed
 from shared.domain.wallet import Posting, post, post_partner
 from shared.errors import Conflict, NotFound
 from shared.idempotency import Completion, Idempotency
 from shared.ids import new_id
 from shared.models import DebitIn, OrganizationCreate, PartnerCreditIn, PaymentSettingsIn
-from shared.repositories.entities import Organization, OrganizationNameLock
-from shared.repositories.organizations import OrganizationRepository
-from shared.repositories.unit_of_work import UnitOfWork
+from shared.repositories.attempts import AttemptRepository
+from shared.repositories.organizations import OrganizationNameLock, OrganizationRepository
+from shared.repositories.partner_wallets import PartnerWalletRepository
+from shared.repositories.store import Store
 from shared.services.common import (
     attempt_out,
     audit,
@@ -32,21 +34,25 @@ from shared.services.common import (
 
 
 class AccountService:
-    def __init__(self, organizations: OrganizationRepository, idempotency: Idempotency):
+    def __init__(self, store: Store, organizations: OrganizationRepository, attempts: AttemptRepository,
+                 wallets: PartnerWalletRepository, idempotency: Idempotency):
+        self.store = store
         self.organizations = organizations
+        self.attempts = attempts
+        self.wallets = wallets
         self.idempotency = idempotency
 
     def auto_top_ups(self, principal: Principal, org_id: str, limit: int, cursor: str | None) -> dict[str, Any]:
         scope = list_scope(principal, "auto_top_ups", org_id=org_id)
         if cursor is None:  # a cursor was issued for this organization to this caller only
             self._organization(principal, org_id)
-        attempts, next_cursor = self.organizations.attempts_page(org_id, limit=limit, cursor=cursor, scope=scope)
+        attempts, next_cursor = self.attempts.page(org_id, limit=limit, cursor=cursor, scope=scope)
         return page([attempt_out(a) for a in attempts], next_cursor)
 
     # --- partners' master wallets -----------------------------------------------------------------------
     def partner_wallet(self, principal: Principal, partner_id: str) -> dict[str, Any]:
         principal.check_read(partner_id, "Partner")
-        wallets = self.organizations.partner_wallets(partner_id)
+        wallets = self.wallets.all(partner_id)
         return {"partner_id": partner_id,
                 "balances": [{"currency": w.currency, "balance": w.balance} for w in wallets]}
 
@@ -56,10 +62,10 @@ class AccountService:
         principal.require_platform_admin()
 
         def attempt(complete: Completion | None) -> dict[str, Any]:
-            wallet = self.organizations.partner_wallet(partner_id, body.currency)
+            wallet = self.wallets.get(partner_id, body.currency)
             credited, entry = post_partner(wallet, "credit", body.amount, body.reference, actor=principal.sub,
                                            at=utc_now_str())
-            uow = UnitOfWork(self.organizations.db)
+            uow = self.store.unit_of_work()
             uow.create(credited) if wallet.version == 0 else uow.save(credited, wallet.version)
             uow.create(entry)
             return uow.commit_returning(partner_ledger_out(entry), complete)
@@ -68,7 +74,7 @@ class AccountService:
                     tenant=f"platform:{principal.sub}")
 
     def _organization(self, principal: Principal, org_id: str, *, write: bool = False) -> Organization:
-        return organization_for(self.organizations, principal, org_id, write=write)
+        return organization_for(self.store, principal, org_id, write=write)
 
     def create_organization(self, principal: Principal, body: OrganizationCreate,
                             idempotency_key: str | None) -> dict[str, Any]:
@@ -84,7 +90,7 @@ class AccountService:
                            action="organization.created", at=at,
                            changes={"name": body.name, "currency": body.currency})
             taken = Conflict("organization_name_taken", f"An organization named {org.name!r} already exists.")
-            uow = UnitOfWork(self.organizations.db).create(org).create(
+            uow = self.store.unit_of_work().create(org).create(
                 OrganizationNameLock(partner_id=partner_id, name=org.name, org_id=org.id), taken=taken).create(record)
             return uow.commit_returning(result, complete)
 
@@ -130,7 +136,7 @@ class AccountService:
             updated = org.model_copy(update={"settings": wanted, "version": org.version + 1})
             record = audit(principal, partner_id=org.partner_id, entity_type="organization", entity_id=org.id,
                            action="payment_settings.updated", at=at, changes=diff)
-            UnitOfWork(self.organizations.db).save(updated, org.version).create(record).commit()
+            self.store.unit_of_work().save(updated, org.version).create(record).commit()
             return settings_out(updated)
 
         return with_retries(attempt)
@@ -143,7 +149,7 @@ class AccountService:
             debited, entries = post(org, [Posting("usage", -body.amount, body.reference)], actor=principal.sub,
                                     at=utc_now_str())
             result = ledger_out(entries[0])
-            uow = UnitOfWork(self.organizations.db).save(debited, org.version).create(entries[0])
+            uow = self.store.unit_of_work().save(debited, org.version).create(entries[0])
             return uow.commit_returning(result, complete)
 
         return once(self.idempotency, principal, f"POST /organizations/{org_id}/wallet/debits", key, body, attempt)

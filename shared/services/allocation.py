@@ -13,21 +13,16 @@ from typing import Any
 from shared.auth import Principal
 from shared.clock import utc_now_str
 from shared.domain import allocation as rules
+from shared.domain.invoice import Invoice, InvoiceCounter
+from shared.domain.organization import Organization
+from shared.domain.payment import Payment
 from shared.domain.payments import check_assignable_currency, check_date_range
 from shared.domain.wallet import Posting, post
 from shared.errors import NotFound
 from shared.idempotency import Completion, Idempotency
 from shared.models import AllocationsIn, AssignmentIn, InvoiceCreate, TopUpIn
-from shared.repositories.dynamo import Dynamo
-from shared.repositories.entities import (
-    Invoice,
-    InvoiceCounter,
-    Organization,
-    Payment,
-)
-from shared.repositories.invoices import InvoiceFilters, InvoiceRepository, change_item
-from shared.repositories.organizations import OrganizationRepository
-from shared.repositories.payments import PaymentRepository
+from shared.repositories.invoices import InvoiceFilters, InvoiceRepository
+from shared.repositories.store import Store
 from shared.repositories.unit_of_work import UnitOfWork
 from shared.services.common import (
     audit,
@@ -42,19 +37,12 @@ from shared.services.invoicing import with_free_number, write_invoice
 
 
 class AllocationService:
-    def __init__(self, db: Dynamo, payments: PaymentRepository, organizations: OrganizationRepository,
-                 invoices: InvoiceRepository, idempotency: Idempotency):
-        self.db = db
-        self.payments = payments
-        self.organizations = organizations
+    def __init__(self, store: Store, invoices: InvoiceRepository, idempotency: Idempotency):
+        self.store = store
         self.invoices = invoices
         self.idempotency = idempotency
 
     # --- reads ---------------------------------------------------------------------------------------
-    def _read(self, *keys: dict[str, str]) -> dict[str, dict[str, Any]]:
-        """Strongly consistent reads in one round trip, by pk."""
-        return {item["pk"]: item for item in self.db.batch_get(list(keys))}
-
     def _payment(self, principal: Principal, payment: Payment | None) -> Payment:
         if payment is None:
             raise NotFound("Payment not found.")
@@ -62,24 +50,19 @@ class AllocationService:
         return payment
 
     def _payment_by_id(self, principal: Principal, payment_id: str) -> Payment:
-        return self._payment(principal, self.payments.get(payment_id))
-
-    def _invoices(self, ids: list[str]) -> dict[str, Invoice]:
-        found = self._read(*(Invoice.key(i) for i in ids)) if ids else {}
-        return {i: Invoice.from_item(found[f"INV#{i}"]) for i in ids if f"INV#{i}" in found}
+        return self._payment(principal, self.store.get(Payment, payment_id))
 
     # --- invoices ------------------------------------------------------------------------------------
     def create_invoice(self, principal: Principal, body: InvoiceCreate, key: str | None) -> dict[str, Any]:
         partner_id = principal.require_writer()
 
         def attempt(complete: Completion | None, skip: int) -> dict[str, Any]:
-            found = self._read(Organization.key(body.org_id), InvoiceCounter.key(partner_id))
-            org_item = found.get(f"ORG#{body.org_id}")
-            org = rules.check_organization(Organization.from_item(org_item) if org_item else None, partner_id)
+            found = self.store.batch().add(Organization, body.org_id).add(InvoiceCounter, partner_id).fetch()
+            org = rules.check_organization(found.get(Organization, body.org_id), partner_id)
             check_assignable_currency(body.currency, org.currency)
             at = utc_now_str()
-            uow = UnitOfWork(self.db)
-            invoice = write_invoice(uow, org=org, counter_item=found.get(f"PTN#{partner_id}"), number=body.number,
+            uow = self.store.unit_of_work()
+            invoice = write_invoice(uow, org=org, counter=found.get(InvoiceCounter, partner_id), number=body.number,
                                     skip=skip, type_=body.type, amount=body.amount, issued_date=body.issued_date,
                                     due_date=body.due_date, actor=principal.sub, at=at)
             uow.create(audit(principal, partner_id=partner_id, entity_type="invoice", entity_id=invoice.id,
@@ -92,7 +75,7 @@ class AllocationService:
                 partial(attempt, complete), number_given=body.number is not None)))
 
     def get_invoice(self, principal: Principal, invoice_id: str) -> dict[str, Any]:
-        invoice = self.invoices.get(invoice_id)
+        invoice = self.store.get(Invoice, invoice_id)
         if invoice is None:
             raise NotFound("Invoice not found.")
         principal.check_read(invoice.partner_id, "Invoice")
@@ -109,19 +92,17 @@ class AllocationService:
     # --- assignment ----------------------------------------------------------------------------------
     def assign(self, principal: Principal, payment_id: str, body: AssignmentIn) -> dict[str, Any]:
         def attempt() -> dict[str, Any]:
-            found = self._read(Payment.key(payment_id), Organization.key(body.org_id))
-            payment = self._payment(principal, Payment.from_item(found[f"PAY#{payment_id}"])
-                                    if f"PAY#{payment_id}" in found else None)
-            org_item = found.get(f"ORG#{body.org_id}")
+            found = self.store.batch().add(Payment, payment_id).add(Organization, body.org_id).fetch()
+            payment = self._payment(principal, found.get(Payment, payment_id))
             at = utc_now_str()
-            updated = rules.assign(payment, Organization.from_item(org_item) if org_item else None, at)
+            updated = rules.assign(payment, found.get(Organization, body.org_id), at)
             if updated is None:
                 return payment_out(payment)
             record = audit(principal, partner_id=payment.partner_id, entity_type="payment", entity_id=payment.id,
                            action="payment.assigned", at=at,
                            changes={"org_id": {"from": None, "to": body.org_id},
                                     "assignment_edits": updated.assignment_edits})
-            UnitOfWork(self.db).save(updated, payment.version).create(record).commit()
+            self.store.unit_of_work().save(updated, payment.version).create(record).commit()
             return payment_out(updated)
 
         return with_retries(attempt)
@@ -129,12 +110,12 @@ class AllocationService:
     def unassign(self, principal: Principal, payment_id: str) -> dict[str, Any]:
         def attempt() -> dict[str, Any]:
             payment = self._payment_by_id(principal, payment_id)
-            invoices = self._invoices([a.invoice_id for a in payment.allocations if a.invoice_id])
+            invoices = self.store.get_many(Invoice, [a.invoice_id for a in payment.allocations if a.invoice_id])
             at = utc_now_str()
             updated, released = rules.unassign(payment, invoices, at)
-            uow = UnitOfWork(self.db).save(updated, payment.version)
+            uow = self.store.unit_of_work().save(updated, payment.version)
             for change in released:
-                uow.raw(change_item(self.db, change, at))
+                uow.raw(self.invoices.change(change, at))
             uow.create(audit(principal, partner_id=payment.partner_id, entity_type="payment", entity_id=payment.id,
                              action="payment.unassigned", at=at,
                              changes={"org_id": {"from": payment.org_id, "to": None},
@@ -152,16 +133,14 @@ class AllocationService:
         requested = [(line.invoice_id, line.amount) for line in body.allocations]
 
         def attempt(complete: Completion | None) -> dict[str, Any]:
-            found = self._read(Payment.key(payment_id), *(Invoice.key(i) for i, _ in requested))
-            payment = self._payment(principal, Payment.from_item(found[f"PAY#{payment_id}"])
-                                    if f"PAY#{payment_id}" in found else None)
-            invoices = {i: Invoice.from_item(found[f"INV#{i}"]) if f"INV#{i}" in found else None
-                        for i, _ in requested}
+            found = self.store.batch().add(Payment, payment_id).add_all(Invoice, (i for i, _ in requested)).fetch()
+            payment = self._payment(principal, found.get(Payment, payment_id))
+            invoices = {i: found.get(Invoice, i) for i, _ in requested}
             at = utc_now_str()
             outcome = rules.allocate(payment, invoices, requested, at)
-            uow = UnitOfWork(self.db).save(outcome.payment, payment.version)
+            uow = self.store.unit_of_work().save(outcome.payment, payment.version)
             for change in outcome.changes:
-                uow.raw(change_item(self.db, change, at))
+                uow.raw(self.invoices.change(change, at))
             uow.create(audit(principal, partner_id=payment.partner_id, entity_type="payment", entity_id=payment.id,
                              action="payment.allocated", at=at,
                              changes={"allocations": [{"invoice_id": i, "amount": a} for i, a in requested]}))
@@ -174,7 +153,7 @@ class AllocationService:
     def _provision(self, principal: Principal, uow: UnitOfWork, invoices: list[Invoice], at: str) -> None:
         """Credit the wallet with each fully paid top-up invoice: one `provision` entry each, in the
         same transaction that marks the invoice provisioned (so exactly once)."""
-        org = self.organizations.get(invoices[0].org_id)
+        org = self.store.get(Organization, invoices[0].org_id)
         assert org is not None
         credited, entries = post(org, [Posting("provision", i.amount, i.id) for i in invoices], actor=principal.sub,
                                  at=at)
@@ -188,14 +167,13 @@ class AllocationService:
 
     def release(self, principal: Principal, payment_id: str, invoice_id: str) -> dict[str, Any]:
         def attempt() -> dict[str, Any]:
-            found = self._read(Payment.key(payment_id), Invoice.key(invoice_id))
-            payment = self._payment(principal, Payment.from_item(found[f"PAY#{payment_id}"])
-                                    if f"PAY#{payment_id}" in found else None)
-            invoice = Invoice.from_item(found[f"INV#{invoice_id}"]) if f"INV#{invoice_id}" in found else None
+            found = self.store.batch().add(Payment, payment_id).add(Invoice, invoice_id).fetch()
+            payment = self._payment(principal, found.get(Payment, payment_id))
+            invoice = found.get(Invoice, invoice_id)
             at = utc_now_str()
             updated, released = rules.release(payment, invoice, invoice_id, at)
             amount = next(a.amount for a in payment.allocations if a.invoice_id == invoice_id)
-            UnitOfWork(self.db).save(updated, payment.version).raw(change_item(self.db, released, at)).create(
+            self.store.unit_of_work().save(updated, payment.version).raw(self.invoices.change(released, at)).create(
                 audit(principal, partner_id=payment.partner_id, entity_type="payment", entity_id=payment.id,
                       action="payment.allocation_released", at=at,
                       changes={"invoice_id": invoice_id, "amount": amount})).commit()
@@ -208,10 +186,10 @@ class AllocationService:
             payment = self._payment_by_id(principal, payment_id)
             at = utc_now_str()
             updated = rules.top_up(payment, body.amount, at)
-            org = self.organizations.get(payment.org_id or "")
+            org = self.store.get(Organization, payment.org_id or "")
             assert org is not None
             credited, entries = post(org, [Posting("top_up", body.amount, payment.id)], actor=principal.sub, at=at)
-            uow = UnitOfWork(self.db).save(updated, payment.version).save(credited, org.version)
+            uow = self.store.unit_of_work().save(updated, payment.version).save(credited, org.version)
             uow.create(entries[0])
             uow.create(audit(principal, partner_id=payment.partner_id, entity_type="payment", entity_id=payment.id,
                              action="payment.wallet_top_up", at=at,

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import UTC, datetime
 from functools import cached_property
 from typing import Any
 
@@ -29,18 +28,14 @@ from botocore.session import get_session
 
 from shared.auth import Principal
 from shared.clock import utc_now_str
+from shared.domain.attempt import AutoTopUpAttempt, business_date_of
+from shared.domain.invoice import Invoice, InvoiceCounter
+from shared.domain.organization import Organization
 from shared.domain.wallet import Posting, post, post_partner
 from shared.errors import ConcurrentUpdate, Conflict
-from shared.repositories.dynamo import Dynamo, values
-from shared.repositories.entities import (
-    DUE_SHARDS,
-    META,
-    AutoTopUpAttempt,
-    InvoiceCounter,
-    Organization,
-)
-from shared.repositories.invoices import InvoiceRepository
-from shared.repositories.organizations import OrganizationRepository
+from shared.repositories.organizations import DUE_SHARDS, OrganizationRepository
+from shared.repositories.partner_wallets import PartnerWalletRepository
+from shared.repositories.store import Store
 from shared.repositories.unit_of_work import UnitOfWork
 from shared.services.common import audit, with_retries
 from shared.services.invoicing import with_free_number, write_invoice
@@ -50,23 +45,15 @@ SYSTEM = Principal(sub="system:auto-top-up", partner_id=None, groups=frozenset()
 BATCH = 10  # SQS SendMessageBatch maximum
 
 
-def business_date_of(event_time: str) -> str:
-    """The UTC date of a scheduled event's `time` (RFC 3339), so a late or replayed event acts for its day."""
-    moment = datetime.fromisoformat(event_time.replace("Z", "+00:00"))
-    if moment.tzinfo is None:
-        raise ValueError("the event time must carry its time zone")
-    return moment.astimezone(UTC).date().isoformat()
-
-
 class _Claimed(Conflict):
     def __init__(self) -> None:
         super().__init__("attempt_claimed", "This organization's top-up of this date is already claimed.")
 
 
 class AutoTopUpService:
-    def __init__(self, settings: Settings, db: Dynamo, organizations: OrganizationRepository,
-                 invoices: InvoiceRepository):
-        self.settings, self.db, self.organizations, self.invoices = settings, db, organizations, invoices
+    def __init__(self, settings: Settings, store: Store, organizations: OrganizationRepository,
+                 wallets: PartnerWalletRepository):
+        self.settings, self.store, self.organizations, self.wallets = settings, store, organizations, wallets
         # A test hook (fault injection): called between the claim and the side effect.
         self.fault_after_claim: Callable[[str], None] | None = None
 
@@ -95,11 +82,10 @@ class AutoTopUpService:
         for shard in range(DUE_SHARDS):
             start = None
             while True:
-                items, start = self.db.query(key_condition="gsi3pk = :pk", names={}, index="GSI3", start=start,
-                                             vals=values(pk=f"DUE#{shard}"), projection="gsi3sk")
+                org_ids, start = self.organizations.due_ids(shard, start)
                 queries += 1
-                read += len(items)
-                pending += [{"org_id": i["gsi3sk"], "business_date": business_date} for i in items]
+                read += len(org_ids)
+                pending += [{"org_id": org_id, "business_date": business_date} for org_id in org_ids]
                 while len(pending) >= BATCH:
                     queued += self._send(pending[:BATCH])
                     pending = pending[BATCH:]
@@ -121,7 +107,7 @@ class AutoTopUpService:
     # --- the worker -----------------------------------------------------------------------------------
     def top_up(self, org_id: str, business_date: str) -> str:
         """Top one organization up for one business date, at most once; returns the outcome."""
-        org = self.organizations.get(org_id)
+        org = self.store.get(Organization, org_id)
         if org is None:
             return "unknown_organization"
         attempt = self._claim(org, business_date)
@@ -139,29 +125,30 @@ class AutoTopUpService:
         return final.status
 
     def _claim(self, org: Organization, business_date: str) -> AutoTopUpAttempt:
-        existing = self.db.get(AutoTopUpAttempt.key(org.id, business_date))
+        existing = self.store.get(AutoTopUpAttempt, org.id, business_date)
         if existing:
-            return AutoTopUpAttempt.from_item(existing)
+            return existing
         at = utc_now_str()
         attempt = AutoTopUpAttempt(org_id=org.id, partner_id=org.partner_id, business_date=business_date,
                                    method=org.settings.method, amount=org.settings.trigger_amount,
                                    currency=org.currency, created_at=at, updated_at=at)
         try:
-            UnitOfWork(self.db).create(attempt, taken=_Claimed()).commit()
+            self.store.unit_of_work().create(attempt, taken=_Claimed()).commit()
         except _Claimed:
-            return AutoTopUpAttempt.from_item(self.db.get(AutoTopUpAttempt.key(org.id, business_date)) or {})
+            claimed = self.store.get(AutoTopUpAttempt, org.id, business_date)
+            assert claimed is not None  # claims are never deleted
+            return claimed
         return attempt
 
     def _act(self, org_id: str, business_date: str) -> AutoTopUpAttempt:
         """Decide on a fresh, consistent read of the claim and the organization (one round trip)."""
-        found = {i["sk"]: i for i in self.db.batch_get([AutoTopUpAttempt.key(org_id, business_date),
-                                                         Organization.key(org_id)])}
-        attempt = AutoTopUpAttempt.from_item(found[AutoTopUpAttempt.key(org_id, business_date)["sk"]])
+        found = self.store.batch().add(AutoTopUpAttempt, org_id, business_date).add(Organization, org_id).fetch()
+        attempt, org = found.get(AutoTopUpAttempt, org_id, business_date), found.get(Organization, org_id)
+        assert attempt is not None and org is not None  # claimed above; organizations are not deleted
         if attempt.status != "claimed":
             return attempt  # another delivery finished it meanwhile
-        org = Organization.from_item(found[META])
         at = utc_now_str()
-        uow = UnitOfWork(self.db)
+        uow = self.store.unit_of_work()
 
         def outcome(status: str, **fields: Any) -> AutoTopUpAttempt:
             final = attempt.model_copy(update={"status": status, "updated_at": at, "version": attempt.version + 1,
@@ -200,29 +187,29 @@ class AutoTopUpService:
             update = {"status": "failed", "reason": declined.reason, "payment_intent_id": declined.payment_intent_id}
 
         def record() -> AutoTopUpAttempt:
-            current = AutoTopUpAttempt.from_item(self.db.get(AutoTopUpAttempt.key(attempt.org_id,
-                                                                                   attempt.business_date)) or {})
+            current = self.store.get(AutoTopUpAttempt, attempt.org_id, attempt.business_date)
+            assert current is not None
             if current.status != "charge_pending" or current.payment_intent_id:
                 return current  # the webhook got there first
             final = current.model_copy(update={**update, "updated_at": utc_now_str(), "version": current.version + 1})
-            UnitOfWork(self.db).save(final, current.version).commit()
+            self.store.unit_of_work().save(final, current.version).commit()
             return final
 
         return with_retries(record)
 
     def _issue_invoice(self, org: Organization, attempt: AutoTopUpAttempt, business_date: str) -> AutoTopUpAttempt:
-        previous = self.invoices.get(org.last_auto_invoice_id) if org.last_auto_invoice_id else None
+        previous = self.store.get(Invoice, org.last_auto_invoice_id) if org.last_auto_invoice_id else None
         at = utc_now_str()
         if previous is not None and previous.status in ("unpaid", "partially_paid"):
             final = attempt.model_copy(update={"status": "skipped", "reason": "previous_invoice_unpaid",
                                                "invoice_id": previous.id, "updated_at": at,
                                                "version": attempt.version + 1})
-            UnitOfWork(self.db).save(final, attempt.version).commit()
+            self.store.unit_of_work().save(final, attempt.version).commit()
             return final
 
         def write(skip: int) -> AutoTopUpAttempt:
-            uow = UnitOfWork(self.db)
-            invoice = write_invoice(uow, org=org, counter_item=self.db.get(InvoiceCounter.key(org.partner_id)),
+            uow = self.store.unit_of_work()
+            invoice = write_invoice(uow, org=org, counter=self.store.get(InvoiceCounter, org.partner_id),
                                     number=None, skip=skip, type_="top_up", amount=org.settings.trigger_amount,
                                     issued_date=business_date, due_date=None, actor=SYSTEM.sub, at=at, automatic=True)
             uow.save(org.model_copy(update={"last_auto_invoice_id": invoice.id, "version": org.version + 1}),
@@ -242,7 +229,7 @@ class AutoTopUpService:
                   outcome: Callable[..., AutoTopUpAttempt]) -> AutoTopUpAttempt:
         """Partner master wallet -> organization wallet, in the same transaction as the outcome."""
         amount = org.settings.trigger_amount
-        wallet = self.organizations.partner_wallet(org.partner_id, org.currency)
+        wallet = self.wallets.get(org.partner_id, org.currency)
         if wallet.balance < amount:
             return outcome("failed", reason="partner_insufficient_funds")
         reference = f"auto-top-up:{org.id}:{business_date}"
@@ -272,6 +259,6 @@ class AutoTopUpService:
             raise RuntimeError("the domain event was not accepted")  # the message is retried, and so is this
         published = attempt.model_copy(update={"event_published": True, "version": attempt.version + 1})
         try:
-            UnitOfWork(self.db).save(published, attempt.version).commit()
+            self.store.unit_of_work().save(published, attempt.version).commit()
         except ConcurrentUpdate:
             pass  # a concurrent duplicate recorded it

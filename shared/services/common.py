@@ -11,29 +11,28 @@ from pydantic import BaseModel
 
 from shared.auth import Principal
 from shared.cursor import scope_of
+from shared.domain.attempt import AutoTopUpAttempt
+from shared.domain.audit import AuditRecord
+from shared.domain.invoice import Invoice
+from shared.domain.organization import LedgerEntry, Organization
+from shared.domain.partner_wallet import PartnerLedgerEntry
+from shared.domain.payment import Payment
 from shared.errors import ConcurrentUpdate, Conflict, NotFound
 from shared.idempotency import Completion, Idempotency
 from shared.ids import new_id
-from shared.repositories.entities import (
-    AuditRecord,
-    AutoTopUpAttempt,
-    Invoice,
-    LedgerEntry,
-    Organization,
-    PartnerLedgerEntry,
-    Payment,
-)
+from shared.repositories.store import Store
+from shared.vocabulary import AuditedEntity
 
 
-def audit(principal: Principal, *, partner_id: str, entity_type: str, entity_id: str, action: str, at: str,
+def audit(principal: Principal, *, partner_id: str, entity_type: AuditedEntity, entity_id: str, action: str, at: str,
           changes: dict[str, Any]) -> AuditRecord:
     return AuditRecord(id=new_id("aud"), partner_id=partner_id, entity_type=entity_type, entity_id=entity_id,
                        action=action, actor=principal.sub, at=at, changes=changes)
 
 
-def organization_for(organizations: Any, principal: Principal, org_id: str, *, write: bool = False) -> Organization:
+def organization_for(store: Store, principal: Principal, org_id: str, *, write: bool = False) -> Organization:
     """The organization, if the caller may read it (or write to it); another partner's is not found."""
-    org = organizations.get(org_id)
+    org = store.get(Organization, org_id)
     if org is None:
         raise NotFound("Organization not found.")
     if write:

@@ -4,12 +4,14 @@ into the caller's transaction. Used by POST /invoices and by the daily automatic
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
+from shared.domain.invoice import Invoice, InvoiceCounter, invoice_number
+from shared.domain.organization import Organization
 from shared.errors import Conflict
 from shared.ids import new_id
-from shared.repositories.entities import Invoice, InvoiceCounter, InvoiceNumberLock, InvoiceType, Organization
+from shared.repositories.invoices import InvoiceNumberLock
 from shared.repositories.unit_of_work import UnitOfWork
+from shared.vocabulary import InvoiceType
 
 MAX_NUMBER_SKIPS = 20
 
@@ -19,16 +21,15 @@ class NumberTaken(Conflict):
         super().__init__("invoice_number_taken", "This invoice number is already used by another invoice.")
 
 
-def write_invoice(uow: UnitOfWork, *, org: Organization, counter_item: dict[str, Any] | None, number: str | None,
+def write_invoice(uow: UnitOfWork, *, org: Organization, counter: InvoiceCounter | None, number: str | None,
                   skip: int, type_: InvoiceType, amount: int, issued_date: str, due_date: str | None, actor: str,
                   at: str, automatic: bool = False) -> Invoice:
     """Add the invoice's writes to `uow`; a generated number moves the partner's counter in the same
     transaction (`skip` numbers further when earlier ones were taken by hand)."""
     if number is None:
-        counter = (InvoiceCounter.from_item(counter_item) if counter_item
-                   else InvoiceCounter(partner_id=org.partner_id))
+        counter = counter or InvoiceCounter(partner_id=org.partner_id)
         bumped = counter.model_copy(update={"last": counter.last + 1 + skip, "version": counter.version + 1})
-        number = f"INV-{bumped.last:06d}"
+        number = invoice_number(bumped.last)
         uow.create(bumped) if counter.version == 0 else uow.save(bumped, counter.version)
     invoice = Invoice(id=new_id("inv"), partner_id=org.partner_id, org_id=org.id, org_name=org.name, number=number,
                       type=type_, amount=amount, currency=org.currency, issued_date=issued_date, due_date=due_date,

@@ -10,12 +10,11 @@ from typing import Any
 
 from shared.auth import Principal
 from shared.clock import utc_now_str
+from shared.domain.organization import OnlineTopUp, Organization
 from shared.idempotency import Completion, Idempotency
 from shared.ids import new_id
 from shared.models import OnlineTopUpIn
-from shared.repositories.entities import OnlineTopUp, Organization
-from shared.repositories.organizations import OrganizationRepository
-from shared.repositories.unit_of_work import UnitOfWork
+from shared.repositories.store import Store
 from shared.services.common import audit, once, organization_for, with_retries
 from shared.stripe_gateway import StripeGateway
 
@@ -29,14 +28,14 @@ def online_top_up_out(record: OnlineTopUp) -> dict[str, Any]:
 
 
 class OnlineTopUpService:
-    def __init__(self, organizations: OrganizationRepository, idempotency: Idempotency, gateway: StripeGateway):
-        self.organizations, self.idempotency, self.gateway = organizations, idempotency, gateway
+    def __init__(self, store: Store, idempotency: Idempotency, gateway: StripeGateway):
+        self.store, self.idempotency, self.gateway = store, idempotency, gateway
 
     def start(self, principal: Principal, org_id: str, body: OnlineTopUpIn, key: str | None) -> dict[str, Any]:
         """Returns the top-up with the PaymentIntent's `client_secret` for the console (Stripe.js)."""
 
         def attempt(complete: Completion | None) -> dict[str, Any]:
-            org = organization_for(self.organizations, principal, org_id, write=True)
+            org = organization_for(self.store, principal, org_id, write=True)
             customer_id = org.stripe_customer_id or self._customer(org)
             at = utc_now_str()
             record_id = new_id("otu")  # made before the call: it is the PaymentIntent's idempotency key
@@ -49,7 +48,7 @@ class OnlineTopUpService:
                                  customer_id=customer_id, payment_intent_id=intent.id, created_at=at,
                                  created_by=principal.sub, updated_at=at)
             result = {**online_top_up_out(record), "client_secret": intent.client_secret}
-            uow = UnitOfWork(self.organizations.db).create(record).create(audit(
+            uow = self.store.unit_of_work().create(record).create(audit(
                 principal, partner_id=org.partner_id, entity_type="organization", entity_id=org.id,
                 action="online_top_up.started", at=at,
                 changes={"online_top_up_id": record.id, "amount": body.amount, "payment_intent": intent.id,
@@ -65,12 +64,12 @@ class OnlineTopUpService:
         customer_id = self.gateway.create_customer(org_id=org.id, partner_id=org.partner_id, name=org.name)
 
         def store() -> str:
-            current = self.organizations.get(org.id)
+            current = self.store.get(Organization, org.id)
             assert current is not None
             if current.stripe_customer_id:
                 return current.stripe_customer_id
             updated = current.model_copy(update={"stripe_customer_id": customer_id, "version": current.version + 1})
-            UnitOfWork(self.organizations.db).save(updated, current.version).commit()
+            self.store.unit_of_work().save(updated, current.version).commit()
             return customer_id
 
         return with_retries(store)

@@ -6,6 +6,8 @@ from typing import Any
 
 from shared.auth import Principal
 from shared.clock import now, rfc3339
+from shared.domain.organization import Organization
+from shared.domain.payment import Payment
 from shared.domain.payments import (
     apply_patch,
     check_assignable_currency,
@@ -19,22 +21,19 @@ from shared.errors import NotFound, Unprocessable
 from shared.idempotency import Completion, Idempotency
 from shared.ids import new_id
 from shared.models import PaymentCreate, PaymentPatch
-from shared.repositories.entities import Payment
-from shared.repositories.organizations import OrganizationRepository
 from shared.repositories.payments import PaymentFilters, PaymentRepository
-from shared.repositories.unit_of_work import UnitOfWork
+from shared.repositories.store import Store
 from shared.services.common import audit, audit_out, list_scope, once, page, payment_out, with_retries
 
 
 class PaymentService:
-    def __init__(self, payments: PaymentRepository, organizations: OrganizationRepository,
-                 idempotency: Idempotency):
+    def __init__(self, store: Store, payments: PaymentRepository, idempotency: Idempotency):
+        self.store = store
         self.payments = payments
-        self.organizations = organizations
         self.idempotency = idempotency
 
     def _own(self, principal: Principal, payment_id: str) -> Payment:
-        payment = self.payments.get(payment_id)
+        payment = self.store.get(Payment, payment_id)
         if payment is None:
             raise NotFound("Payment not found.")
         principal.check_read(payment.partner_id, "Payment")
@@ -45,7 +44,7 @@ class PaymentService:
         moment = now()
         check_received_date(body.received_date, moment.date())
         if body.org_id is not None:
-            org = self.organizations.get(body.org_id)
+            org = self.store.get(Organization, body.org_id)
             if org is None or org.partner_id != partner_id:
                 raise Unprocessable("The organization does not exist.", code="organization_not_found",
                                     details=[{"field": "org_id", "message": "unknown organization"}])
@@ -61,7 +60,7 @@ class PaymentService:
             result = payment_out(payment)
             record = audit(principal, partner_id=partner_id, entity_type="payment", entity_id=payment.id,
                            action="payment.created", at=at, changes=body.model_dump(mode="json"))
-            uow = UnitOfWork(self.payments.db).create(payment).create(record)
+            uow = self.store.unit_of_work().create(payment).create(record)
             return uow.commit_returning(result, complete)
 
         return once(self.idempotency, principal, "POST /payments", idempotency_key, body, create)
@@ -94,7 +93,7 @@ class PaymentService:
                 return payment_out(payment)
             record = audit(principal, partner_id=payment.partner_id, entity_type="payment", entity_id=payment.id,
                            action="payment.updated", at=updated.updated_at, changes=diff)
-            UnitOfWork(self.payments.db).save(updated, payment.version).create(record).commit()
+            self.store.unit_of_work().save(updated, payment.version).create(record).commit()
             return payment_out(updated)
 
         return with_retries(attempt)
@@ -109,8 +108,8 @@ class PaymentService:
             check_deletable(payment)
             record = audit(principal, partner_id=payment.partner_id, entity_type="payment", entity_id=payment.id,
                            action="payment.deleted", at=rfc3339(now()), changes={"payment": payment_out(payment)})
-            UnitOfWork(self.payments.db).delete(Payment.key(payment.id), payment.version,
-                                                "allocated_amount = :zero").create(record).commit()
+            self.store.unit_of_work().delete(payment, payment.version, "allocated_amount = :zero").create(
+                record).commit()
 
         with_retries(attempt)
 

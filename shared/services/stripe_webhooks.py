@@ -23,26 +23,21 @@ from typing import Any
 
 from shared.auth import Principal
 from shared.clock import utc_now_str
+from shared.domain.attempt import AutoTopUpAttempt
+from shared.domain.organization import OnlineTopUp, Organization, PaymentSettings
+from shared.domain.payment import Allocation, Payment
 from shared.domain.settings import settings_changed, stripe_settings
 from shared.domain.wallet import Posting, post
 from shared.errors import ApiError, BadRequest
 from shared.ids import new_id
-from shared.repositories.dynamo import Dynamo
-from shared.repositories.entities import (
-    Allocation,
-    AutoTopUpAttempt,
-    LedgerType,
-    OnlineTopUp,
-    Organization,
-    Payment,
-    PaymentSettings,
-    StripeMarker,
-)
+from shared.repositories.store import Store
+from shared.repositories.stripe_markers import StripeMarker
 from shared.repositories.unit_of_work import UnitOfWork
 from shared.services.common import audit, with_retries
 from shared.settings import Settings
 from shared.stripe_gateway import decline_reason
 from shared.stripe_signature import SignatureError, verify
+from shared.vocabulary import LedgerType
 
 STRIPE = Principal(sub="system:stripe", partner_id=None, groups=frozenset())
 HANDLED = frozenset({"payment_intent.succeeded", "payment_intent.payment_failed"})
@@ -72,7 +67,7 @@ class _Target:
     """The record a PaymentIntent of one purpose (its metadata) completes, and how its credit is booked."""
 
     entity: type[OnlineTopUp] | type[AutoTopUpAttempt]
-    key: Callable[[dict[str, Any]], dict[str, str]]  # the record's key, from the PaymentIntent's metadata
+    ids: Callable[[dict[str, Any]], tuple[str, str]]  # the record's ids, from the PaymentIntent's metadata
     unknown: str  # the outcome when that record does not exist
     credited: str  # the record's status once its money is in the wallet
     ledger: LedgerType
@@ -84,17 +79,16 @@ def _meta(metadata: dict[str, Any], name: str) -> str:
 
 
 TARGETS = {
-    "online_top_up": _Target(OnlineTopUp, lambda m: OnlineTopUp.key(_meta(m, "org_id"), _meta(m, "online_top_up_id")),
+    "online_top_up": _Target(OnlineTopUp, lambda m: (_meta(m, "org_id"), _meta(m, "online_top_up_id")),
                              "unknown_online_top_up", "succeeded", "top_up", "wallet.topped_up_online"),
-    "auto_top_up": _Target(AutoTopUpAttempt,
-                           lambda m: AutoTopUpAttempt.key(_meta(m, "org_id"), _meta(m, "business_date")),
+    "auto_top_up": _Target(AutoTopUpAttempt, lambda m: (_meta(m, "org_id"), _meta(m, "business_date")),
                            "unknown_attempt", "credited", "auto_credit", "wallet.auto_charged"),
 }
 
 
 class StripeWebhookService:
-    def __init__(self, settings: Settings, db: Dynamo, clock: Callable[[], float] = time.time):
-        self.settings, self.db, self.clock = settings, db, clock
+    def __init__(self, settings: Settings, store: Store, clock: Callable[[], float] = time.time):
+        self.settings, self.store, self.clock = settings, store, clock
 
     # --- the delivery ---------------------------------------------------------------------------------
     def receive(self, signature: str | None, body: bytes) -> dict[str, Any]:
@@ -131,21 +125,22 @@ class StripeWebhookService:
                  target: _Target) -> str:
         """Decide on one consistent read, act in one transaction (see the module's docstring)."""
         org_id = _meta(metadata, "org_id")
-        keys = [StripeMarker.key("event", event["id"]), StripeMarker.key("payment_intent", intent["id"]),
-                target.key(metadata), Organization.key(org_id)]
-        items = self.db.batch_get(keys)
-        event_done, credited, item, org_item = (self._found(items, k) for k in keys)
-        if event_done:
+        record_ids = target.ids(metadata)
+        found = (self.store.batch().add(StripeMarker, "event", event["id"])
+                 .add(StripeMarker, "payment_intent", intent["id"]).add(target.entity, *record_ids)
+                 .add(Organization, org_id).fetch())
+        if found.get(StripeMarker, "event", event["id"]):
             return "duplicate_event"
-        if item is None or org_item is None:
+        credited = found.get(StripeMarker, "payment_intent", intent["id"])
+        record, org = found.get(target.entity, *record_ids), found.get(Organization, org_id)
+        if record is None or org is None:
             return target.unknown
-        record, org = target.entity.from_item(item), Organization.from_item(org_item)
         if record.payment_intent_id not in (None, intent["id"]):
             return "payment_intent_mismatch"
         if credited:  # success is final: a redelivery, or a failed try arriving after it
             return "already_credited"
         at = utc_now_str()
-        uow = UnitOfWork(self.db)
+        uow = self.store.unit_of_work()
         if event["type"] == "payment_intent.succeeded":
             if not self._amount_matches(intent, record.amount, record.currency):
                 return "amount_mismatch"
@@ -163,10 +158,6 @@ class StripeWebhookService:
         uow.save(record.model_copy(update=update), record.version).create(self._event_marker(event, org_id, at))
         uow.commit()
         return outcome
-
-    @staticmethod
-    def _found(items: list[dict[str, Any]], key: dict[str, str]) -> dict[str, Any] | None:
-        return next((i for i in items if i["pk"] == key["pk"] and i["sk"] == key["sk"]), None)
 
     @staticmethod
     def _amount_matches(intent: dict[str, Any], amount: int, currency: str) -> bool:

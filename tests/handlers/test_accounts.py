@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from shared.container import Container
+from shared.domain.organization import LedgerEntry, Organization
 from shared.ids import new_id
 from shared.repositories.dynamo import Dynamo
-from shared.repositories.entities import LedgerEntry
+from shared.repositories.registry import item_of
 from shared.settings import get_settings
 from tests.handlers.conftest import admin, viewer
 
@@ -96,7 +97,7 @@ def test_wallet_transactions_newest_first_across_pages(lambdas, partner):
                             type="top_up" if amount > 0 else "usage", amount=amount, balance_after=balance,
                             currency="SGD", reference=f"r{seq}", created_at=f"2026-11-0{seq}T00:00:00.000Z",
                             created_by="t")
-        repo.transact([repo.put_new(entry.to_item())])
+        repo.transact([repo.put_new(item_of(entry))])
     # When listing two at a time
     _, first = lambdas.accounts("list_wallet_transactions", path={"org_id": org["id"]}, query={"limit": "2"},
                                 **viewer(partner))
@@ -138,10 +139,10 @@ def test_stripe_settings_are_locked_but_auto_trigger_and_method_can_change(lambd
     # Given an organization whose settings a successful online top-up made `stripe`
     org = create_org(lambdas, partner)
     deps = Container.from_env()
-    stored = deps.organizations.get(org["id"])
+    stored = deps.store.get(Organization, org["id"])
     stripe = stored.settings.model_copy(update={"method": "stripe", "trigger_amount": 20_000,
                                                 "limit_threshold": 5_000, "auto_trigger": True})
-    deps.db.transact([deps.db.put_if(stored.model_copy(update={"settings": stripe, "version": 2}).to_item(),
+    deps.db.transact([deps.db.put_if(item_of(stored.model_copy(update={"settings": stripe, "version": 2})),
                                      "attribute_exists(pk)", {})])
     path = {"org_id": org["id"]}
     locked = {"method": "stripe", "trigger_amount": 30_000, "limit_threshold": 5_000, "auto_trigger": True}

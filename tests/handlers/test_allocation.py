@@ -246,8 +246,9 @@ def test_currency_of_the_invoice_must_match(lambdas, partner):
     # their organization's currency), so the payment's currency is checked at assignment; this checks
     # the rule itself at the domain boundary.
     from shared.domain.allocation import allocate as rule
+    from shared.domain.invoice import Invoice
+    from shared.domain.payment import Payment
     from shared.errors import Unprocessable
-    from shared.repositories.entities import Invoice, Payment
 
     at = "2026-11-21T00:00:00.000Z"
     pay = Payment(id="pay_x", partner_id="p", org_id="org_x", amount=10, currency="SGD", received_date="2026-11-01",

@@ -22,7 +22,9 @@ from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, precondition, rule
 
 from shared.container import Container
-from shared.repositories.entities import Invoice, Organization, Payment
+from shared.domain.invoice import Invoice
+from shared.domain.organization import Organization
+from shared.domain.payment import Payment
 from tests.conftest import new_partner
 from tests.handlers.conftest import Lambdas, admin
 
@@ -127,11 +129,11 @@ class AllocationMachine(RuleBasedStateMachine):
 
     @invariant()
     def money_adds_up(self):
-        keys = ([Payment.key(i) for i in self.payment_ids] + [Invoice.key(i["id"]) for i in self.invoices]
-                + [Organization.key(o["id"]) for o in self.orgs])
-        items = {i["pk"]: i for i in self.deps.db.batch_get(keys)}  # consistent reads, one round trip
-        payments = [Payment.from_item(items[f"PAY#{i}"]) for i in self.payment_ids if f"PAY#{i}" in items]
-        invoices = [Invoice.from_item(items[f"INV#{i['id']}"]) for i in self.invoices]
+        found = (self.deps.store.batch().add_all(Payment, self.payment_ids)  # consistent reads, one round trip
+                 .add_all(Invoice, (i["id"] for i in self.invoices)).add_all(Organization, (o["id"] for o in self.orgs))
+                 .fetch())
+        payments = [p for p in (found.get(Payment, i) for i in self.payment_ids) if p is not None]
+        invoices = [found.get(Invoice, i["id"]) for i in self.invoices]
         allocated_to: Counter[str] = Counter()
         for p in payments:
             assert 0 <= p.allocated_amount <= p.amount  # I1
@@ -150,7 +152,7 @@ class AllocationMachine(RuleBasedStateMachine):
             assert inv.status == expected, (inv.status, expected)
             assert inv.amount_paid == allocated_to[inv.id]  # I3
         for org in self.orgs:
-            stored = Organization.from_item(items[f"ORG#{org['id']}"])
+            stored = found.get(Organization, org["id"])
             _, entries, _ = self.deps.organizations.ledger_page(org["id"], limit=1000, cursor=None, scope="t")
             assert stored.balance == sum(e.amount for e in entries) >= 0  # I4
             assert all(e.balance_after >= 0 for e in entries)

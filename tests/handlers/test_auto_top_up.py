@@ -243,7 +243,7 @@ def iter_due(lambdas):
 
 
 def test_business_date_is_the_utc_date_of_the_event_time():
-    from shared.services.auto_top_up import business_date_of
+    from shared.domain.attempt import business_date_of
 
     assert business_date_of("2026-11-21T23:59:59Z") == "2026-11-21"
     assert business_date_of("2026-11-22T07:30:00+08:00") == "2026-11-21"

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from shared.container import Container
-from shared.repositories.entities import AutoTopUpAttempt
+from shared.domain.attempt import AutoTopUpAttempt
+from shared.repositories.registry import item_of
 from tests.handlers.conftest import viewer
 from tests.handlers.test_accounts import create_org
 
@@ -21,7 +22,7 @@ def test_attempts_newest_first_in_the_contract_shape_and_tenant_scoped(lambdas, 
             ("2026-11-22", "claimed", "master_account", {})):  # in flight: not listed until its outcome
         attempt = AutoTopUpAttempt(org_id=org["id"], partner_id=partner, business_date=date, method=method,
                                    amount=10_000, currency="SGD", status=status, created_at=AT, updated_at=AT, **extra)
-        deps.db.transact([deps.db.put_new(attempt.to_item())])
+        deps.db.transact([deps.db.put_new(item_of(attempt))])
     # When listed two per page
     path = {"org_id": org["id"]}
     _, first = lambdas.accounts("list_auto_top_ups", path=path, query={"limit": "2"}, **viewer(partner))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from shared.container import Container
 from shared.repositories.dynamo import values
-from shared.repositories.entities import due_shard
+from shared.repositories.organizations import due_shard
 from tests.handlers.conftest import admin
 from tests.handlers.test_accounts import create_org
 from tests.handlers.test_payments import record

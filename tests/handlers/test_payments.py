@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from shared.container import Container
-from shared.repositories.entities import Allocation
+from shared.domain.payment import Allocation, Payment
+from shared.repositories.registry import item_of
 from tests.handlers.conftest import admin, viewer
 from tests.handlers.test_accounts import create_org
 
@@ -20,11 +21,11 @@ def record(lambdas, partner, **fields):
 def give_allocation(payment_id: str, amount: int) -> None:
     """Given-step: the payment has `amount` allocated (as the allocation function will store it)."""
     deps = Container.from_env()
-    stored = deps.payment_repository.get(payment_id)
+    stored = deps.store.get(Payment, payment_id)
     allocated = stored.model_copy(update={
         "allocations": [Allocation(invoice_id="inv_01JZ8Q5V4K7W3M2N1P0R9S8T7V", kind="invoice", amount=amount,
                                    allocated_at="2026-11-21T00:00:00.000Z")], "version": stored.version + 1})
-    deps.db.transact([deps.db.put_if(allocated.to_item(), "attribute_exists(pk)", {})])
+    deps.db.transact([deps.db.put_if(item_of(allocated), "attribute_exists(pk)", {})])
 
 
 def test_record_unassigned_and_assigned_payments(lambdas, partner):

@@ -8,6 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from shared.domain.organization import PaymentSettings
+from shared.domain.payment import Allocation, Payment
 from shared.domain.payments import (
     apply_patch,
     check_deletable,
@@ -17,7 +19,6 @@ from shared.domain.payments import (
 )
 from shared.domain.settings import change_settings, default_settings
 from shared.errors import Conflict, PreconditionFailed, Unprocessable
-from shared.repositories.entities import Allocation, Payment, PaymentSettings
 
 AT = "2026-11-21T00:00:00.000Z"
 

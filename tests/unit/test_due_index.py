@@ -7,8 +7,10 @@ from collections import Counter
 from hypothesis import given
 from hypothesis import strategies as st
 
+from shared.domain.organization import Organization, PaymentSettings
 from shared.ids import new_id
-from shared.repositories.entities import DUE_SHARDS, Organization, PaymentSettings, due_shard
+from shared.repositories.organizations import DUE_SHARDS, due_shard
+from shared.repositories.registry import item_of
 
 AT = "2026-11-21T00:00:00.000Z"
 
@@ -23,7 +25,7 @@ def org(balance: int, threshold: int, auto: bool) -> Organization:
 @given(st.integers(0, 10**6), st.integers(0, 10**6), st.booleans())
 def test_in_the_index_exactly_when_due(balance, threshold, auto):
     # Invariant: the item carries the due keys iff auto-trigger is on and balance <= threshold.
-    item = org(balance, threshold, auto).to_item()
+    item = item_of(org(balance, threshold, auto))
     assert ("gsi3pk" in item) == (auto and balance <= threshold)
     if "gsi3pk" in item:
         assert item["gsi3pk"] == f"DUE#{due_shard(item['id'])}" and item["gsi3sk"] == item["id"]

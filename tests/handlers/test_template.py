@@ -7,7 +7,6 @@ import re
 import pytest
 
 from local.template import Template
-from tests.handlers.conftest import lambdas  # noqa: F401 - the fixture loads the real handler modules
 
 template = Template.load()
 
@@ -18,7 +17,7 @@ WEBHOOKS = "StripeWebhooksFunction"  # Stripe's caller, no resolver and no JWT (
 @pytest.mark.parametrize("function", sorted(f for f, fn in template.functions().items()
                                              if any(e["Type"] == "HttpApi" for e in fn.events.values())
                                              and f != WEBHOOKS))
-def test_template_routes_match_the_resolver(lambdas, function):  # noqa: F811
+def test_template_routes_match_the_resolver(lambdas, function):
     module = lambdas.host.load_module(function)
     schema = module.app.get_openapi_schema()
     in_code = {(method.upper(), path) for path, item in schema.paths.items()

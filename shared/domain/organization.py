@@ -1,0 +1,85 @@
+"""The organization aggregate: the organization, its payment settings, its wallet (balance and ledger)
+and its online top-ups with Stripe."""
+
+from __future__ import annotations
+
+from shared.domain.base import Part, Record
+from shared.vocabulary import LedgerType, OnlineTopUpStatus, SettingsMethod
+
+
+def name_key(name: str) -> str:
+    """Case-insensitive, whitespace-folded form of a name: organization names are unique in it per partner
+    and searched by its prefix."""
+    return " ".join(name.casefold().split())
+
+
+class PaymentSettings(Part):
+    method: SettingsMethod = "cheque_or_tt"
+    trigger_amount: int = 0
+    limit_threshold: int = 0
+    auto_trigger: bool = False
+    updated_at: str
+
+
+class Organization(Record):
+    id: str
+    partner_id: str
+    name: str
+    currency: str
+    created_at: str
+    created_by: str
+    version: int = 1
+    balance: int = 0
+    ledger_seq: int = 0
+    wallet_updated_at: str
+    settings: PaymentSettings
+    last_auto_invoice_id: str | None = None  # the daily top-up's latest invoice (cheque_or_tt)
+    stripe_customer_id: str | None = None  # created by the first online top-up, reused after
+    stripe_payment_method_id: str | None = None  # the card saved by the latest successful online top-up
+
+    @property
+    def due(self) -> bool:
+        """Due for the daily automatic top-up: auto-trigger on and the balance at or below the threshold."""
+        return self.settings.auto_trigger and self.balance <= self.settings.limit_threshold
+
+
+class LedgerEntry(Record):
+    """One change of an organization's wallet, numbered by the organization's `ledger_seq`."""
+
+    id: str
+    org_id: str
+    partner_id: str
+    seq: int
+    type: LedgerType
+    amount: int
+    balance_after: int
+    currency: str
+    reference: str | None = None
+    created_at: str
+    created_by: str
+
+
+class OnlineTopUp(Record):
+    """A card top-up started by the console; its PaymentIntent's webhook completes it.
+
+    It holds what the customer chose (trigger amount, threshold, auto-trigger): the webhook applies
+    these, not the PaymentIntent's metadata, and checks the event's amount and currency against it.
+    """
+
+    id: str
+    org_id: str
+    partner_id: str
+    amount: int
+    currency: str
+    trigger_amount: int
+    limit_threshold: int
+    auto_trigger: bool
+    customer_id: str
+    payment_intent_id: str
+    status: OnlineTopUpStatus = "requires_payment"
+    reason: str | None = None
+    payment_id: str | None = None
+    created_at: str
+    created_by: str
+    updated_at: str
+    version: int = 1

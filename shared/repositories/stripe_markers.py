@@ -1,0 +1,35 @@
+"""Storage of Stripe markers: proof that something Stripe sent was acted on.
+
+  STRIPE#PI#{pi}     MARKER           a PaymentIntent whose money reached a wallet (never twice)
+  STRIPE#EVT#{evt}   MARKER           a Stripe event already processed (expires after 30 days)
+"""
+
+from __future__ import annotations
+
+from shared.domain.base import Record
+from shared.repositories.keys import MARKER, Key, join, key
+from shared.repositories.mapping import Mapper, register
+from shared.vocabulary import StripeMarkerKind
+
+
+class StripeMarker(Record):
+    """Created with the effect in one transaction, conditioned on not existing: the same PaymentIntent
+    can never credit a wallet twice, whichever event (or worker retry) carries it."""
+
+    kind: StripeMarkerKind
+    stripe_id: str
+    org_id: str
+    at: str
+    expiration: int | None = None  # TTL (events only; a PaymentIntent's marker is kept for good)
+
+
+@register
+class StripeMarkerMapper(Mapper[StripeMarker]):
+    record, entity = StripeMarker, "stripe_marker"
+
+    def key(self, *ids: str) -> Key:
+        kind, stripe_id = ids
+        return key(join("STRIPE", "PI" if kind == "payment_intent" else "EVT", stripe_id), MARKER)
+
+    def key_of(self, record: StripeMarker) -> Key:
+        return self.key(record.kind, record.stripe_id)
