@@ -24,11 +24,15 @@ if TYPE_CHECKING:  # the services import their repositories; only the routes tha
     from shared.repositories.store import Store
     from shared.services.accounts import AccountService
     from shared.services.allocation import AllocationService
-    from shared.services.auto_top_up import AutoTopUpService
+    from shared.services.auto_top_up import AutoTopUpWorker
+    from shared.services.domain_events import DomainEvents
+    from shared.services.funding import CardFunding, Funding
     from shared.services.online_top_ups import OnlineTopUpService
     from shared.services.payments import PaymentService
     from shared.services.stripe_webhooks import StripeWebhookService
+    from shared.services.sweep import Sweep
     from shared.stripe_gateway import StripeGateway
+    from shared.vocabulary import SettingsMethod
 
 
 class Container:
@@ -149,7 +153,32 @@ class Container:
         return StripeWebhookService(self.settings, self.store, self.clock)
 
     @cached_property
-    def auto_top_up(self) -> AutoTopUpService:
-        from shared.services.auto_top_up import AutoTopUpService
+    def sweep(self) -> Sweep:
+        from shared.services.sweep import Sweep
 
-        return AutoTopUpService(self.settings, self.store, self.organizations, self.partner_wallets)
+        return Sweep(self.organizations, lambda: self.sqs, self.settings.queue_url)
+
+    @cached_property
+    def card_funding(self) -> CardFunding:
+        from shared.services.funding import CardFunding
+
+        return CardFunding(self.store, lambda: self.stripe)
+
+    @cached_property
+    def funding(self) -> dict[SettingsMethod, Funding]:
+        from shared.services.funding import InvoiceFunding, MasterWalletFunding
+
+        return {"cheque_or_tt": InvoiceFunding(self.store),
+                "master_account": MasterWalletFunding(self.store, self.partner_wallets), "stripe": self.card_funding}
+
+    @cached_property
+    def domain_events(self) -> DomainEvents:
+        from shared.services.domain_events import DomainEvents
+
+        return DomainEvents(self.store, lambda: self.events, self.settings.event_bus_name)
+
+    @cached_property
+    def auto_top_up(self) -> AutoTopUpWorker:
+        from shared.services.auto_top_up import AutoTopUpWorker
+
+        return AutoTopUpWorker(self.store, self.funding, self.card_funding, self.domain_events)

@@ -150,7 +150,7 @@ def test_one_sweep_tops_up_each_due_organization_in_its_way_once_a_day(lambdas, 
     assert balance(lambdas, partner, master) + partner_balance(lambdas, partner) == 100_000
 
 
-def test_a_worker_crashing_after_its_claim_is_recovered_once(lambdas, auto, partner):
+def test_a_worker_crashing_after_its_claim_is_recovered_once(lambdas, auto, partner, monkeypatch):
     # Given a due master-account customer
     credit(lambdas, partner, 50_000)
     org = create_org(lambdas, partner)
@@ -158,14 +158,13 @@ def test_a_worker_crashing_after_its_claim_is_recovered_once(lambdas, auto, part
     auto.sweep(DAY1)
     mine = [m for m in auto.receive() if json.loads(m["Body"])["org_id"] == org["id"]]
     assert len(mine) == 1
-    # When the worker crashes between its claim and its side effect
-    service = auto.worker_fn.deps.auto_top_up
+    # When the worker crashes between its claim and its side effect (a fault injected as its funding method)
+    class Crash:
+        def fund(self, claim):
+            raise RuntimeError("injected crash after claim")
 
-    def crash(_org_id):
-        raise RuntimeError("injected crash after claim")
-
-    service.fault_after_claim = crash
-    try:
+    with monkeypatch.context() as patched:
+        patched.setitem(auto.worker_fn.deps.funding, "master_account", Crash())
         # Then the batch fails (Powertools raises when every record failed: SQS redelivers them all)
         with pytest.raises(BatchProcessingError):
             auto.deliver(mine)
@@ -174,8 +173,6 @@ def test_a_worker_crashing_after_its_claim_is_recovered_once(lambdas, auto, part
             {"org_id": "org_01JZ8Q5V4K7W3M2N1P0R9S8T7V", "business_date": "2026-11-21"}))  # unknown org: done
         other = auto.deliver([*mine, healthy])
         assert other == {"batchItemFailures": [{"itemIdentifier": mine[0]["MessageId"]}]}
-    finally:
-        service.fault_after_claim = None
     # And the claim exists while nothing moved
     stored = Container.from_env().db.get({"pk": f"ORG#{org['id']}", "sk": "ATTEMPT#2026-11-21"})
     assert stored["status"] == "claimed" and balance(lambdas, partner, org) == 0

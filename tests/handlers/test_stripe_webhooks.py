@@ -226,14 +226,14 @@ def test_a_crashed_worker_retrying_its_charge_charges_once(lambdas, partner):
     org_id, _ = card_customer(lambdas, partner)
     debit(lambdas, partner, org_id, 4_500)
     worker = lambdas.host.load_module("WorkerFunction")
-    service = worker.deps.auto_top_up
-    real_charge = service.stripe.charge_off_session
+    gateway = worker.deps.stripe  # the worker's Stripe boundary: the fault is injected there
+    real_charge = gateway.charge_off_session
 
     def charge_then_crash(**kw):
         real_charge(**kw)
         raise ConnectionError("the answer was lost")
 
-    service.stripe.charge_off_session = charge_then_crash
+    gateway.charge_off_session = charge_then_crash
     event = worker_event(org_id, "2026-11-22")
     with pytest.raises(BatchProcessingError):
         worker.lambda_handler(event, LambdaContext("WorkerFunction", 512, 30, "r1"))
@@ -241,7 +241,7 @@ def test_a_crashed_worker_retrying_its_charge_charges_once(lambdas, partner):
                                                                 "sk": {"S": "ATTEMPT#2026-11-22"}})["Item"]
     assert item["status"]["S"] == "charge_pending" and "payment_intent_id" not in item
     # When SQS redelivers it three times
-    service.stripe.charge_off_session = real_charge
+    gateway.charge_off_session = real_charge
     for _ in range(3):
         assert worker.lambda_handler(event, LambdaContext("WorkerFunction", 512, 30, "r2")) == {
             "batchItemFailures": []}
