@@ -17,12 +17,13 @@ import jwt
 from local.auth import flatten_claims, verify
 from local.lambdas import FunctionHost, InvocationError
 from local.template import Route, Template
+from shared.errors import error_body
 
 MAX_BODY = 6 * 1024 * 1024  # Lambda's synchronous payload limit
 
 
 def _error(code: str, message: str) -> bytes:
-    return json.dumps({"error": {"code": code, "message": message, "details": []}}).encode()
+    return json.dumps(error_body(code, message)).encode()
 
 
 class _Quiet(BaseHTTPRequestHandler):

@@ -14,10 +14,9 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from shared.auth import Principal, principal_from_event
 from shared.cursor import MAX_CURSOR
-from shared.errors import ApiError
+from shared.edge import INTERNAL, JSON, proxy_response, status_of
+from shared.errors import ApiError, error_body
 from shared.models import IsoDate
-
-JSON = "application/json"
 
 # Query parameters every list shares (contract: ?limit= 1..100, default 50; ?cursor=).
 Limit = Annotated[int, Query(ge=1, le=100)]
@@ -31,7 +30,7 @@ def json_response(status: int, body: Any, headers: dict[str, str] | None = None)
 
 
 def error_response(status: int, code: str, message: str, details: list[Any] | None = None) -> Response:
-    return json_response(status, {"error": {"code": code, "message": message, "details": details or []}})
+    return json_response(status, error_body(code, message, details))
 
 
 def _field(loc: tuple[Any, ...] | list[Any]) -> str:
@@ -56,7 +55,7 @@ def create_resolver(logger: Logger) -> APIGatewayHttpResolver:
 
     @app.exception_handler(ApiError)
     def _api_error(error: ApiError) -> Response:
-        return json_response(error.status, error.body())
+        return json_response(status_of(error), error.body())
 
     @app.exception_handler(RequestValidationError)
     def _invalid(error: RequestValidationError) -> Response:
@@ -69,7 +68,7 @@ def create_resolver(logger: Logger) -> APIGatewayHttpResolver:
     @app.exception_handler(Exception)
     def _unexpected(error: Exception) -> Response:
         logger.exception("unhandled error")
-        return error_response(500, "internal_error", "Something went wrong on our side.")
+        return json_response(500, INTERNAL)
 
     return app
 
@@ -85,9 +84,7 @@ def header(app: APIGatewayHttpResolver, name: str) -> str | None:
 
 
 def _refuse(code: str, message: str) -> dict[str, Any]:
-    body = {"error": {"code": code, "message": message, "details": []}}
-    return {"statusCode": 400, "headers": {"Content-Type": JSON}, "isBase64Encoded": False,
-            "body": json.dumps(body, separators=(",", ":"))}
+    return proxy_response(400, error_body(code, message))
 
 
 def handle(app: APIGatewayHttpResolver, event: dict[str, Any], context: Any) -> dict[str, Any]:

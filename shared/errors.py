@@ -1,12 +1,17 @@
-"""Typed domain errors. They are mapped to HTTP once, in shared.api."""
+"""Typed errors of the domain and the services. Each carries a code (the rule, in the contract's words)
+and a message; which HTTP status answers it is the edge's business (shared.edge). `error_body` is the
+contract's error shape, built here once for every edge (the API, the webhook, the local host)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 
+def error_body(code: str, message: str, details: list[Any] | None = None) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, "details": details or []}}
+
+
 class ApiError(Exception):
-    status: int = 500
     code: str = "internal_error"
 
     def __init__(self, message: str, *, code: str | None = None, details: list[Any] | None = None):
@@ -17,40 +22,48 @@ class ApiError(Exception):
         self.details = details or []
 
     def body(self) -> dict[str, Any]:
-        return {"error": {"code": self.code, "message": self.message, "details": self.details}}
+        return error_body(self.code, self.message, self.details)
 
 
 class BadRequest(ApiError):
-    status, code = 400, "bad_request"
+    """The request cannot be read (bad JSON, a bad cursor, an unverifiable webhook)."""
+
+    code = "bad_request"
 
 
 class Unauthorized(ApiError):
-    status, code = 401, "unauthorized"
+    code = "unauthorized"
 
 
 class Forbidden(ApiError):
-    status, code = 403, "forbidden"
+    code = "forbidden"
 
 
 class NotFound(ApiError):
-    status, code = 404, "not_found"
+    code = "not_found"
 
 
 class Conflict(ApiError):
     """A state rule refuses the request; the code names the rule."""
 
-    status, code = 409, "conflict"
+    code = "conflict"
 
     def __init__(self, code: str, message: str, details: list[Any] | None = None):
         super().__init__(message, code=code, details=details)
 
 
 class PreconditionFailed(ApiError):
-    status, code = 412, "version_mismatch"
+    code = "version_mismatch"
 
 
 class Unprocessable(ApiError):
-    status, code = 422, "validation_error"
+    code = "validation_error"
+
+
+class UpstreamFailure(ApiError):
+    """A provider the service depends on (Stripe) failed; nothing was written."""
+
+    code = "upstream_failure"
 
 
 class ConcurrentUpdate(Exception):

@@ -16,12 +16,12 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
-from shared.errors import ApiError, Unprocessable
+from shared.errors import Unprocessable, UpstreamFailure
 from shared.settings import Settings
 
 
-class PaymentProviderError(ApiError):
-    status, code = 502, "payment_provider_error"
+class PaymentProviderError(UpstreamFailure):
+    code = "payment_provider_error"
 
 
 @dataclass(frozen=True)

@@ -5,15 +5,10 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 from typing import Any
 
+from shared.edge import INTERNAL, proxy_response, status_of
 from shared.errors import ApiError
-
-
-def _response(status: int, body: dict[str, Any]) -> dict[str, Any]:
-    return {"statusCode": status, "headers": {"Content-Type": "application/json"}, "isBase64Encoded": False,
-            "body": json.dumps(body, separators=(",", ":"), sort_keys=True)}
 
 
 def raw_body(event: dict[str, Any]) -> bytes:
@@ -34,13 +29,12 @@ def stripe_webhook(service: Any, event: dict[str, Any], logger: Any) -> dict[str
         result = service.receive(headers.get("stripe-signature"), raw_body(event))
     except ApiError as error:
         logger.warning("stripe webhook refused", extra={"code": error.code, "reason": error.message})
-        return _response(error.status, error.body())
+        return proxy_response(status_of(error), error.body())
     except Exception:
         logger.exception("stripe webhook failed; Stripe will retry it")
-        return _response(500, {"error": {"code": "internal_error", "message": "Something went wrong on our side.",
-                                         "details": []}})
+        return proxy_response(500, INTERNAL)
     if result["outcome"] in ("amount_mismatch", "payment_intent_mismatch", "unknown_online_top_up", "unknown_attempt"):
         logger.warning("stripe webhook needs a look from finance", extra=result)  # nothing was credited
     else:
         logger.info("stripe webhook", extra=result)
-    return _response(200, result)
+    return proxy_response(200, result)

@@ -28,7 +28,7 @@ from shared.domain.organization import OnlineTopUp, Organization, PaymentSetting
 from shared.domain.payment import Allocation, Payment
 from shared.domain.settings import settings_changed, stripe_settings
 from shared.domain.wallet import Posting, post
-from shared.errors import ApiError, BadRequest
+from shared.errors import BadRequest
 from shared.ids import new_id
 from shared.repositories.store import Store
 from shared.repositories.stripe_markers import StripeMarker
@@ -45,8 +45,8 @@ EVENT_MARKER_DAYS = 30  # Stripe retries a delivery for up to 3 days
 MAX_BODY = 256 * 1024
 
 
-class InvalidSignature(ApiError):
-    status, code = 400, "invalid_signature"
+class InvalidSignature(BadRequest):
+    code = "invalid_signature"
 
 
 def _require(value: Any, kind: type, what: str) -> Any:

@@ -18,6 +18,7 @@ import stripe
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from shared.edge import status_of
 from shared.settings import Settings
 from shared.stripe_gateway import CardDeclined, StripeGateway
 from shared.stripe_signature import SignatureError, header_for, verify
@@ -103,11 +104,11 @@ def test_stripe_refusing_the_amount_is_a_422_and_an_outage_a_502():
     with pytest.raises(Exception) as refused:
         gw.start_online_payment(top_up_id="otu_1", org_id="o", partner_id="p", customer_id="c", amount=1,
                                 currency="SGD")
-    assert (refused.value.status, refused.value.code) == (422, "validation_error")
+    assert (status_of(refused.value), refused.value.code) == (422, "validation_error")
     gw, _ = gateway([(500, {"error": {"type": "api_error", "message": "An unknown error occurred"}})])
     with pytest.raises(Exception) as outage:
         gw.create_customer(org_id="o", partner_id="p", name="n")
-    assert (outage.value.status, outage.value.code) == (502, "payment_provider_error")
+    assert (status_of(outage.value), outage.value.code) == (502, "payment_provider_error")
 
 
 payloads = st.text(max_size=300).map(str.encode)  # Stripe sends UTF-8 JSON (the SDK decodes it)

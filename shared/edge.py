@@ -1,0 +1,37 @@
+"""The HTTP edge's one mapping from errors to statuses, and the Lambda proxy response of an error."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from shared.errors import (
+    ApiError,
+    BadRequest,
+    Conflict,
+    Forbidden,
+    NotFound,
+    PreconditionFailed,
+    Unauthorized,
+    Unprocessable,
+    UpstreamFailure,
+    error_body,
+)
+
+JSON = "application/json"
+STATUS: dict[type[ApiError], int] = {
+    BadRequest: 400, Unauthorized: 401, Forbidden: 403, NotFound: 404, Conflict: 409, PreconditionFailed: 412,
+    Unprocessable: 422, UpstreamFailure: 502,
+}
+INTERNAL = error_body("internal_error", "Something went wrong on our side.")
+
+
+def status_of(error: ApiError) -> int:
+    """The status of the nearest error kind in `error`'s class hierarchy (500 for none)."""
+    return next((STATUS[kind] for kind in type(error).__mro__ if kind in STATUS), 500)
+
+
+def proxy_response(status: int, body: dict[str, Any]) -> dict[str, Any]:
+    """An API Gateway (payload 2.0) proxy response with a JSON body."""
+    return {"statusCode": status, "headers": {"Content-Type": JSON}, "isBase64Encoded": False,
+            "body": json.dumps(body, separators=(",", ":"), sort_keys=True)}
