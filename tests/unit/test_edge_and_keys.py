@@ -47,7 +47,8 @@ def test_each_error_kind_answers_its_status_in_the_contract_shape(error, status,
 
 
 def test_the_error_body_carries_details():
-    assert error_body("c", "m", [{"field": "x"}]) == {"error": {"code": "c", "message": "m", "details": [{"field": "x"}]}}
+    details = [{"field": "x"}]
+    assert error_body("c", "m", details) == {"error": {"code": "c", "message": "m", "details": details}}
 
 
 @given(st.text(min_size=0, max_size=20), st.text(min_size=0, max_size=20))
