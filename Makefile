@@ -51,6 +51,7 @@ run: install
 
 lint: install
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 
 validate: tools
 	$(TOOLS)/bin/sam validate --lint

@@ -53,14 +53,13 @@ class MotoServer:
 
     def __init__(self, service: str, port: int = 0, host: str = "127.0.0.1"):
         self.service = service
-        self.server: BaseWSGIServer = make_server(host, port, _SerializedApp(create_backend_app(service)),
-                                                  threaded=True, request_handler=_QuietHandler)
+        app = _SerializedApp(create_backend_app(service))  # type: ignore[arg-type]  # moto's Literal of names
+        self.server: BaseWSGIServer = make_server(host, port, app, threaded=True, request_handler=_QuietHandler)
         self.thread = threading.Thread(target=self.server.serve_forever, name=service, daemon=True)
 
     @property
     def endpoint(self) -> str:
-        host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
 
     def start(self) -> MotoServer:
         self.thread.start()

@@ -14,10 +14,11 @@ import threading
 from concurrent.futures import Future
 from typing import Any
 
+_prctl: Any = None
 try:
     _prctl = ctypes.CDLL(None, use_errno=True).prctl  # looked up here: the child only calls it
 except (OSError, AttributeError):  # not Linux
-    _prctl = None
+    pass
 
 
 def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec

@@ -128,9 +128,11 @@ def main() -> None:
     parser.add_argument("--no-seed", action="store_true", help="start with an empty table")
     parser.add_argument("--verbose", action="store_true", help="log every request and INFO logs")
     args = parser.parse_args()
-    seed = None
+    seed: Callable[[str], Any] | None = None
     if not args.no_seed:
-        from local.seed import seed
+        from local.seed import seed as demo_seed
+
+        seed = demo_seed
     stack, seeded = start(int(os.environ.get("API_PORT", 3000)), int(os.environ.get("LAMBDA_PORT", 3001)),
                           int(os.environ.get("DYNAMODB_PORT", 8000)), "INFO" if args.verbose else "WARNING",
                           args.verbose, int(os.environ.get("SQS_PORT", 9324)),

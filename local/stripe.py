@@ -41,7 +41,7 @@ def _patch_localstripe() -> None:
     _patched = True
     from localstripe import resources as r
 
-    r.store.dump_to_disk = lambda: None  # type: ignore[method-assign]  # in memory only
+    r.store.dump_to_disk = lambda: None  # in memory only
 
     pi = r.PaymentIntent
     original_init = pi.__init__
@@ -142,7 +142,7 @@ class _Idempotency:
                                 headers={"Idempotent-Replayed": "true"})
         response = await handler(request)
         if isinstance(response, web.Response) and response.status < 500:
-            self.seen[scope] = _Remembered(fingerprint, response.status, response.body or b"",
+            self.seen[scope] = _Remembered(fingerprint, response.status, bytes(response.body or b""),  # type: ignore[arg-type]
                                            response.content_type)
         return response
 

@@ -34,15 +34,12 @@ def _real_date(value: str) -> str:
     return value
 
 
-def Text(max_length: int) -> Any:
-    return Annotated[StrictStr, Field(min_length=1, max_length=max_length), AfterValidator(_clean_text)]
-
-
 IsoDate = Annotated[StrictStr, Field(examples=["2026-11-21"]), AfterValidator(_real_date)]
-Name = Text(200)
-Reference = Text(200)
-InvoiceNumber = Text(64)
-Remark = Text(1000)
+# Free text: trimmed, not blank, no control characters, bounded.
+Name = Annotated[StrictStr, Field(min_length=1, max_length=200), AfterValidator(_clean_text)]
+Reference = Annotated[StrictStr, Field(min_length=1, max_length=200), AfterValidator(_clean_text)]
+InvoiceNumber = Annotated[StrictStr, Field(min_length=1, max_length=64), AfterValidator(_clean_text)]
+Remark = Annotated[StrictStr, Field(min_length=1, max_length=1000), AfterValidator(_clean_text)]
 OpaqueId = Annotated[StrictStr, Field(min_length=1, max_length=64, pattern=r"^[a-z]{3}_[0-9A-Z]{26}$")]
 
 

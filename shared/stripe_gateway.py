@@ -55,7 +55,7 @@ class StripeGateway:
 
         if self.settings.stripe_api_key is None:
             raise PaymentProviderError("Card payments are not configured.", code="stripe_not_configured")
-        base = {"api": self.settings.stripe_api_base} if self.settings.stripe_api_base else None
+        base: Any = {"api": self.settings.stripe_api_base} if self.settings.stripe_api_base else None
         # The SDK retries network errors and 409/429/5xx itself, with the same idempotency key.
         return stripe.StripeClient(self.settings.stripe_api_key.get_secret_value(), base_addresses=base,
                                    max_network_retries=2)
@@ -109,7 +109,8 @@ class StripeGateway:
                              "business_date": business_date},
             }, f"auto-top-up:{org_id}:{business_date}")
         except stripe.CardError as error:
-            body = (error.json_body or {}).get("error") or {}
+            json_body: dict[str, Any] = error.json_body if isinstance(error.json_body, dict) else {}
+            body = json_body.get("error") or {}
             intent_id = (body.get("payment_intent") or {}).get("id")
             raise CardDeclined(decline_reason(body), error.user_message or "The card was declined.",
                                intent_id) from None

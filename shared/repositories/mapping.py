@@ -12,7 +12,7 @@ from shared.repositories.keys import Key
 
 
 class Mapper[R: BaseModel]:
-    record: type[R]
+    record: ClassVar[type[Any]]  # type[R]: a class variable cannot be generic
     entity: ClassVar[str]
 
     def key(self, *ids: str) -> Key:  # pragma: no cover - every mapper overrides
@@ -30,7 +30,8 @@ class Mapper[R: BaseModel]:
                 **self.key_of(record), "entity": self.entity}
 
     def from_item(self, item: dict[str, Any]) -> R:
-        return self.record.model_validate(item)
+        record: R = self.record.model_validate(item)
+        return record
 
 
 MAPPERS: dict[type[BaseModel], Mapper[Any]] = {}

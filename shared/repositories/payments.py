@@ -67,7 +67,7 @@ class PaymentRepository:
         self.db = db
         self.cursors = cursors
 
-    def list(self, partner_id: str, filters: PaymentFilters, *, limit: int, cursor: str | None,
+    def search(self, partner_id: str, filters: PaymentFilters, *, limit: int, cursor: str | None,
              scope: str) -> tuple[list[Payment], str | None]:
         """Newest received first. The organization filter uses its own index; the rest filter."""
         try:

@@ -72,7 +72,7 @@ class PaymentService:
              cursor: str | None) -> dict[str, Any]:
         check_date_range(filters.received_from, filters.received_to, "received")
         scope = list_scope(principal, "payments", **vars(filters))
-        items, next_cursor = self.payments.list(principal.home_partner(), filters, limit=limit, cursor=cursor,
+        items, next_cursor = self.payments.search(principal.home_partner(), filters, limit=limit, cursor=cursor,
                                                 scope=scope)
         return page([payment_out(p) for p in items], next_cursor)
 

@@ -114,7 +114,7 @@ class StripeWebhookService:
         if intent.get("object") != "payment_intent" or not _id_of(intent.get("id")):
             raise BadRequest("The event carries no PaymentIntent.", code="malformed_event")
         metadata = intent.get("metadata") if isinstance(intent.get("metadata"), dict) else {}
-        target = TARGETS.get(metadata.get("purpose"))
+        target = TARGETS.get(str(metadata.get("purpose")))
         if target is None:
             outcome = "not_ours"  # another integration's PaymentIntent on the same Stripe account
         else:
