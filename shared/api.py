@@ -11,6 +11,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.params import Query
+from pydantic import BaseModel
 
 from shared.auth import Principal, principal_from_event
 from shared.cursor import MAX_CURSOR
@@ -24,7 +25,11 @@ Cursor = Annotated[str | None, Query(max_length=MAX_CURSOR)]
 DateQuery = Annotated[IsoDate | None, Query()]
 
 
-def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
+def json_response(status: int, body: Any, model: type[BaseModel] | None = None,
+                  headers: dict[str, str] | None = None) -> Response:
+    """A JSON response; with `model` (the route's documented body) the body is checked against it first."""
+    if model is not None:
+        model.model_validate(body)
     return Response(status_code=status, content_type=JSON, body=json.dumps(body, separators=(",", ":"), sort_keys=True),
                     headers=headers)
 

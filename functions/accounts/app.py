@@ -7,77 +7,87 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from shared import responses as R
 from shared.api import Cursor, Limit, create_resolver, handle, header, json_response, principal
 from shared.container import Container
 from shared.models import DebitIn, OnlineTopUpIn, OrganizationCreate, PartnerCreditIn, PaymentSettingsIn
+from shared.responses import documented
 
 logger = Logger()
 metrics = Metrics()
 deps = Container.from_env()
 app = create_resolver(logger)
 
-@app.post("/organizations")
+@app.post("/organizations", responses=documented(201, R.OrganizationOut, "The organization", 403, 409, 422))
 def create_organization(body: OrganizationCreate):
     org = deps.accounts.create_organization(principal(app), body, header(app, "Idempotency-Key"))
-    return json_response(201, org)
+    return json_response(201, org, R.OrganizationOut)
 
 
-@app.get("/organizations")
+@app.get("/organizations", responses=documented(200, R.OrganizationPage, "Organizations by name", 422))
 def list_organizations(name: Annotated[str | None, Query(max_length=200)] = None, limit: Limit = 50,
                        cursor: Cursor = None):
-    return json_response(200, deps.accounts.list_organizations(principal(app), name, limit, cursor))
+    return json_response(200, deps.accounts.list_organizations(principal(app), name, limit, cursor), R.OrganizationPage)
 
 
-@app.get("/organizations/<org_id>")
+@app.get("/organizations/<org_id>", responses=documented(200, R.OrganizationOut, "The organization", 404))
 def get_organization(org_id: str):
-    return json_response(200, deps.accounts.get_organization(principal(app), org_id))
+    return json_response(200, deps.accounts.get_organization(principal(app), org_id), R.OrganizationOut)
 
 
-@app.get("/organizations/<org_id>/wallet")
+@app.get("/organizations/<org_id>/wallet", responses=documented(200, R.WalletOut, "The wallet", 404))
 def get_wallet(org_id: str):
-    return json_response(200, deps.accounts.get_wallet(principal(app), org_id))
+    return json_response(200, deps.accounts.get_wallet(principal(app), org_id), R.WalletOut)
 
 
-@app.get("/organizations/<org_id>/wallet/transactions")
+@app.get("/organizations/<org_id>/wallet/transactions",
+         responses=documented(200, R.LedgerPage, "Ledger entries, newest first", 404, 422))
 def wallet_transactions(org_id: str, limit: Limit = 50, cursor: Cursor = None):
-    return json_response(200, deps.accounts.wallet_transactions(principal(app), org_id, limit, cursor))
+    return json_response(200, deps.accounts.wallet_transactions(principal(app), org_id, limit, cursor), R.LedgerPage)
 
 
-@app.get("/organizations/<org_id>/payment-settings")
+@app.get("/organizations/<org_id>/payment-settings",
+         responses=documented(200, R.SettingsOut, "The payment settings", 404))
 def get_payment_settings(org_id: str):
-    return json_response(200, deps.accounts.get_settings(principal(app), org_id))
+    return json_response(200, deps.accounts.get_settings(principal(app), org_id), R.SettingsOut)
 
 
-@app.put("/organizations/<org_id>/payment-settings")
+@app.put("/organizations/<org_id>/payment-settings",
+         responses=documented(200, R.SettingsOut, "The payment settings", 403, 404, 409, 422))
 def put_payment_settings(org_id: str, body: PaymentSettingsIn):
-    return json_response(200, deps.accounts.put_settings(principal(app), org_id, body))
+    return json_response(200, deps.accounts.put_settings(principal(app), org_id, body), R.SettingsOut)
 
 
-@app.post("/organizations/<org_id>/wallet/debits")
+@app.post("/organizations/<org_id>/wallet/debits",
+          responses=documented(201, R.LedgerEntryOut, "The usage ledger entry", 403, 404, 409, 422))
 def debit_wallet(org_id: str, body: DebitIn):
-    return json_response(201, deps.accounts.debit(principal(app), org_id, body, header(app, "Idempotency-Key")))
+    return json_response(201, deps.accounts.debit(principal(app), org_id, body, header(app, "Idempotency-Key")),
+                         R.LedgerEntryOut)
 
 
-@app.post("/organizations/<org_id>/online-top-ups")
+@app.post("/organizations/<org_id>/online-top-ups",
+          responses=documented(201, R.OnlineTopUpOut, "The online top-up and its client secret", 403, 404, 409, 422))
 def start_online_top_up(org_id: str, body: OnlineTopUpIn):
     top_up = deps.online_top_ups.start(principal(app), org_id, body, header(app, "Idempotency-Key"))
-    return json_response(201, top_up)
+    return json_response(201, top_up, R.OnlineTopUpOut)
 
 
-@app.get("/organizations/<org_id>/auto-top-ups")
+@app.get("/organizations/<org_id>/auto-top-ups",
+         responses=documented(200, R.AttemptPage, "Automatic top-up attempts, newest first", 404, 422))
 def list_auto_top_ups(org_id: str, limit: Limit = 50, cursor: Cursor = None):
-    return json_response(200, deps.accounts.auto_top_ups(principal(app), org_id, limit, cursor))
+    return json_response(200, deps.accounts.auto_top_ups(principal(app), org_id, limit, cursor), R.AttemptPage)
 
 
-@app.get("/partners/<partner_id>/wallet")
+@app.get("/partners/<partner_id>/wallet", responses=documented(200, R.PartnerWalletOut, "The master wallet", 404))
 def get_partner_wallet(partner_id: str):
-    return json_response(200, deps.accounts.partner_wallet(principal(app), partner_id))
+    return json_response(200, deps.accounts.partner_wallet(principal(app), partner_id), R.PartnerWalletOut)
 
 
-@app.post("/partners/<partner_id>/wallet/credits")
+@app.post("/partners/<partner_id>/wallet/credits",
+          responses=documented(201, R.PartnerLedgerEntryOut, "The credit ledger entry", 403, 422))
 def credit_partner_wallet(partner_id: str, body: PartnerCreditIn):
     entry = deps.accounts.credit_partner(principal(app), partner_id, body, header(app, "Idempotency-Key"))
-    return json_response(201, entry)
+    return json_response(201, entry, R.PartnerLedgerEntryOut)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

@@ -8,10 +8,12 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from shared import responses as R
 from shared.api import Cursor, DateQuery, Limit, create_resolver, handle, header, json_response, principal
 from shared.container import Container
 from shared.models import AllocationsIn, AssignmentIn, InvoiceCreate, TopUpIn
 from shared.repositories.invoices import InvoiceFilters
+from shared.responses import documented
 from shared.vocabulary import InvoiceStatus, InvoiceType
 
 logger = Logger()
@@ -19,12 +21,13 @@ metrics = Metrics()
 deps = Container.from_env()
 app = create_resolver(logger)
 
-@app.post("/invoices")
+@app.post("/invoices", responses=documented(201, R.InvoiceOut, "The invoice", 403, 409, 422))
 def create_invoice(body: InvoiceCreate):
-    return json_response(201, deps.allocation.create_invoice(principal(app), body, header(app, "Idempotency-Key")))
+    return json_response(201, deps.allocation.create_invoice(principal(app), body, header(app, "Idempotency-Key")),
+                         R.InvoiceOut)
 
 
-@app.get("/invoices")
+@app.get("/invoices", responses=documented(200, R.InvoicePage, "Invoices, newest issued first", 422))
 def list_invoices(org_id: Annotated[str | None, Query(max_length=64)] = None,
                   org_name: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
                   number: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
@@ -33,39 +36,43 @@ def list_invoices(org_id: Annotated[str | None, Query(max_length=64)] = None,
                   limit: Limit = 50, cursor: Cursor = None):
     filters = InvoiceFilters(org_id=org_id, org_name=org_name, number=number, issued_from=issued_from,
                              issued_to=issued_to, status=status, type=type)
-    return json_response(200, deps.allocation.list_invoices(principal(app), filters, limit, cursor))
+    return json_response(200, deps.allocation.list_invoices(principal(app), filters, limit, cursor), R.InvoicePage)
 
 
-@app.get("/invoices/<invoice_id>")
+@app.get("/invoices/<invoice_id>", responses=documented(200, R.InvoiceOut, "The invoice", 404))
 def get_invoice(invoice_id: str):
-    return json_response(200, deps.allocation.get_invoice(principal(app), invoice_id))
+    return json_response(200, deps.allocation.get_invoice(principal(app), invoice_id), R.InvoiceOut)
 
 
-@app.put("/payments/<payment_id>/assignment")
+@app.put("/payments/<payment_id>/assignment",
+         responses=documented(200, R.PaymentOut, "The payment", 403, 404, 409, 422))
 def assign(payment_id: str, body: AssignmentIn):
-    return json_response(200, deps.allocation.assign(principal(app), payment_id, body))
+    return json_response(200, deps.allocation.assign(principal(app), payment_id, body), R.PaymentOut)
 
 
-@app.delete("/payments/<payment_id>/assignment")
+@app.delete("/payments/<payment_id>/assignment", responses=documented(200, R.PaymentOut, "The payment", 403, 404, 409))
 def unassign(payment_id: str):
-    return json_response(200, deps.allocation.unassign(principal(app), payment_id))
+    return json_response(200, deps.allocation.unassign(principal(app), payment_id), R.PaymentOut)
 
 
-@app.post("/payments/<payment_id>/allocations")
+@app.post("/payments/<payment_id>/allocations",
+          responses=documented(200, R.PaymentOut, "The payment", 403, 404, 409, 422))
 def allocate(payment_id: str, body: AllocationsIn):
     payment = deps.allocation.allocate(principal(app), payment_id, body, header(app, "Idempotency-Key"))
     metrics.add_metric(name="InvoicesAllocated", unit=MetricUnit.Count, value=len(body.allocations))
-    return json_response(200, payment)
+    return json_response(200, payment, R.PaymentOut)
 
 
-@app.delete("/payments/<payment_id>/allocations/<invoice_id>")
+@app.delete("/payments/<payment_id>/allocations/<invoice_id>",
+            responses=documented(200, R.PaymentOut, "The payment", 403, 404, 409))
 def release(payment_id: str, invoice_id: str):
-    return json_response(200, deps.allocation.release(principal(app), payment_id, invoice_id))
+    return json_response(200, deps.allocation.release(principal(app), payment_id, invoice_id), R.PaymentOut)
 
 
-@app.post("/payments/<payment_id>/top-ups")
+@app.post("/payments/<payment_id>/top-ups", responses=documented(200, R.PaymentOut, "The payment", 403, 404, 409, 422))
 def top_up(payment_id: str, body: TopUpIn):
-    return json_response(200, deps.allocation.top_up(principal(app), payment_id, body, header(app, "Idempotency-Key")))
+    return json_response(200, deps.allocation.top_up(principal(app), payment_id, body, header(app, "Idempotency-Key")),
+                         R.PaymentOut)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

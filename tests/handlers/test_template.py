@@ -53,3 +53,26 @@ def test_policies_are_least_privilege():
                 actions = statement["Action"]
                 assert all(re.fullmatch(r"(dynamodb|sqs|events):[A-Z]\w+", a) for a in actions)  # no wildcards
                 assert not {"dynamodb:Scan", "dynamodb:DeleteTable"} & set(actions)
+
+
+@pytest.mark.parametrize("function", ["AccountsFunction", "PaymentsFunction", "AllocationFunction"])
+def test_the_openapi_document_states_each_routes_real_status_and_body(lambdas, function):
+    # Given a function's OpenAPI document (from its resolver)
+    doc = lambdas.host.load_module(function).app.get_openapi_schema().model_dump(by_alias=True, exclude_none=True)
+    for path, item in doc["paths"].items():
+        for method in ("get", "post", "put", "patch", "delete"):
+            if method not in item:
+                continue
+            responses = {str(code): r for code, r in item[method]["responses"].items()}
+            success = [int(code) for code in responses if str(code).startswith("2")]
+            # Then each route states exactly one success: 201 for a create, 204 for a delete, else 200
+            assert len(success) == 1, (method, path, sorted(responses))
+            # and its body's schema (none for 204), and the contract's error shape for 400 and 401
+            body = responses[str(success[0])].get("content", {}).get("application/json", {}).get("schema")
+            assert (body is None) == (success[0] == 204), (method, path)
+            for code in ("400", "401"):
+                assert responses[code]["content"]["application/json"]["schema"]["$ref"].endswith("/ErrorOut")
+    if function == "AccountsFunction":
+        created = {str(code): r for code, r in doc["paths"]["/organizations"]["post"]["responses"].items()}
+        assert "201" in created and "200" not in created
+        assert created["201"]["content"]["application/json"]["schema"]["$ref"].endswith("/OrganizationOut")
