@@ -70,7 +70,7 @@ class AccountService:
             uow.create(entry)
             return uow.commit_returning(partner_ledger_out(entry), complete)
 
-        return once(self.idempotency, principal, f"POST /partners/{partner_id}/wallet/credits", key, body, attempt,
+        return once(self.idempotency, principal, f"partner_wallet.credit:{partner_id}", key, body, attempt,
                     tenant=f"platform:{principal.sub}")
 
     def _organization(self, principal: Principal, org_id: str, *, write: bool = False) -> Organization:
@@ -94,7 +94,7 @@ class AccountService:
                 OrganizationNameLock(partner_id=partner_id, name=org.name, org_id=org.id), taken=taken).create(record)
             return uow.commit_returning(result, complete)
 
-        return once(self.idempotency, principal, "POST /organizations", idempotency_key, body, create)
+        return once(self.idempotency, principal, "organization.create", idempotency_key, body, create)
 
     def get_organization(self, principal: Principal, org_id: str) -> dict[str, Any]:
         return organization_out(self._organization(principal, org_id))
@@ -152,4 +152,4 @@ class AccountService:
             uow = self.store.unit_of_work().save(debited, org.version).create(entries[0])
             return uow.commit_returning(result, complete)
 
-        return once(self.idempotency, principal, f"POST /organizations/{org_id}/wallet/debits", key, body, attempt)
+        return once(self.idempotency, principal, f"wallet.debit:{org_id}", key, body, attempt)

@@ -69,10 +69,8 @@ class AllocationService:
                              action="invoice.created", at=at, changes=body.model_dump(mode="json")))
             return uow.commit_returning(invoice_out(invoice), complete)
 
-        return self.idempotency.run(
-            scope=f"{partner_id}#POST /invoices", key=key, body=body.model_dump(mode="json"),
-            action=lambda complete: with_retries(lambda: with_free_number(
-                partial(attempt, complete), number_given=body.number is not None)))
+        return once(self.idempotency, principal, "invoice.create", key, body,
+                    lambda complete: with_free_number(partial(attempt, complete), number_given=body.number is not None))
 
     def get_invoice(self, principal: Principal, invoice_id: str) -> dict[str, Any]:
         invoice = self.store.get(Invoice, invoice_id)
@@ -148,7 +146,7 @@ class AllocationService:
                 self._provision(principal, uow, outcome.provisioned, at)
             return uow.commit_returning(payment_out(outcome.payment), complete)
 
-        return once(self.idempotency, principal, f"POST /payments/{payment_id}/allocations", key, body, attempt)
+        return once(self.idempotency, principal, f"payment.allocate:{payment_id}", key, body, attempt)
 
     def _provision(self, principal: Principal, uow: UnitOfWork, invoices: list[Invoice], at: str) -> None:
         """Credit the wallet with each fully paid top-up invoice: one `provision` entry each, in the
@@ -196,4 +194,4 @@ class AllocationService:
                              changes={"amount": body.amount, "ledger_entry": entries[0].id}))
             return uow.commit_returning(payment_out(updated), complete)
 
-        return once(self.idempotency, principal, f"POST /payments/{payment_id}/top-ups", key, body, attempt)
+        return once(self.idempotency, principal, f"payment.top_up:{payment_id}", key, body, attempt)

@@ -114,12 +114,13 @@ def invoice_out(inv: Invoice) -> dict[str, Any]:
     }
 
 
-def once(idempotency: Idempotency, principal: Principal, route: str, key: str | None, body: BaseModel,
+def once(idempotency: Idempotency, principal: Principal, operation: str, key: str | None, body: BaseModel,
          attempt: Callable[[Completion | None], dict[str, Any]], *, tenant: str | None = None) -> dict[str, Any]:
     """A POST that moves money or creates a record: done once per Idempotency-Key (scoped to the
-    caller's partner, or `tenant`, and the route), each attempt re-read and decided again after a lost race."""
+    caller's partner, or `tenant`, and the operation with its target, e.g. `payment.allocate:pay_...`), each
+    attempt re-read and decided again after a lost race. The one way the services apply idempotency."""
     scope = tenant or principal.require_writer()
-    return idempotency.run(scope=f"{scope}#{route}", key=key, body=body.model_dump(mode="json"),
+    return idempotency.run(scope=f"{scope}#{operation}", key=key, body=body.model_dump(mode="json"),
                            action=lambda complete: with_retries(lambda: attempt(complete)))
 
 

@@ -56,7 +56,7 @@ class OnlineTopUpService:
                          "auto_trigger": body.auto_trigger}))
             return uow.commit_returning(result, complete)
 
-        return once(self.idempotency, principal, f"POST /organizations/{org_id}/online-top-ups", key, body, attempt)
+        return once(self.idempotency, principal, f"online_top_up.start:{org_id}", key, body, attempt)
 
     def _customer(self, org: Organization) -> str:
         """The organization's Stripe customer, created once: the key `customer:{org}` makes a racing or

@@ -63,7 +63,7 @@ class PaymentService:
             uow = self.store.unit_of_work().create(payment).create(record)
             return uow.commit_returning(result, complete)
 
-        return once(self.idempotency, principal, "POST /payments", idempotency_key, body, create)
+        return once(self.idempotency, principal, "payment.create", idempotency_key, body, create)
 
     def get(self, principal: Principal, payment_id: str) -> dict[str, Any]:
         return payment_out(self._own(principal, payment_id))
