@@ -5,13 +5,14 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from functools import cache
 from typing import Annotated, Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.params import Query
-from pydantic import BaseModel
+from pydantic import TypeAdapter
 
 from shared.auth import Principal, principal_from_event
 from shared.cursor import MAX_CURSOR
@@ -25,11 +26,15 @@ Cursor = Annotated[str | None, Query(max_length=MAX_CURSOR)]
 DateQuery = Annotated[IsoDate | None, Query()]
 
 
-def json_response(status: int, body: Any, model: type[BaseModel] | None = None,
-                  headers: dict[str, str] | None = None) -> Response:
+@cache
+def _adapter(model: Any) -> TypeAdapter[Any]:
+    return TypeAdapter(model)
+
+
+def json_response(status: int, body: Any, model: Any = None, headers: dict[str, str] | None = None) -> Response:
     """A JSON response; with `model` (the route's documented body) the body is checked against it first."""
     if model is not None:
-        model.model_validate(body)
+        _adapter(model).validate_python(body, strict=True)
     return Response(status_code=status, content_type=JSON, body=json.dumps(body, separators=(",", ":"), sort_keys=True),
                     headers=headers)
 
