@@ -10,7 +10,7 @@ from shared.vocabulary import AttemptStatus, SettingsMethod
 
 def business_date_of(event_time: str) -> str:
     """The UTC date of a scheduled event's `time` (RFC 3339), so a late or replayed event acts for its day."""
-    moment = datetime.fromisoformat(event_time.replace("Z", "+00:00"))
+    moment = datetime.fromisoformat(event_time.upper())  # reads "Z" (3.11+); RFC 3339 also allows "z", "t"
     if moment.tzinfo is None:
         raise ValueError("the event time must carry its time zone")
     return moment.astimezone(UTC).date().isoformat()
