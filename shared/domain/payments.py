@@ -37,7 +37,7 @@ def parse_if_match(header: str | None) -> int | None:
     if header is None:
         return None
     text = header.strip().removeprefix("W/").strip('"')
-    if not (text.isascii() and text.isdigit()) or len(text) > 12:  # superscripts and other scripts' digits pass isdigit()
+    if not (text.isascii() and text.isdigit()) or len(text) > 12:  # '²' passes isdigit()
         raise PreconditionFailed("If-Match must carry the payment's version number.")
     return int(text)
 

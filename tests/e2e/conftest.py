@@ -3,17 +3,20 @@ ports, driven over HTTP; stopped by pid at the end."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import json
+import time
+from collections.abc import Callable, Iterator
 from typing import Any
 
+import boto3
 import pytest
 import requests
 
 from local.auth import mint
 from local.aws import TABLE_NAME
-from local.dynamodb import client
+from local.dynamodb import LOCAL_CREDENTIALS, client
 from local.process import StackProcess, start_stack
-from tests.conftest import snapshot
+from tests.conftest import EVENTS, snapshot
 
 
 def table_of(stack: StackProcess) -> list[dict[str, Any]]:
@@ -56,3 +59,23 @@ def as_admin(stack: StackProcess, partner: str, sub: str = "admin@example.com") 
 
 def as_viewer(stack: StackProcess, partner: str) -> Api:
     return Api(stack.api, mint("viewer@example.com", partner, ["finance-viewer"]))
+
+
+def invoke_sweep(stack: StackProcess, when: str) -> dict[str, Any]:
+    """The daily sweep through the stack's Lambda Invoke API, for the business date of `when`."""
+    lam = boto3.client("lambda", endpoint_url=stack.lambda_url, **LOCAL_CREDENTIALS)
+    event = json.loads((EVENTS / "sweep/scheduled.json").read_text()) | {"time": when}
+    res = lam.invoke(FunctionName="SweepFunction", Payload=json.dumps(event))
+    assert "FunctionError" not in res
+    return json.loads(res["Payload"].read())
+
+
+def wait_for[T](predicate: Callable[[], T], timeout: float = 30.0) -> T:
+    """The first truthy value of `predicate` (the stack's queue and webhooks are asynchronous)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError("timed out")

@@ -12,25 +12,7 @@ import boto3
 from local.auth import mint
 from local.dynamodb import LOCAL_CREDENTIALS
 from tests.conftest import new_partner
-from tests.e2e.conftest import Api, as_admin
-
-
-def invoke_sweep(stack, when: str) -> dict:
-    lam = boto3.client("lambda", endpoint_url=stack.lambda_url, **LOCAL_CREDENTIALS)
-    event = json.loads(open("events/sweep/scheduled.json").read()) | {"time": when}
-    res = lam.invoke(FunctionName="SweepFunction", Payload=json.dumps(event))
-    assert "FunctionError" not in res
-    return json.loads(res["Payload"].read())
-
-
-def wait_for(predicate, timeout=30.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError("timed out")
+from tests.e2e.conftest import Api, as_admin, invoke_sweep, wait_for
 
 
 def test_sweep_through_the_invoke_api_tops_up_and_publishes_domain_events(stack):

@@ -5,8 +5,7 @@ then the daily sweep's off-session charge of the saved card and its webhook."""
 from __future__ import annotations
 
 from tests.conftest import new_partner
-from tests.e2e.conftest import as_admin
-from tests.e2e.test_auto_top_up_flow import invoke_sweep, wait_for
+from tests.e2e.conftest import as_admin, invoke_sweep, wait_for
 from tests.stripe_console import CARD_ALWAYS_AUTHENTICATE, CARD_OK, pay
 
 

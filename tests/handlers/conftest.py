@@ -65,3 +65,46 @@ def admin(partner: str, sub: str = "admin@example.com") -> dict[str, Any]:
 
 def viewer(partner: str) -> dict[str, Any]:
     return {"claims": {"partner_id": partner, "groups": "[finance-viewer]", "sub": "viewer@example.com"}}
+
+
+# --- given-steps the handler tests share (one definition each) --------------------------------------------
+NO_KEY = {"idempotency-key": None}  # the samples in events/ carry a key; most tests send none
+PLATFORM = {"claims": {"sub": "ops@platform.example", "groups": "[platform-admin]", "partner_id": "ptn_platform"}}
+
+
+def create_org(lambdas: Lambdas, partner: str, name: str = "Acme Telecom", currency: str = "SGD") -> dict[str, Any]:
+    """A new organization of `partner` (names are unique per partner: pass another for a second one)."""
+    status, body = lambdas.accounts("create_organization", body={"name": name, "currency": currency},
+                                    headers=NO_KEY, **admin(partner))
+    assert status == 201, body
+    return body
+
+
+def record(lambdas: Lambdas, partner: str, **fields: Any) -> dict[str, Any]:
+    """A recorded payment (SGD 125.50 by cheque unless `fields` say otherwise)."""
+    body = {"amount": 12_550, "currency": "SGD", "received_date": "2026-11-20", "method": "cheque", **fields}
+    status, payment = lambdas.payments("create_payment", body=body, headers=NO_KEY, **admin(partner))
+    assert status == 201, payment
+    return payment
+
+
+def allocate(lambdas: Lambdas, partner: str, payment: dict[str, Any], *lines: tuple[dict[str, Any], int],
+             expect: int = 200) -> Any:
+    """Allocates the payment to invoices, `lines` being (invoice, amount) pairs."""
+    body = {"allocations": [{"invoice_id": i["id"], "amount": a} for i, a in lines]}
+    status, res = lambdas.allocation("allocate_payment", path={"payment_id": payment["id"]}, body=body,
+                                     headers=NO_KEY, **admin(partner))
+    assert status == expect, res
+    return res
+
+
+def credit(lambdas: Lambdas, partner: str, amount: Any, currency: str = "SGD", who: dict[str, Any] = PLATFORM,
+           key: str | None = None) -> tuple[int, Any]:
+    """A platform admin (unless `who` says otherwise) credits the partner's master wallet."""
+    return lambdas.accounts("credit_partner_wallet", path={"partner_id": partner}, headers={"idempotency-key": key},
+                            body={"amount": amount, "currency": currency, "reference": "wire"}, **who)
+
+
+def balance(lambdas: Lambdas, partner: str, org: dict[str, Any]) -> int:
+    """The organization's wallet balance, as its partner's viewer reads it."""
+    return lambdas.accounts("get_wallet", path={"org_id": org["id"]}, **viewer(partner))[1]["balance"]

@@ -15,11 +15,10 @@ from local.aws import TABLE_NAME, sqs_event
 from local.stripe import DEFAULT_WEBHOOK_SECRET
 from shared.stripe_signature import header_for
 from tests.conftest import load_event
-from tests.handlers.conftest import admin
+from tests.handlers.conftest import NO_KEY, admin, create_org
 from tests.stripe_console import CARD_OK, stripe_client
 from tests.stripe_console import pay as pay_as_console
 
-NO_KEY = {"idempotency-key": None}
 WEBHOOK = "StripeWebhooksFunction"
 _des = TypeDeserializer()
 
@@ -47,12 +46,9 @@ def deliver(lambdas: Any, event: dict[str, Any] | bytes, **kw: Any) -> tuple[int
     return lambdas.call(WEBHOOK, delivery(event, **kw))
 
 
-def create_org(lambdas: Any, partner: str, name: str | None = None) -> str:
-    name = name or f"Card Co {secrets.token_hex(4)}"
-    status, org = lambdas.accounts("create_organization", body={"name": name, "currency": "SGD"},
-                                   headers=NO_KEY, **admin(partner))
-    assert status == 201, org
-    return org["id"]
+def card_org(lambdas: Any, partner: str, name: str | None = None) -> str:
+    """A new SGD organization's id, uniquely named unless told (a Stripe test makes several per partner)."""
+    return create_org(lambdas, partner, name or f"Card Co {secrets.token_hex(4)}")["id"]
 
 
 def start_top_up(lambdas: Any, partner: str, org_id: str, amount: int = 5_000, trigger: int = 2_000,
@@ -76,7 +72,7 @@ def intent_of(lambdas: Any, intent_id: str) -> dict[str, Any]:
 
 def card_customer(lambdas: Any, partner: str, card: str = CARD_OK, name: str | None = None) -> tuple[str, dict]:
     """An organization whose online top-up succeeded (its webhook delivered once)."""
-    org_id = create_org(lambdas, partner, name)
+    org_id = card_org(lambdas, partner, name)
     intent = pay(lambdas, start_top_up(lambdas, partner, org_id), card)
     assert intent["status"] == "succeeded"
     status, res = deliver(lambdas, stripe_event("payment_intent.succeeded", intent))

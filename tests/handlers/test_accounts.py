@@ -8,14 +8,7 @@ from shared.ids import new_id
 from shared.repositories.dynamo import Dynamo
 from shared.repositories.registry import item_of
 from shared.settings import get_settings
-from tests.handlers.conftest import admin, viewer
-
-
-def create_org(lambdas, partner, name="Acme Telecom", currency="SGD"):
-    status, body = lambdas.accounts("create_organization", body={"name": name, "currency": currency},
-                                    headers={"idempotency-key": None}, **admin(partner))
-    assert status == 201, body
-    return body
+from tests.handlers.conftest import admin, create_org, viewer
 
 
 def test_create_organization_returns_contract_shape(lambdas, partner):

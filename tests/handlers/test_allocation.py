@@ -4,11 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.handlers.conftest import admin, viewer
-from tests.handlers.test_accounts import create_org
-from tests.handlers.test_payments import record
-
-NO_KEY = {"idempotency-key": None}
+from tests.handlers.conftest import NO_KEY, admin, allocate, create_org, record, viewer
 
 
 def invoice(lambdas, partner, org, amount=10_000, type_="standard", issued="2026-11-01", **extra):
@@ -17,14 +13,6 @@ def invoice(lambdas, partner, org, amount=10_000, type_="standard", issued="2026
     status, inv = lambdas.allocation("create_invoice", body=body, headers=NO_KEY, **admin(partner))
     assert status == 201, inv
     return inv
-
-
-def allocate(lambdas, partner, payment, *lines, expect=200):
-    body = {"allocations": [{"invoice_id": i["id"], "amount": a} for i, a in lines]}
-    status, res = lambdas.allocation("allocate_payment", path={"payment_id": payment["id"]}, body=body,
-                                     headers=NO_KEY, **admin(partner))
-    assert status == expect, res
-    return res
 
 
 def assign(lambdas, partner, payment, org):

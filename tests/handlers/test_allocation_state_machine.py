@@ -26,11 +26,10 @@ from shared.domain.invoice import Invoice
 from shared.domain.organization import Organization
 from shared.domain.payment import Payment
 from tests.conftest import new_partner
-from tests.handlers.conftest import Lambdas, admin
+from tests.handlers.conftest import NO_KEY, Lambdas, admin
 
 STEPS: Counter[str] = Counter()
 ENV: dict[str, Lambdas] = {}
-NO_KEY = {"idempotency-key": None}
 EXAMPLES = int(os.environ.get("STATE_MACHINE_EXAMPLES", 10))
 STEP_COUNT = int(os.environ.get("STATE_MACHINE_STEPS", 30))
 

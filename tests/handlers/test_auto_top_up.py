@@ -20,14 +20,9 @@ from local.dynamodb import client
 from local.lambdas import LambdaContext
 from shared.container import Container
 from tests.conftest import EVENTS
-from tests.handlers.conftest import admin, viewer
-from tests.handlers.test_accounts import create_org
-from tests.handlers.test_allocation import allocate
-from tests.handlers.test_partner_wallet import credit
-from tests.handlers.test_payments import record
+from tests.handlers.conftest import NO_KEY, admin, allocate, balance, create_org, credit, record, viewer
 
 DAY1, DAY2, DAY3 = "2026-11-21T01:00:00Z", "2026-11-22T01:00:00Z", "2026-11-23T01:00:00Z"
-NO_KEY = {"idempotency-key": None}
 
 
 class AutoTopUp:
@@ -84,10 +79,6 @@ def attempts(lambdas, partner, org):
     status, page = lambdas.accounts("list_auto_top_ups", path={"org_id": org["id"]}, query={}, **viewer(partner))
     assert status == 200
     return [(a["business_date"], a["status"], a["reason"]) for a in page["items"]]
-
-
-def balance(lambdas, partner, org):
-    return lambdas.accounts("get_wallet", path={"org_id": org["id"]}, **viewer(partner))[1]["balance"]
 
 
 def partner_balance(lambdas, partner, currency="SGD"):

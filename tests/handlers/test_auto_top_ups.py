@@ -5,8 +5,7 @@ from __future__ import annotations
 from shared.container import Container
 from shared.domain.attempt import AutoTopUpAttempt
 from shared.repositories.registry import item_of
-from tests.handlers.conftest import viewer
-from tests.handlers.test_accounts import create_org
+from tests.handlers.conftest import create_org, viewer
 
 AT = "2026-11-21T00:00:00.000Z"
 

@@ -5,11 +5,7 @@ from __future__ import annotations
 from shared.container import Container
 from shared.repositories.dynamo import values
 from shared.repositories.organizations import due_shard
-from tests.handlers.conftest import admin
-from tests.handlers.test_accounts import create_org
-from tests.handlers.test_payments import record
-
-NO_KEY = {"idempotency-key": None}
+from tests.handlers.conftest import NO_KEY, admin, create_org, record
 
 
 def in_due_index(org_id: str) -> bool:

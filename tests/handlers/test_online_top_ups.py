@@ -6,19 +6,14 @@ import pytest
 
 from tests.conftest import new_partner
 from tests.handlers.conftest import admin, viewer
-from tests.handlers.stripe_support import create_org, intent_of, start_top_up
+from tests.handlers.stripe_support import card_org, intent_of, start_top_up
 
 BODY = {"amount": 5_000, "trigger_amount": 2_000, "limit_threshold": 1_000, "auto_trigger": True}
 
 
-@pytest.fixture
-def partner():
-    return new_partner()
-
-
 def test_it_reuses_the_customer_and_returns_what_the_console_needs(lambdas, partner):
     # Given an organization
-    org_id = create_org(lambdas, partner)
+    org_id = card_org(lambdas, partner)
     # When two online top-ups start
     first, second = start_top_up(lambdas, partner, org_id), start_top_up(lambdas, partner, org_id, amount=7_000)
     # Then each has its own PaymentIntent (with its client secret) for one Stripe customer
@@ -36,7 +31,7 @@ def test_it_reuses_the_customer_and_returns_what_the_console_needs(lambdas, part
 
 
 def test_the_same_idempotency_key_replays_the_first_top_up(lambdas, partner):
-    org_id = create_org(lambdas, partner)
+    org_id = card_org(lambdas, partner)
     calls = [lambdas.accounts("start_online_top_up", path={"org_id": org_id}, body=BODY,
                               headers={"idempotency-key": f"k-{org_id}"}, **admin(partner)) for _ in range(3)]
     assert [c[0] for c in calls] == [201, 201, 201]
@@ -52,7 +47,7 @@ def test_the_same_idempotency_key_replays_the_first_top_up(lambdas, partner):
     ({"currency": "SGD"}, "currency"),
 ])
 def test_bad_fields_get_422_and_nothing_is_written(lambdas, partner, change, field):
-    org_id = create_org(lambdas, partner)
+    org_id = card_org(lambdas, partner)
     before = lambdas.snapshot()
     status, res = lambdas.accounts("start_online_top_up", path={"org_id": org_id}, body={**BODY, **change},
                                    headers={"idempotency-key": None}, **admin(partner))
@@ -62,7 +57,7 @@ def test_bad_fields_get_422_and_nothing_is_written(lambdas, partner, change, fie
 
 
 def test_viewers_get_403_and_other_partners_404(lambdas, partner):
-    org_id = create_org(lambdas, partner)
+    org_id = card_org(lambdas, partner)
     before = lambdas.snapshot()
     status, res = lambdas.accounts("start_online_top_up", path={"org_id": org_id}, body=BODY,
                                    headers={"idempotency-key": None}, **viewer(partner))

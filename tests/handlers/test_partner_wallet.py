@@ -3,14 +3,7 @@
 from __future__ import annotations
 
 from shared.container import Container
-from tests.handlers.conftest import admin, viewer
-
-PLATFORM = {"claims": {"sub": "ops@platform.example", "groups": "[platform-admin]", "partner_id": "ptn_platform"}}
-
-
-def credit(lambdas, partner, amount, currency="SGD", who=PLATFORM, key=None):
-    return lambdas.accounts("credit_partner_wallet", path={"partner_id": partner}, headers={"idempotency-key": key},
-                            body={"amount": amount, "currency": currency, "reference": "wire"}, **who)
+from tests.handlers.conftest import PLATFORM, admin, credit, viewer
 
 
 def test_platform_admin_credits_per_currency_and_the_partner_reads_its_balances(lambdas, partner):

@@ -5,17 +5,7 @@ from __future__ import annotations
 from shared.container import Container
 from shared.domain.payment import Allocation, Payment
 from shared.repositories.registry import item_of
-from tests.handlers.conftest import admin, viewer
-from tests.handlers.test_accounts import create_org
-
-NO_KEY = {"idempotency-key": None}
-
-
-def record(lambdas, partner, **fields):
-    body = {"amount": 12_550, "currency": "SGD", "received_date": "2026-11-20", "method": "cheque", **fields}
-    status, payment = lambdas.payments("create_payment", body=body, headers=NO_KEY, **admin(partner))
-    assert status == 201, payment
-    return payment
+from tests.handlers.conftest import NO_KEY, admin, create_org, record, viewer
 
 
 def give_allocation(payment_id: str, amount: int) -> None:

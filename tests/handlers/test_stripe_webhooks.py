@@ -18,13 +18,13 @@ import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
 from local.lambdas import LambdaContext
-from tests.conftest import EVENTS, new_partner
-from tests.handlers.conftest import admin
+from tests.conftest import EVENTS
+from tests.handlers.conftest import admin, balance
 from tests.handlers.stripe_support import (
     WEBHOOK,
     business_state,
     card_customer,
-    create_org,
+    card_org,
     deliver,
     delivery,
     intent_of,
@@ -34,7 +34,6 @@ from tests.handlers.stripe_support import (
     stripe_event,
     worker_event,
 )
-from tests.handlers.test_auto_top_up import balance
 from tests.stripe_console import CARD_ALWAYS_AUTHENTICATE, stripe_client
 
 REPORT: dict[str, Counter[str]] = {}
@@ -48,11 +47,6 @@ def report():
         print(f"  {name}: {dict(counts)}")
 
 
-@pytest.fixture
-def partner():
-    return new_partner()
-
-
 def debit(lambdas, partner, org_id, amount):
     status, res = lambdas.accounts("debit_wallet", path={"org_id": org_id}, headers={"idempotency-key": None},
                                    body={"amount": amount, "reference": "usage"}, **admin(partner))
@@ -62,7 +56,7 @@ def debit(lambdas, partner, org_id, amount):
 # --- abuse: 400, nothing written ---------------------------------------------------------------------
 @pytest.fixture
 def succeeded_event(lambdas, partner):
-    org_id = create_org(lambdas, partner)
+    org_id = card_org(lambdas, partner)
     intent = pay(lambdas, start_top_up(lambdas, partner, org_id))
     return stripe_event("payment_intent.succeeded", intent)
 
@@ -130,10 +124,10 @@ def test_malformed_but_signed_bodies_get_400_and_unhandled_types_200(lambdas, pa
 def _scenario(lambdas, partner, kind):
     """An organization and one handled event of `kind`; returns (org_id, event)."""
     if kind == "online succeeded":
-        org_id = create_org(lambdas, partner)
+        org_id = card_org(lambdas, partner)
         return org_id, stripe_event("payment_intent.succeeded", pay(lambdas, start_top_up(lambdas, partner, org_id)))
     if kind == "online failed":  # the customer fails 3-D Secure
-        org_id = create_org(lambdas, partner)
+        org_id = card_org(lambdas, partner)
         top_up = start_top_up(lambdas, partner, org_id)
         intent = pay(lambdas, top_up, CARD_ALWAYS_AUTHENTICATE, authenticate=False)
         assert intent["status"] == "requires_payment_method"
@@ -195,7 +189,7 @@ def test_every_order_of_a_payments_events_ends_as_the_in_order_delivery(lambdas,
     # Given an online top-up whose first try fails 3-D Secure and whose second card succeeds:
     # its events are payment_failed, then succeeded (plus an event type we do not handle)
     def one_payment():
-        org_id = create_org(lambdas, partner)
+        org_id = card_org(lambdas, partner)
         top_up = start_top_up(lambdas, partner, org_id)
         failed = stripe_event("payment_intent.payment_failed",
                               pay(lambdas, top_up, CARD_ALWAYS_AUTHENTICATE, authenticate=False))
