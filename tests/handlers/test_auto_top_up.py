@@ -228,12 +228,3 @@ def iter_due(lambdas):
     for shard in range(16):
         yield from ddb.query(TableName="payments-local", IndexName="GSI3", KeyConditionExpression="gsi3pk = :p",
                               ExpressionAttributeValues={":p": {"S": f"DUE#{shard}"}})["Items"]
-
-
-def test_business_date_is_the_utc_date_of_the_event_time():
-    from shared.domain.attempt import business_date_of
-
-    assert business_date_of("2026-11-21T23:59:59Z") == "2026-11-21"
-    assert business_date_of("2026-11-22T07:30:00+08:00") == "2026-11-21"
-    with pytest.raises(ValueError):
-        business_date_of("2026-11-21T01:00:00")

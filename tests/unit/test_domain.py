@@ -125,3 +125,13 @@ def test_date_ranges_may_not_run_backwards():
     with pytest.raises(Unprocessable) as err:
         check_date_range("2026-11-02", "2026-11-01", "received")
     assert err.value.code == "invalid_date_range"
+
+
+def test_business_date_is_the_utc_date_of_the_event_time():
+    from shared.domain.attempt import business_date_of
+
+    assert business_date_of("2026-11-21T23:59:59Z") == "2026-11-21"
+    assert business_date_of("2026-11-22T07:30:00+08:00") == "2026-11-21"
+    with pytest.raises(ValueError):
+        business_date_of("2026-11-21T01:00:00")
+
