@@ -54,6 +54,8 @@ def validation_response(error: RequestValidationError) -> Response:
     errors = list(error.errors())
     if any(e.get("type") == "json_invalid" for e in errors):
         return error_response(400, "malformed_json", "The request body is not valid JSON.")
+    if any(e.get("type") == "missing" and tuple(e.get("loc", ())) == ("body",) for e in errors):
+        return error_response(400, "malformed_json", "The request body is empty; this route takes a JSON body.")
     details = [{"field": _field(e.get("loc", ())), "message": e.get("msg", ""), "type": e.get("type", "")}
                for e in errors]
     return error_response(422, "validation_error", "The request has invalid fields.", details)
@@ -97,18 +99,65 @@ def _refuse(code: str, message: str) -> dict[str, Any]:
     return proxy_response(400, error_body(code, message))
 
 
+MAX_BODY_BYTES = 64 * 1024  # the largest real request (40 allocations) is ~4 KB
+MAX_DEPTH = 16  # the deepest real request nests 3 levels
+MAX_DIGITS = 20  # any amount beyond MAX_AMOUNT is refused by the models anyway; this bounds the parse
+
+
+def _bounded_int(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_DIGITS:
+        raise ValueError("integer too long")
+    return int(text)
+
+
+def _depth(value: Any, limit: int) -> bool:
+    """True when `value` nests no deeper than `limit` (iterative: no recursion on hostile input)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > limit:
+            return False
+        if isinstance(item, dict):
+            stack.extend((v, depth + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, depth + 1) for v in item)
+    return True
+
+
+def _json_body(text: str) -> str | None:
+    """The body if it is bounded, well-formed JSON; None otherwise. Parsed here once with limits (length,
+    integer digits, nesting) before Powertools parses it, so no input reaches an unhandled exception."""
+    if len(text.encode("utf-8", "surrogatepass")) > MAX_BODY_BYTES:
+        return None
+    try:
+        parsed = json.loads(text, parse_int=_bounded_int, parse_constant=lambda c: (_ for _ in ()).throw(
+            ValueError(c)))
+    except (ValueError, RecursionError):
+        return None
+    return text if _depth(parsed, MAX_DEPTH) else None
+
+
 def handle(app: APIGatewayHttpResolver, event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """Resolve one HTTP API event. The API speaks JSON only: a body sent as another media type (a
-    form, say) is refused here, before Powertools would parse it as something else, and so is a body
-    that is not UTF-8 text (API Gateway hands such bodies over base64-encoded)."""
-    headers = event.get("headers") or {}
+    """Resolve one HTTP API event, through the one decoding edge of every API function.
+
+    The API speaks JSON only. Media types compare case-insensitively with parameters allowed (RFC 9110);
+    a body in another type is 415 `unsupported_media_type`; a body that is not UTF-8 (API Gateway hands
+    such bodies over base64-encoded), not JSON, too large, too deep or with an overlong integer is 400
+    `malformed_json`. Powertools then sees a normalized `content-type` and a body known to parse."""
+    headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
     media_type = headers.get("content-type", "").split(";")[0].strip().lower()
-    if event.get("body") and media_type not in ("", "application/json"):
-        return _refuse("unsupported_content_type", "Send the request body as application/json.")
-    if event.get("body") and event.get("isBase64Encoded"):
+    body = event.get("body")
+    if body and media_type not in ("", "application/json"):
+        return proxy_response(415, error_body("unsupported_media_type", "Send the request body as application/json."))
+    if body and event.get("isBase64Encoded"):
         try:
-            text = base64.b64decode(event["body"], validate=True).decode("utf-8")
-        except (binascii.Error, UnicodeDecodeError):
+            body = base64.b64decode(body, validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError, ValueError):
             return _refuse("malformed_json", "The request body is not valid JSON.")
-        event = {**event, "body": text, "isBase64Encoded": False}
+    if body and _json_body(body) is None:
+        return _refuse("malformed_json", "The request body is not valid JSON (or is too large or too deep).")
+    headers["content-type"] = "application/json"
+    event = {**event, "headers": headers, "isBase64Encoded": False, **({"body": body} if body else {})}
+    if not body:
+        event.pop("body", None)
     return app.resolve(event, context)

@@ -153,7 +153,7 @@ class InvoiceRepository:
             index, ipk, isk = "GSI2", "gsi2pk", "gsi2sk"
             vals = values(pk=org_index_pk(partner_id, f.org_id))
             condition, date_on_key = f"{ipk} = :pk", True
-        elif f.org_name:
+        elif f.org_name and name_key(f.org_name):  # a name of only white space is no filter
             index, ipk, isk = "GSI3", "gsi3pk", "gsi3sk"
             vals = values(pk=name_index_pk(partner_id), prefix=name_key(f.org_name))
             condition, date_on_key = f"{ipk} = :pk AND begins_with({isk}, :prefix)", False

@@ -118,9 +118,10 @@ class OrganizationRepository:
                      scope: str) -> tuple[list[Organization], str | None]:
         condition = "gsi1pk = :pk"
         vals = values(pk=partner_index_pk(partner_id))
-        if prefix:
+        folded = name_key(prefix or "")
+        if folded:  # a name of only white space folds to nothing: no filter (DynamoDB refuses "")
             condition += " AND begins_with(gsi1sk, :prefix)"
-            vals |= values(prefix=name_key(prefix))
+            vals |= values(prefix=folded)
         query = PageQuery(condition, {}, vals, index="GSI1")
         items, next_cursor = read_page(self.db, self.cursors, query, scope=scope, limit=limit, cursor=cursor)
         return [ORGANIZATIONS.from_item(i) for i in items], next_cursor

@@ -174,7 +174,7 @@ def test_a_body_that_is_not_utf8_is_malformed_not_a_server_error(stack):
 def test_form_encoded_body_is_refused(stack):
     api = as_admin(stack, new_partner())
     res = api("POST", "/payments", raw="amount=1", headers={"Content-Type": "application/x-www-form-urlencoded"})
-    assert res.status_code == 400 and res.json()["error"]["code"] == "unsupported_content_type"
+    assert res.status_code == 415 and res.json()["error"]["code"] == "unsupported_media_type"
 
 
 @pytest.mark.parametrize("query", [{"limit": 0}, {"limit": 101}, {"limit": "ten"}, {"status": "paid"},
