@@ -6,7 +6,16 @@ import re
 from datetime import date
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictStr, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictStr,
+    field_validator,
+    model_validator,
+)
 
 from shared.money import Currency, NonNegativeAmount, PositiveAmount, StripeAmount, StripeTrigger
 from shared.vocabulary import InvoiceType, PaymentMethod, SettingsMethod
@@ -97,6 +106,13 @@ class PaymentCreate(Strict):
     invoice_number: InvoiceNumber | None = None
     remark: Remark | None = None
 
+    @field_validator("method")
+    @classmethod
+    def _not_stripe(cls, method: str) -> str:
+        if method == "stripe":  # only the verified webhook records money Stripe received
+            raise ValueError("stripe payments are recorded by the Stripe webhook; use card for card money taken here")
+        return method
+
 
 class PaymentPatch(Strict):
     """Only the fields sent are changed; optional texts may be cleared with null."""
@@ -107,6 +123,13 @@ class PaymentPatch(Strict):
     reference: Reference | None = None
     invoice_number: InvoiceNumber | None = None
     remark: Remark | None = None
+
+    @field_validator("method")
+    @classmethod
+    def _not_stripe(cls, method: str | None) -> str | None:
+        if method == "stripe":  # a payment becomes `stripe` only by Stripe's webhook
+            raise ValueError("only the Stripe webhook records stripe payments")
+        return method
 
     @model_validator(mode="after")
     def _required_not_null(self) -> PaymentPatch:

@@ -48,11 +48,21 @@ def check_version(payment: Payment, expected: int | None) -> None:
                                  "reload it and try again.")
 
 
+# What Stripe received is Stripe's: the card money, its PaymentIntent (refunds and disputes follow it) and
+# its date. Finance may still write a remark and an invoice number on it.
+STRIPE_LOCKED = frozenset({"amount", "currency", "method", "reference", "received_date"})
+
+
 def apply_patch(payment: Payment, changes: dict[str, Any], at: str) -> tuple[Payment, dict[str, Any]]:
     """The payment after the edit and the audit diff; the rule that refuses it otherwise."""
     diff = {k: {"from": getattr(payment, k), "to": v} for k, v in changes.items() if getattr(payment, k) != v}
     if not diff:
         return payment, {}
+    locked = sorted(STRIPE_LOCKED & diff.keys()) if payment.method == "stripe" else []
+    if locked:
+        raise Conflict("stripe_payment_locked", "A Stripe payment's amount, method, reference and received date "
+                       "are what Stripe received and cannot be changed.",
+                       details=[{"field": f, "message": "set by Stripe"} for f in locked])
     new_amount = changes.get("amount", payment.amount)
     if new_amount < payment.allocated_amount:
         raise Conflict("amount_below_allocated",
@@ -63,6 +73,8 @@ def apply_patch(payment: Payment, changes: dict[str, Any], at: str) -> tuple[Pay
 
 
 def check_deletable(payment: Payment) -> None:
+    if payment.method == "stripe":
+        raise Conflict("stripe_payment_locked", "A Stripe payment records money Stripe received; it cannot be deleted.")
     if payment.allocated_amount > 0:
         raise Conflict("payment_has_allocations",
                        "Release the payment's allocations before deleting it.")

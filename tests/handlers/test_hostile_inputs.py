@@ -77,3 +77,63 @@ def test_if_match_that_is_no_version_we_issued_is_412(lambdas, partner, if_match
     # Then 412, and nothing is written
     assert [s for s, _ in (patched, deleted)] == [412, 412]
     assert lambdas.snapshot() == before
+
+
+def stripe_payment(lambdas, partner):
+    """Given-step: the `stripe` payment the webhook recorded for a succeeded online top-up of SGD 50.00."""
+    from tests.handlers.stripe_support import card_customer
+
+    org_id, intent = card_customer(lambdas, partner)
+    _, page = lambdas.payments("list_payments", query={"org_id": org_id}, **admin(partner))
+    (payment,) = page["items"]
+    assert (payment["method"], payment["reference"], payment["amount"]) == ("stripe", intent["id"], 5_000)
+    return payment
+
+
+@pytest.mark.parametrize("change", [{"amount": 250_000}, {"method": "cash"}, {"reference": "edited"},
+                                    {"received_date": "2026-11-01"}, {"method": "cash", "reference": "edited"}])
+def test_what_stripe_received_cannot_be_edited(lambdas, partner, change):
+    # Given the webhook's stripe payment
+    payment = stripe_payment(lambdas, partner)
+    before = lambdas.snapshot()
+    # When finance edits what Stripe received
+    status, body = lambdas.payments("patch_payment", path={"payment_id": payment["id"]}, body=change,
+                                    headers={"if-match": None}, **admin(partner))
+    # Then 409 stripe_payment_locked naming the fields, and nothing is written
+    assert (status, body["error"]["code"]) == (409, "stripe_payment_locked"), body
+    assert {d["field"] for d in body["error"]["details"]} == set(change)
+    assert lambdas.snapshot() == before
+
+
+def test_a_stripe_payment_keeps_its_remark_editable_and_cannot_be_deleted_or_topped_up_beyond(lambdas, partner):
+    # Given the webhook's stripe payment (all of it already in the wallet)
+    payment = stripe_payment(lambdas, partner)
+    path = {"payment_id": payment["id"]}
+    # When finance writes a remark: allowed
+    status, body = lambdas.payments("patch_payment", path=path, body={"remark": "card top-up"},
+                                    headers={"if-match": None}, **admin(partner))
+    assert status == 200 and body["remark"] == "card top-up" and body["amount"] == 5_000
+    before = lambdas.snapshot()
+    # When it is deleted, or topped up with money Stripe never received: refused, nothing written
+    deleted = lambdas.payments("delete_payment", path=path, headers={"if-match": None}, **admin(partner))
+    topped = lambdas.allocation("top_up_from_payment", path=path, body={"amount": 247_500}, headers=NO_KEY,
+                                **admin(partner))
+    assert (deleted[0], deleted[1]["error"]["code"]) == (409, "stripe_payment_locked")
+    assert topped[0] == 409
+    assert lambdas.snapshot() == before
+
+
+@pytest.mark.parametrize("route", ["create", "patch"])
+def test_no_caller_but_the_webhook_records_a_stripe_payment(lambdas, partner, route):
+    # Given a cash payment
+    _, payment = payments_post(lambdas, partner, raw=json.dumps(PAYMENT))
+    before = lambdas.snapshot()
+    # When a caller records a payment as `stripe`, or turns one into `stripe`
+    if route == "create":
+        status, body = payments_post(lambdas, partner, raw=json.dumps({**PAYMENT, "method": "stripe"}))
+    else:
+        status, body = lambdas.payments("patch_payment", path={"payment_id": payment["id"]},
+                                        body={"method": "stripe"}, headers={"if-match": None}, **admin(partner))
+    # Then 422 on the method field, and nothing is written
+    assert status == 422 and [d["field"] for d in body["error"]["details"]] == ["method"], body
+    assert lambdas.snapshot() == before

@@ -797,3 +797,36 @@ def test_an_unsafe_key_part_is_refused_and_shown(part, shown):
         join("ORG", part)
     # Then the error shows the part
     assert str(raised.value) == f"unsafe key part {shown}"
+
+
+@pytest.mark.parametrize("field,value", [("amount", 250_000), ("currency", "USD"), ("method", "cash"),
+                                         ("reference", "edited"), ("received_date", "2026-10-01")])
+def test_a_stripe_payment_keeps_what_stripe_received(field, value):
+    # Given a stripe payment (rule: Stripe's record is Stripe's, issue 19)
+    stripe = a_payment(method="stripe", reference="pi_1")
+    # When one of the fields Stripe set is changed
+    with pytest.raises(Conflict) as raised:
+        apply_patch(stripe, {field: value}, AT)
+    # Then stripe_payment_locked names exactly that field
+    assert raised.value.body() == {"error": {
+        "code": "stripe_payment_locked", "details": [{"field": field, "message": "set by Stripe"}],
+        "message": "A Stripe payment's amount, method, reference and received date are what Stripe received and "
+                   "cannot be changed."}}
+
+
+def test_a_stripe_payment_takes_a_remark_and_an_unchanged_amount():
+    # Given a stripe payment (rule: remark and invoice number stay editable; an unchanged value is no change)
+    stripe = a_payment(method="stripe", reference="pi_1")
+    updated, diff = apply_patch(stripe, {"remark": "card", "invoice_number": "INV-1", "amount": 10_000}, AT)
+    assert diff == {"remark": {"from": None, "to": "card"}, "invoice_number": {"from": None, "to": "INV-1"}}
+    assert (updated.remark, updated.version) == ("card", stripe.version + 1)
+    # And another method's payment may change the same fields
+    assert apply_patch(a_payment(), {"reference": "TT-2"}, AT)[0].reference == "TT-2"
+
+
+def test_a_stripe_payment_is_never_deleted_even_with_nothing_allocated():
+    # Given a stripe payment with nothing allocated (rule: it records money Stripe received)
+    with pytest.raises(Conflict) as raised:
+        check_deletable(a_payment(method="stripe", allocations=[]))
+    assert raised.value.body()["error"]["code"] == "stripe_payment_locked"
+    check_deletable(a_payment(allocations=[]))  # any other payment with nothing allocated may go
