@@ -14,10 +14,11 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from pydantic import TypeAdapter
 
-from shared.auth import Principal, principal_from_event
+from shared.auth import PARTNER_ID, Principal, principal_from_event
 from shared.cursor import MAX_CURSOR
 from shared.edge import INTERNAL, JSON, proxy_response, status_of
 from shared.errors import ApiError, error_body
+from shared.ids import is_id
 from shared.models import IsoDate
 
 # Query parameters every list shares (contract: ?limit= 1..100, default 50; ?cursor=).
@@ -137,6 +138,17 @@ def _json_body(text: str) -> str | None:
     return text if _depth(parsed, MAX_DEPTH) else None
 
 
+PATH_IDS = {"org_id": ("org", "Organization"), "payment_id": ("pay", "Payment"), "invoice_id": ("inv", "Invoice"),
+            "partner_id": ("", "Partner")}
+
+
+def _well_formed(name: str, value: str) -> bool:
+    prefix, _ = PATH_IDS.get(name, ("", ""))
+    if name == "partner_id":
+        return bool(PARTNER_ID.fullmatch(value))
+    return is_id(value, prefix) if prefix else True
+
+
 def handle(app: APIGatewayHttpResolver, event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Resolve one HTTP API event, through the one decoding edge of every API function.
 
@@ -156,6 +168,9 @@ def handle(app: APIGatewayHttpResolver, event: dict[str, Any], context: Any) -> 
             return _refuse("malformed_json", "The request body is not valid JSON.")
     if body and _json_body(body) is None:
         return _refuse("malformed_json", "The request body is not valid JSON (or is too large or too deep).")
+    for name, value in (event.get("pathParameters") or {}).items():
+        if not _well_formed(name, value):  # an id this service never issued: the same 404 as a missing one
+            return proxy_response(404, error_body("not_found", f"{PATH_IDS.get(name, ('', 'Resource'))[1]} not found."))
     headers["content-type"] = "application/json"
     event = {**event, "headers": headers, "isBase64Encoded": False, **({"body": body} if body else {})}
     if not body:

@@ -8,6 +8,7 @@ without them as unauthenticated (defence in depth).
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -93,6 +94,9 @@ class Principal:
         return self.require_writer()
 
 
+PARTNER_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")  # what a partner id may look like (docs/security.md)
+
+
 def principal_from_event(event: dict[str, Any]) -> Principal:
     ctx = event.get("requestContext") or {}
     claims = ((ctx.get("authorizer") or {}).get("jwt") or {}).get("claims") or {}
@@ -100,5 +104,7 @@ def principal_from_event(event: dict[str, Any]) -> Principal:
     if not sub:
         raise Unauthorized("A valid bearer token is required.")
     partner = claims.get("partner_id") or None
+    if partner is not None and not (isinstance(partner, str) and PARTNER_ID.fullmatch(partner)):
+        raise Unauthorized("The token's partner_id is not a partner id.")
     return Principal(sub=str(sub), partner_id=str(partner) if partner else None,
                      groups=parse_groups(claims.get("groups")))

@@ -69,11 +69,12 @@ class UnitOfWork:
             self.db.transact(self._items)
         except TransactionCancelled as cancelled:
             failed = cancelled.failed_conditions()
+            conflict = any(r.get("Code") == "TransactionConflict" for r in cancelled.reasons)
+            if conflict or any(self._on_fail[index] is None for index in failed):
+                # Something read has changed (a version-guarded write lost its race): re-read and decide
+                # again. A named rule is trusted only when nothing read had changed: a lost race on the
+                # invoice counter must not be taken for "number taken" (that would skip a number).
+                raise ConcurrentUpdate() from None
             for index in failed:
-                if self._on_fail[index] is not None:
-                    raise self._on_fail[index] from None  # type: ignore[misc]
-            if failed:
-                raise ConcurrentUpdate() from None
-            if any(r.get("Code") == "TransactionConflict" for r in cancelled.reasons):
-                raise ConcurrentUpdate() from None
+                raise self._on_fail[index] from None  # type: ignore[misc]
             raise

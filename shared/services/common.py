@@ -124,8 +124,9 @@ def once(idempotency: Idempotency, principal: Principal, operation: str, key: st
                            action=lambda complete: with_retries(lambda: attempt(complete)))
 
 
-def with_retries[T](attempt: Callable[[], T], attempts: int = 10) -> T:
-    """Run an optimistic read-decide-write until it wins its race (re-reading each time)."""
+def with_retries[T](attempt: Callable[[], T], attempts: int = 30) -> T:
+    """Run an optimistic read-decide-write until it wins its race (re-reading each time). Full jitter, capped
+    at 128 ms: 30 tries outlast a burst of a few dozen writers on one item (a partner's invoice counter)."""
     for n in range(attempts):
         try:
             return attempt()

@@ -137,3 +137,29 @@ def test_no_caller_but_the_webhook_records_a_stripe_payment(lambdas, partner, ro
     # Then 422 on the method field, and nothing is written
     assert status == 422 and [d["field"] for d in body["error"]["details"]] == ["method"], body
     assert lambdas.snapshot() == before
+
+
+@pytest.mark.parametrize("partner_id", ["ptn_e1#ORGPAY#o", "ptn h1", "x" * 65, "ptn_é", "a\u0000b"])
+def test_a_token_whose_partner_id_is_not_a_partner_id_is_401(lambdas, partner_id):
+    # Given a token naming a partner id of another shape (the identity provider issues what is typed)
+    who = {"claims": {"partner_id": partner_id, "groups": "[finance-admin]", "sub": "admin@example.com"}}
+    before = lambdas.snapshot()
+    # When it is used on a read and a write
+    listed = lambdas.payments("list_payments", **who)
+    created = lambdas.accounts("create_organization", body={"name": "shared", "currency": "SGD"}, headers=NO_KEY,
+                               **who)
+    # Then 401 in the contract's shape, and nothing is written
+    assert [(s, b["error"]["code"]) for s, b in (listed, created)] == [(401, "unauthorized")] * 2
+    assert lambdas.snapshot() == before
+
+
+@pytest.mark.parametrize("org_id", ["o#ORGPAY#org_01JZ8Q5V4K7W3M2N1P0R9S8T7V", "org_" + "A" * 200, "org_ 1",
+                                    "ORG_01JZ8Q5V4K7W3M2N1P0R9S8T7V", "org_01JZ8Q5V4K7W3M2N1P0R9S8T7"])
+def test_a_path_id_this_service_never_issued_is_404(lambdas, partner, org_id):
+    # Given a real organization of the caller's
+    create_org(lambdas, partner)
+    # When a path names an id of another shape (separators, overlong, wrong case, short)
+    status, body = lambdas.accounts("get_organization", path={"org_id": org_id}, **admin(partner))
+    # Then the same 404 as a missing organization
+    assert (status, body) == (404, {"error": {"code": "not_found", "message": "Organization not found.",
+                                              "details": []}})
