@@ -56,14 +56,14 @@ class AllocationService:
     def create_invoice(self, principal: Principal, body: InvoiceCreate, key: str | None) -> dict[str, Any]:
         partner_id = principal.require_writer()
 
-        def attempt(complete: Completion | None, skip: int) -> dict[str, Any]:
+        def attempt(complete: Completion | None, after: int) -> dict[str, Any]:
             found = self.store.batch().add(Organization, body.org_id).add(InvoiceCounter, partner_id).fetch()
             org = rules.check_organization(found.get(Organization, body.org_id), partner_id)
             check_assignable_currency(body.currency, org.currency)
             at = utc_now_str()
             uow = self.store.unit_of_work()
             invoice = write_invoice(uow, org=org, counter=found.get(InvoiceCounter, partner_id), number=body.number,
-                                    skip=skip, type_=body.type, amount=body.amount, issued_date=body.issued_date,
+                                    after=after, type_=body.type, amount=body.amount, issued_date=body.issued_date,
                                     due_date=body.due_date, actor=principal.sub, at=at)
             uow.create(audit(principal, partner_id=partner_id, entity_type="invoice", entity_id=invoice.id,
                              action="invoice.created", at=at, changes=body.model_dump(mode="json")))

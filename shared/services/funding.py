@@ -68,10 +68,10 @@ class InvoiceFunding:
             uow.commit()
             return final
 
-        def write(skip: int) -> AutoTopUpAttempt:
+        def write(after: int) -> AutoTopUpAttempt:
             uow = self.store.unit_of_work()
             invoice = write_invoice(uow, org=org, counter=self.store.get(InvoiceCounter, org.partner_id), number=None,
-                                    skip=skip, type_="top_up", amount=org.settings.trigger_amount,
+                                    after=after, type_="top_up", amount=org.settings.trigger_amount,
                                     issued_date=claim.business_date, due_date=None, actor=SYSTEM.sub, at=claim.at,
                                     automatic=True)
             uow.save(org.model_copy(update={"last_auto_invoice_id": invoice.id, "version": org.version + 1}),
