@@ -146,7 +146,7 @@ BAD_PAYMENTS = [
     ("unknown method", {**PAYMENT, "method": "bitcoin"}, None, 422, "validation_error"),
     ("missing fields", {"amount": 100}, None, 422, "validation_error"),
     ("array body", None, "[1,2]", 422, "validation_error"),
-    ("empty body", None, "", 422, "validation_error"),
+    ("empty body", None, "", 400, "malformed_json"),  # issue 19: an empty body on a route that takes one
 ]
 
 

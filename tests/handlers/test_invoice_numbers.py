@@ -26,10 +26,14 @@ def test_fifty_concurrent_creates_with_hand_taken_numbers_leave_no_gap(lambdas, 
     # When 50 creates run at once (8 execution environments)
     with ThreadPoolExecutor(16) as pool:
         results = list(pool.map(create, bodies))
-    # Then every create succeeded with a unique number
-    assert [s for s, _ in results] == [201] * 50, [b for s, b in results if s != 201][:3]
-    numbers = [b["number"] for _, b in results]
-    assert len(set(numbers)) == 50
-    # and the generated ones are 1..50 but for the hand-taken ones: no gap (N1)
+    # Then every generated create succeeded; a hand-taken number may have been generated first (409)
+    generated = [r for r, b in zip(results, bodies, strict=True) if "number" not in b]
+    by_hand = [r for r, b in zip(results, bodies, strict=True) if "number" in b]
+    assert [s for s, _ in generated] == [201] * 47, [b for s, b in generated if s != 201][:3]
+    assert all(s == 201 or (s, b["error"]["code"]) == (409, "invoice_number_taken") for s, b in by_hand)
+    numbers = [b["number"] for s, b in results if s == 201]
+    assert len(set(numbers)) == len(numbers)  # unique per partner
+    # and the numbers in use are 1..N with no gap: generated ones skip only those taken by hand (N1)
     sequence = sorted(int(re.fullmatch(r"INV-(\d{6})", n).group(1)) for n in numbers)
-    assert sequence == list(range(1, 51)), sequence
+    assert sequence == list(range(1, len(sequence) + 1)), sequence
+    assert len(sequence) >= 47
