@@ -21,6 +21,14 @@ from shared.repositories.mapping import mapper_for
 from shared.repositories.unit_of_work import UnitOfWork
 
 
+def safe_key(record_type: type[BaseModel], ids: tuple[str, ...]) -> Key | None:
+    """The record's key, or None for ids this service never issued (a part holding the separator)."""
+    try:
+        return mapper_for(record_type).key(*ids)
+    except UnsafeKeyPart:
+        return None
+
+
 @dataclass
 class Found:
     """What one BatchGetItem returned, looked up by record type and ids."""
@@ -28,13 +36,9 @@ class Found:
     items: dict[tuple[str, str], dict[str, Any]]
 
     def get[R: BaseModel](self, record_type: type[R], *ids: str) -> R | None:
-        mapper = mapper_for(record_type)
-        try:
-            k = mapper.key(*ids)
-        except UnsafeKeyPart:
-            return None
-        item = self.items.get((k["pk"], k["sk"]))
-        return mapper.from_item(item) if item is not None else None
+        k = safe_key(record_type, ids)
+        item = self.items.get((k["pk"], k["sk"])) if k else None
+        return mapper_for(record_type).from_item(item) if item is not None else None
 
 
 @dataclass
@@ -43,10 +47,9 @@ class Batch:
     keys: list[Key] = field(default_factory=list)
 
     def add[R: BaseModel](self, record_type: type[R], *ids: str) -> Batch:
-        try:
-            self.keys.append(mapper_for(record_type).key(*ids))
-        except UnsafeKeyPart:
-            pass  # cannot exist
+        k = safe_key(record_type, ids)
+        if k is not None:  # else it cannot exist
+            self.keys.append(k)
         return self
 
     def add_all[R: BaseModel](self, record_type: type[R], ids: Iterable[str]) -> Batch:
@@ -65,13 +68,9 @@ class Store:
     cursors: CursorCodec
 
     def get[R: BaseModel](self, record_type: type[R], *ids: str) -> R | None:
-        mapper = mapper_for(record_type)
-        try:
-            k = mapper.key(*ids)
-        except UnsafeKeyPart:
-            return None
-        item = self.db.get(k)
-        return mapper.from_item(item) if item else None
+        k = safe_key(record_type, ids)
+        item = self.db.get(k) if k else None
+        return mapper_for(record_type).from_item(item) if item else None
 
     def get_many[R: BaseModel](self, record_type: type[R], ids: Iterable[str]) -> dict[str, R]:
         """Records by id (a single-id key), in one round trip; missing ones are absent."""
