@@ -46,7 +46,7 @@ def verify(payload: bytes, header: str | None, secret: str, now: int, tolerance:
         if not sep:
             continue
         if name == "t":
-            if not value.isdigit() or len(value) > 12:
+            if not (value.isascii() and value.isdigit()) or len(value) > 12:  # "²" passes isdigit()
                 raise SignatureError("malformed timestamp")
             timestamp = int(value)
         elif name == "v1":

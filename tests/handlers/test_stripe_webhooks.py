@@ -69,6 +69,8 @@ ABUSE = {
     "the wrong secret": dict(secret="whsec_someone_else"),
     "a timestamp older than 300 s": dict(timestamp_shift=-301),
     "a timestamp far in the future": dict(timestamp_shift=+301),
+    "Unicode digits in t= (issue 19: was a 500)": dict(signature="t=\u00b2\u00b3,v1=" + "0" * 64),
+    "Arabic-Indic digits in t=": dict(signature="t=\u0661\u0662,v1=" + "0" * 64),
 }
 
 
