@@ -25,7 +25,7 @@ def _bump(payment: Payment, at: str, **changes: object) -> Payment:
 class InvoiceChange:
     """What one payment does to one invoice: its entry there becomes `entry` (None: released).
 
-    Written as a conditional update (shared.repositories.invoices), never as a rewrite of the
+    Written as a conditional update (the invoice storage module), never as a rewrite of the
     invoice, so that payments allocating to the same invoice do not conflict unless one of them
     would overpay it.
     """

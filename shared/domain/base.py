@@ -1,5 +1,5 @@
 """The base of the domain's records: pydantic models of what the service knows, with no storage in them
-(keys and item layout live in shared.repositories)."""
+(keys and item layout live in the storage modules of the repositories)."""
 
 from __future__ import annotations
 
