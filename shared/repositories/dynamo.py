@@ -144,6 +144,15 @@ class Dynamo:
         last = res.get("LastEvaluatedKey")
         return [from_av(i) for i in res.get("Items", [])], (from_av(last) if last else None)
 
+    def query_all(self, **query: Any) -> list[dict[str, Any]]:
+        """Every item of a query, page after page: DynamoDB stops each page at 1 MB, and a page that ends
+        there is not the end. For reads that promise "all" (a history); lists page with cursors instead."""
+        items, start = self.query(**query)
+        while start is not None:
+            more, start = self.query(**query, start=start)
+            items.extend(more)
+        return items
+
     def transact(self, items: Sequence[dict[str, Any]]) -> None:
         """One TransactWriteItems; a cancellation becomes TransactionCancelled with its reasons."""
         try:

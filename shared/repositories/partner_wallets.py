@@ -55,8 +55,8 @@ class PartnerWalletRepository:
             pk = partner_pk(partner_id)
         except UnsafeKeyPart:
             return []
-        items, _ = self.db.query(key_condition="pk = :pk AND begins_with(sk, :w)", names={},
-                                 vals=values(pk=pk, w=f"{WALLET}#"), consistent=True)
+        items = self.db.query_all(key_condition="pk = :pk AND begins_with(sk, :w)", names={},
+                                  vals=values(pk=pk, w=f"{WALLET}#"), consistent=True)
         return [WALLETS.from_item(i) for i in items]
 
     def get(self, partner_id: str, currency: str) -> PartnerWallet:

@@ -108,7 +108,7 @@ class PaymentRepository:
             pk, lower, _ = audit_range("payment", payment_id)
         except UnsafeKeyPart:
             return None, []
-        items, _ = self.db.query(key_condition="pk = :pk AND sk BETWEEN :lo AND :hi", names={},
-                                 vals=values(pk=pk, lo=lower, hi=META), forward=False, consistent=True)
+        items = self.db.query_all(key_condition="pk = :pk AND sk BETWEEN :lo AND :hi", names={},
+                                  vals=values(pk=pk, lo=lower, hi=META), forward=False, consistent=True)
         payment = PAYMENTS.from_item(items.pop(0)) if items and items[0]["sk"] == META else None
         return payment, [AUDITS.from_item(i) for i in items]

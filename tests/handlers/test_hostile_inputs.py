@@ -163,3 +163,20 @@ def test_a_path_id_this_service_never_issued_is_404(lambdas, partner, org_id):
     # Then the same 404 as a missing organization
     assert (status, body) == (404, {"error": {"code": "not_found", "message": "Organization not found.",
                                               "details": []}})
+
+
+def test_a_history_past_dynamodbs_1_mb_page_is_complete(lambdas, partner):
+    # Given a payment edited 140 times with long remarks (1,000 emoji each: ~4 KB per audit record, ~600 KB
+    # of history, more than one 1 MB page once the changes' from/to are counted)
+    _, payment = payments_post(lambdas, partner, raw=json.dumps(PAYMENT))
+    path = {"payment_id": payment["id"]}
+    for i in range(140):
+        remark = ("\U0001f600" if i % 2 else "\U0001f4b8") * 1000
+        status, _ = lambdas.payments("patch_payment", path=path, body={"remark": remark}, headers={"if-match": None},
+                                     **admin(partner))
+        assert status == 200
+    # When its history is read
+    status, body = lambdas.payments("payment_history", path=path, **admin(partner))
+    # Then every record is there, down to its creation (it was cut at 119 records before the fix)
+    assert status == 200 and body["next_cursor"] is None
+    assert len(body["items"]) == 141 and body["items"][-1]["action"] == "payment.created"
