@@ -20,7 +20,8 @@ export PYTHONDONTWRITEBYTECODE := 1
 help:
 	@echo "make run    install, then start the local stack with demo data (Ctrl-C stops it)"
 	@echo "make test   install, then run every check (lint, template, sam build, all tests)"
-	@echo "make bench  cold starts and DynamoDB requests per route"
+	@echo "make bench  cold starts, the local host, DynamoDB requests per route, the sweep at scale"
+	@echo "make mutation  mutation testing of the domain rules (>= 95% of non-equivalent mutants killed)"
 
 $(VENV)/.installed: pyproject.toml
 	@test -n "$(PY313)" || { echo "python3.13 not found (pyenv install 3.13 or put python3.13 on PATH)"; exit 1; }
