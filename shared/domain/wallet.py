@@ -13,7 +13,7 @@ from shared.domain.organization import LedgerEntry, Organization
 from shared.domain.partner_wallet import PartnerLedgerEntry, PartnerWallet
 from shared.errors import Conflict
 from shared.ids import new_id
-from shared.money import format_amount
+from shared.money import MAX_AMOUNT, format_amount
 from shared.vocabulary import LedgerType, PartnerLedgerType
 
 
@@ -22,6 +22,14 @@ class Posting:
     type: LedgerType
     amount: int  # signed: credits positive, debits negative
     reference: str | None
+
+
+def check_limit(balance: int, currency: str) -> None:
+    """Every balance stays within MAX_AMOUNT (10^15 minor units, below 2^53: exact as a JSON number in any
+    client that reads numbers as doubles)."""
+    if balance > MAX_AMOUNT:
+        raise Conflict("balance_limit_exceeded",
+                       f"The wallet may hold at most {format_amount(MAX_AMOUNT, currency)}.")
 
 
 def post(org: Organization, postings: list[Posting], *, actor: str, at: str) -> tuple[Organization, list[LedgerEntry]]:
@@ -35,6 +43,7 @@ def post(org: Organization, postings: list[Posting], *, actor: str, at: str) -> 
             raise Conflict("insufficient_balance",
                            f"The wallet holds {format_amount(org.balance, org.currency)}; "
                            f"{format_amount(-posting.amount, org.currency)} would take it below zero.")
+        check_limit(balance, org.currency)
         seq += 1
         entries.append(LedgerEntry(id=new_id("txn"), org_id=org.id, partner_id=org.partner_id, seq=seq,
                                    type=posting.type, amount=posting.amount, balance_after=balance,
@@ -52,6 +61,7 @@ def post_partner(wallet: PartnerWallet, type_: PartnerLedgerType, amount: int, r
     if balance < 0:
         raise Conflict("partner_insufficient_funds",
                        f"The partner's master wallet holds {format_amount(wallet.balance, wallet.currency)}.")
+    check_limit(balance, wallet.currency)
     seq = wallet.ledger_seq + 1
     entry = PartnerLedgerEntry(id=new_id("txn"), partner_id=wallet.partner_id, currency=wallet.currency, seq=seq,
                                type=type_, amount=amount, balance_after=balance, reference=reference,

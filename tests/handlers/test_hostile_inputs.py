@@ -180,3 +180,19 @@ def test_a_history_past_dynamodbs_1_mb_page_is_complete(lambdas, partner):
     # Then every record is there, down to its creation (it was cut at 119 records before the fix)
     assert status == 200 and body["next_cursor"] is None
     assert len(body["items"]) == 141 and body["items"][-1]["action"] == "payment.created"
+
+
+def test_sums_stay_within_max_amount(lambdas, partner):
+    # Given a partner master wallet credited up to MAX_AMOUNT (10^15), the largest single amount
+    from shared.money import MAX_AMOUNT
+    from tests.handlers.conftest import credit
+
+    assert credit(lambdas, partner, MAX_AMOUNT)[0] == 201
+    before = lambdas.snapshot()
+    # When more credits of MAX_AMOUNT follow (ten of them would pass 2^53, inexact as a JSON double)
+    answers = [credit(lambdas, partner, MAX_AMOUNT) for _ in range(3)]
+    # Then each is 409 balance_limit_exceeded, nothing is written, and the balance stays exact
+    assert [(s, b["error"]["code"]) for s, b in answers] == [(409, "balance_limit_exceeded")] * 3
+    assert lambdas.snapshot() == before
+    _, wallet = lambdas.accounts("get_partner_wallet", path={"partner_id": partner}, **admin(partner))
+    assert wallet["balances"] == [{"currency": "SGD", "balance": MAX_AMOUNT}]

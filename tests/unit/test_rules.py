@@ -830,3 +830,20 @@ def test_a_stripe_payment_is_never_deleted_even_with_nothing_allocated():
         check_deletable(a_payment(method="stripe", allocations=[]))
     assert raised.value.body()["error"]["code"] == "stripe_payment_locked"
     check_deletable(a_payment(allocations=[]))  # any other payment with nothing allocated may go
+
+
+def test_a_wallet_may_reach_max_amount_but_not_pass_it():
+    # Given wallets one minor unit below MAX_AMOUNT (rule: bounded sums, issue 19; exact as JSON doubles)
+    from shared.money import MAX_AMOUNT
+
+    org, wallet = an_org(balance=MAX_AMOUNT - 1), a_wallet(balance=MAX_AMOUNT - 1)
+    # When one more unit is credited: exactly MAX_AMOUNT is allowed
+    assert post(org, [Posting("top_up", 1, "r")], actor="a", at=AT)[0].balance == MAX_AMOUNT
+    assert post_partner(wallet, "credit", 1, "r", actor="a", at=AT)[0].balance == MAX_AMOUNT
+    # And two more units are refused with balance_limit_exceeded, for both wallets
+    for attempt in (lambda: post(org, [Posting("top_up", 2, "r")], actor="a", at=AT),
+                    lambda: post_partner(wallet, "credit", 2, "r", actor="a", at=AT)):
+        with pytest.raises(Conflict) as raised:
+            attempt()
+        assert raised.value.body() == {"error": {"code": "balance_limit_exceeded", "details": [],
+                                                 "message": "The wallet may hold at most SGD 10000000000000.00."}}
