@@ -116,8 +116,15 @@ def business_state(lambdas: Any, org_id: str) -> dict[str, Any]:
     payments = [{k: _des.deserialize(v) for k, v in i.items()} for i in ddb.query(
         TableName=TABLE_NAME, IndexName="GSI2", KeyConditionExpression="gsi2pk = :p",
         ExpressionAttributeValues={":p": {"S": f"P#{org['partner_id']}#ORGPAY#{org_id}"}})["Items"]]
-    markers = ddb.scan(TableName=TABLE_NAME, FilterExpression="org_id = :o AND entity = :e", ConsistentRead=True,
-                       ExpressionAttributeValues={":o": {"S": org_id}, ":e": {"S": "stripe_marker"}})["Items"]
+    markers, start = [], None
+    while True:  # a Scan stops each page at 1 MB: read them all (the table grows with the suite)
+        page = ddb.scan(TableName=TABLE_NAME, FilterExpression="org_id = :o AND entity = :e", ConsistentRead=True,
+                        ExpressionAttributeValues={":o": {"S": org_id}, ":e": {"S": "stripe_marker"}},
+                        **({"ExclusiveStartKey": start} if start else {}))
+        markers += page["Items"]
+        start = page.get("LastEvaluatedKey")
+        if not start:
+            break
     by = lambda prefix: [_clean(i) for i in items if i["sk"].startswith(prefix)]  # noqa: E731
     return {
         "wallet": (int(org["balance"]), int(org["ledger_seq"])), "settings": _clean(org["settings"]),
