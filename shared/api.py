@@ -18,13 +18,15 @@ from shared.auth import PARTNER_ID, Principal, principal_from_event
 from shared.cursor import MAX_CURSOR
 from shared.edge import INTERNAL, JSON, proxy_response, status_of
 from shared.errors import ApiError, error_body
-from shared.ids import is_id
+from shared.ids import id_pattern, is_id
 from shared.models import IsoDate
 
 # Query parameters every list shares (contract: ?limit= 1..100, default 50; ?cursor=).
 Limit = Annotated[int, Query(ge=1, le=100)]
 Cursor = Annotated[str | None, Query(max_length=MAX_CURSOR)]
 DateQuery = Annotated[IsoDate | None, Query()]
+# A filter by id: an id of that type as this service mints them, else 422 (a malformed one never matches).
+OrgIdQuery = Annotated[str | None, Query(pattern=id_pattern("org"))]
 
 
 @cache

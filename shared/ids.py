@@ -8,7 +8,15 @@ import time
 
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32
 PREFIXES = frozenset({"org", "pay", "inv", "ptn", "txn", "aud", "att", "otu"})
-_ID = re.compile(r"^(?P<prefix>[a-z]{3})_[0-9A-HJKMNP-TV-Z]{26}$")
+_BODY = "[0-9A-HJKMNP-TV-Z]{26}"  # the ULID body new_id mints
+_ID = re.compile(rf"^(?P<prefix>[a-z]{{3}})_{_BODY}$")
+
+
+def id_pattern(prefix: str) -> str:
+    """The pattern of an id of one type: what a query filter must match (else 422)."""
+    if prefix not in PREFIXES:
+        raise ValueError(f"unknown id prefix {prefix!r}")
+    return rf"^{prefix}_{_BODY}$"
 
 
 def _encode(value: int, length: int) -> str:

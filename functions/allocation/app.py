@@ -9,7 +9,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared import responses as R
-from shared.api import Cursor, DateQuery, Limit, create_resolver, handle, header, json_response, principal
+from shared.api import Cursor, DateQuery, Limit, OrgIdQuery, create_resolver, handle, header, json_response, principal
 from shared.container import Container
 from shared.models import AllocationsIn, AssignmentIn, InvoiceCreate, TopUpIn
 from shared.repositories.invoices import InvoiceFilters
@@ -28,7 +28,7 @@ def create_invoice(body: InvoiceCreate):
 
 
 @app.get("/invoices", responses=documented(200, R.InvoicePage, "Invoices, newest issued first", 422))
-def list_invoices(org_id: Annotated[str | None, Query(max_length=64)] = None,
+def list_invoices(org_id: OrgIdQuery = None,
                   org_name: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
                   number: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
                   issued_from: DateQuery = None, issued_to: DateQuery = None,

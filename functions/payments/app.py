@@ -10,7 +10,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared import responses as R
-from shared.api import Cursor, DateQuery, Limit, create_resolver, handle, header, json_response, principal
+from shared.api import Cursor, DateQuery, Limit, OrgIdQuery, create_resolver, handle, header, json_response, principal
 from shared.container import Container
 from shared.models import PaymentCreate, PaymentPatch
 from shared.repositories.payments import PaymentFilters
@@ -30,7 +30,7 @@ def create_payment(body: PaymentCreate):
 
 
 @app.get("/payments", responses=documented(200, R.PaymentPage, "Payments, newest received first", 422))
-def list_payments(org_id: Annotated[str | None, Query(max_length=64)] = None,
+def list_payments(org_id: OrgIdQuery = None,
                   status: PaymentStatus | None = None, method: PaymentMethod | None = None,
                   received_from: DateQuery = None, received_to: DateQuery = None,
                   reference: Annotated[str | None, Query(max_length=200)] = None,

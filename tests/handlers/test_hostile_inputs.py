@@ -165,6 +165,21 @@ def test_a_path_id_this_service_never_issued_is_404(lambdas, partner, org_id):
                                               "details": []}})
 
 
+@pytest.mark.parametrize("org_id", ["o#ORGPAY#org_01JZ8Q5V4K7W3M2N1P0R9S8T7V", "org_" + "A" * 200, "org_ 1",
+                                    "pay_01JZ8Q5V4K7W3M2N1P0R9S8T7V", "org_01JZ8Q5V4K7W3M2N1P0R9S8T7", " "])
+@pytest.mark.parametrize(("function", "event"), [("payments", "list_payments"), ("allocation", "list_invoices")])
+def test_a_filter_id_this_service_never_issued_is_422(lambdas, partner, org_id, function, event):
+    # Given a real organization of the caller's, and what the table holds
+    create_org(lambdas, partner)
+    before = lambdas.snapshot()
+    # When a list is filtered by an organization id of another shape (separators, overlong, another type)
+    status, body = getattr(lambdas, function)(event, query={"org_id": org_id}, **admin(partner))
+    # Then 422 naming the filter (it used to answer 200 with an empty page: a key part from the query)
+    assert status == 422 and body["error"]["code"] == "validation_error", body
+    assert [d["field"] for d in body["error"]["details"]] == ["query.org_id"]
+    assert lambdas.snapshot() == before
+
+
 def test_a_history_past_dynamodbs_1_mb_page_is_complete(lambdas, partner):
     # Given a payment edited 140 times with long remarks (1,000 emoji each: ~4 KB per audit record, ~600 KB
     # of history, more than one 1 MB page once the changes' from/to are counted)
