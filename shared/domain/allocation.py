@@ -15,6 +15,11 @@ from shared.domain.payments import MAX_ASSIGNMENT_EDITS, check_assignable_curren
 from shared.errors import Conflict, NotFound, Unprocessable
 
 MAX_INVOICES_PER_REQUEST = 40
+# Items that stay bounded (docs/data-model.md): a payment holds at most this many invoice allocations and an
+# invoice allocations from at most this many payments, so neither item nor a 50-item list page of them can
+# grow toward DynamoDB's 400 KB item or Lambda's 6 MB response. Wallet top-ups add to one allocation.
+MAX_INVOICES_PER_PAYMENT = 200
+MAX_PAYMENTS_PER_INVOICE = 200
 
 
 def _bump(payment: Payment, at: str, **changes: object) -> Payment:
@@ -130,6 +135,7 @@ def allocate(payment: Payment, invoices: dict[str, Invoice | None], requested: l
                 for i, a in requested if a > invoices[i].amount_due]  # type: ignore[union-attr]
     if overpaid:
         raise Conflict("invoice_overpaid", "An invoice would be paid beyond its amount.", details=overpaid)
+    _check_allocation_limits(payment, {i: invoice for i, _ in requested if (invoice := invoices[i]) is not None})
 
     allocations = list(payment.allocations)
     changes, provisioned = [], []
@@ -148,11 +154,29 @@ def allocate(payment: Payment, invoices: dict[str, Invoice | None], requested: l
     return AllocationResult(_bump(payment, at, allocations=allocations), changes, provisioned)
 
 
-def _add_to(allocations: list[Allocation], invoice_id: str, amount: int, at: str) -> list[Allocation]:
+def _check_allocation_limits(payment: Payment, invoices: dict[str, Invoice]) -> None:
+    """A new invoice for the payment, or a new payment for an invoice, only below the item caps."""
+    held = {a.invoice_id for a in payment.allocations if a.kind == "invoice"}
+    if len(held | set(invoices)) > MAX_INVOICES_PER_PAYMENT:
+        raise Conflict("allocation_limit_reached",
+                       f"A payment can be allocated to at most {MAX_INVOICES_PER_PAYMENT} invoices; this one has "
+                       f"{len(held)}.", details=[{"payment_id": payment.id, "limit": MAX_INVOICES_PER_PAYMENT}])
+    full = [{"invoice_id": i, "limit": MAX_PAYMENTS_PER_INVOICE} for i, invoice in invoices.items()
+            if len(invoice.allocations) >= MAX_PAYMENTS_PER_INVOICE
+            and all(a.payment_id != payment.id for a in invoice.allocations)]
+    if full:
+        raise Conflict("allocation_limit_reached",
+                       f"An invoice can take allocations from at most {MAX_PAYMENTS_PER_INVOICE} payments.",
+                       details=full)
+
+
+def _add_to(allocations: list[Allocation], invoice_id: str | None, amount: int, at: str) -> list[Allocation]:
+    """Allocating again adds to the allocation: one per invoice, and one wallet top-up (invoice_id None)."""
+    kind = "invoice" if invoice_id else "wallet_top_up"
     for i, a in enumerate(allocations):
-        if a.kind == "invoice" and a.invoice_id == invoice_id:
+        if a.kind == kind and a.invoice_id == invoice_id:
             return [*allocations[:i], a.model_copy(update={"amount": a.amount + amount}), *allocations[i + 1:]]
-    return [*allocations, Allocation(invoice_id=invoice_id, kind="invoice", amount=amount, allocated_at=at)]
+    return [*allocations, Allocation(invoice_id=invoice_id, kind=kind, amount=amount, allocated_at=at)]
 
 
 def release(payment: Payment, invoice: Invoice | None, invoice_id: str, at: str) -> tuple[Payment, InvoiceChange]:
@@ -168,10 +192,12 @@ def release(payment: Payment, invoice: Invoice | None, invoice_id: str, at: str)
 
 
 def top_up(payment: Payment, amount: int, at: str) -> Payment:
-    """The payment with `amount` of its unallocated money allocated to its organization's wallet."""
+    """The payment with `amount` of its unallocated money allocated to its organization's wallet.
+
+    Every top-up adds to the payment's one `wallet_top_up` allocation (each is its own ledger entry and
+    audit record), so a payment topped up in 5,000 small steps keeps an item of constant size."""
     _require_assigned(payment)
     if amount > payment.unallocated_amount:
         raise Conflict("over_allocation", f"The payment has {payment.unallocated_amount} unallocated; "
                                           f"{amount} was requested.")
-    return _bump(payment, at, allocations=[*payment.allocations, Allocation(
-        invoice_id=None, kind="wallet_top_up", amount=amount, allocated_at=at)])
+    return _bump(payment, at, allocations=_add_to(payment.allocations, None, amount, at))

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from shared.cursor import CursorCodec
-from shared.domain.allocation import InvoiceChange
+from shared.domain.allocation import MAX_PAYMENTS_PER_INVOICE, InvoiceChange
 from shared.domain.base import Record
 from shared.domain.invoice import Invoice, InvoiceCounter
 from shared.domain.organization import name_key
@@ -205,6 +205,9 @@ def change_item(table: str, change: InvoiceChange, at: str) -> dict[str, Any]:
     conditions = ["attribute_not_exists(#prov)"]
     if change.prior is None:
         conditions.append("attribute_not_exists(#allocs.#pay)")
+        if change.entry is not None:  # a new payment on the invoice: below the cap, also when payments race
+            conditions.append("size(#allocs) < :cap")
+            vals |= values(cap=MAX_PAYMENTS_PER_INVOICE)
     else:
         conditions.append("#allocs.#pay.#amt = :prior")
         names["#amt"] = "amount"

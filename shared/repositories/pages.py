@@ -19,6 +19,7 @@ class PageQuery:
     index: str | None = None
     forward: bool = True
     filter_expression: str | None = None
+    consistent: bool = False  # base table only (an index read is eventually consistent)
 
 
 def read_page(db: Dynamo, codec: CursorCodec, query: PageQuery, *, scope: str, limit: int,
@@ -34,7 +35,7 @@ def read_page(db: Dynamo, codec: CursorCodec, query: PageQuery, *, scope: str, l
         want = limit - len(items) + 1
         batch, last = db.query(key_condition=query.key_condition, names=query.names, vals=query.vals,
                                index=query.index, forward=query.forward, limit=want, start=start,
-                               filter_expression=query.filter_expression)
+                               filter_expression=query.filter_expression, consistent=query.consistent)
         items.extend(batch)
         if len(items) > limit:
             items = items[:limit]

@@ -102,13 +102,16 @@ class PaymentRepository:
         items, next_cursor = read_page(self.db, self.cursors, query, scope=scope, limit=limit, cursor=cursor)
         return [PAYMENTS.from_item(i) for i in items], next_cursor
 
-    def history(self, payment_id: str) -> tuple[Payment | None, list[AuditRecord]]:
-        """The payment (if it still exists) and all its audit records, newest first, in one Query."""
+    def history(self, payment_id: str, *, limit: int, cursor: str | None,
+                scope: str) -> tuple[list[AuditRecord], str | None]:
+        """One page of the payment's audit records, newest first (strongly consistent): a history grows
+        with every edit and top-up, so it pages like any list; a page cut short by DynamoDB's 1 MB
+        limit reads on, so every page is full or the last one."""
         try:
-            pk, lower, _ = audit_range("payment", payment_id)
+            pk, lower, upper = audit_range("payment", payment_id)
         except UnsafeKeyPart:
-            return None, []
-        items = self.db.query_all(key_condition="pk = :pk AND sk BETWEEN :lo AND :hi", names={},
-                                  vals=values(pk=pk, lo=lower, hi=META), forward=False, consistent=True)
-        payment = PAYMENTS.from_item(items.pop(0)) if items and items[0]["sk"] == META else None
-        return payment, [AUDITS.from_item(i) for i in items]
+            return [], None
+        query = PageQuery("pk = :pk AND sk BETWEEN :lo AND :hi", {}, values(pk=pk, lo=lower, hi=upper), forward=False,
+                          consistent=True)
+        items, next_cursor = read_page(self.db, self.cursors, query, scope=scope, limit=limit, cursor=cursor)
+        return [AUDITS.from_item(i) for i in items], next_cursor

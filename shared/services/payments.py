@@ -113,10 +113,12 @@ class PaymentService:
 
         with_retries(attempt)
 
-    def history(self, principal: Principal, payment_id: str) -> dict[str, Any]:
-        payment, records = self.payments.history(payment_id)
-        owner = payment.partner_id if payment else (records[0].partner_id if records else None)
-        if owner is None:
+    def history(self, principal: Principal, payment_id: str, limit: int, cursor: str | None) -> dict[str, Any]:
+        """Its audit records, newest first, a page at a time. They outlive a deleted payment and all name
+        its partner (the first, `payment.created` or `payment.received_by_stripe`, is written with the payment)."""
+        scope = list_scope(principal, "payments.history", payment_id=payment_id)
+        records, next_cursor = self.payments.history(payment_id, limit=limit, cursor=cursor, scope=scope)
+        if not records:
             raise NotFound("Payment not found.")
-        principal.check_read(owner, "Payment")
-        return page([audit_out(r) for r in records], None)
+        principal.check_read(records[0].partner_id, "Payment")
+        return page([audit_out(r) for r in records], next_cursor)

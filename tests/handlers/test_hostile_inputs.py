@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from tests.handlers.conftest import NO_KEY, admin, create_org
+from tests.handlers.conftest import NO_KEY, admin, create_org, viewer
 
 PAYMENT = {"amount": 12_550, "currency": "SGD", "received_date": "2026-11-20", "method": "cheque"}
 
@@ -190,11 +190,24 @@ def test_a_history_past_dynamodbs_1_mb_page_is_complete(lambdas, partner):
         status, _ = lambdas.payments("patch_payment", path=path, body={"remark": remark}, headers={"if-match": None},
                                      **admin(partner))
         assert status == 200
-    # When its history is read
-    status, body = lambdas.payments("payment_history", path=path, **admin(partner))
-    # Then every record is there, down to its creation (it was cut at 119 records before the fix)
-    assert status == 200 and body["next_cursor"] is None
-    assert len(body["items"]) == 141 and body["items"][-1]["action"] == "payment.created"
+    # When its history is read 100 records a page, following the cursors
+    pages, query = [], {"limit": "100"}
+    while True:
+        status, body = lambdas.payments("payment_history", path=path, query=query, **admin(partner))
+        assert status == 200, body
+        pages.append(body["items"])
+        if body["next_cursor"] is None:
+            break
+        query = {"limit": "100", "cursor": body["next_cursor"]}
+    # Then every record is there once, down to its creation (a single Query cut at 1 MB answered 119 of the
+    # 141 with no cursor before the fix), and every page but the last is full
+    assert [len(p) for p in pages] == [100, 41]
+    records = [r for p in pages for r in p]
+    assert len({r["id"] for r in records}) == 141 and records[-1]["action"] == "payment.created"
+    assert [r["at"] for r in records] == sorted((r["at"] for r in records), reverse=True)
+    # And the cursor is the caller's: another partner's viewer gets 400 for it, never the records
+    status, body = lambdas.payments("payment_history", path=path, query=query, **viewer(f"{partner}x"))
+    assert (status, body["error"]["code"]) == (400, "invalid_cursor")
 
 
 def test_sums_stay_within_max_amount(lambdas, partner):

@@ -17,6 +17,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from shared.domain.allocation import (
+    MAX_INVOICES_PER_PAYMENT,
+    MAX_PAYMENTS_PER_INVOICE,
     AllocationResult,
     InvoiceChange,
     allocate,
@@ -461,6 +463,64 @@ def test_a_wallet_top_up_takes_at_most_the_unallocated_money():
     assert top_up(payment, 6_000, AT) == payment.model_copy(update={
         "allocations": [to_invoice("inv_a", 4_000), Allocation(kind="wallet_top_up", amount=6_000, allocated_at=AT)],
         "version": 4, "updated_at": AT})
+
+
+def test_wallet_top_ups_add_to_the_payments_one_wallet_allocation():
+    # Given a payment already topped up into the wallet once (rule: its item stays the same size however
+    # many top-ups it makes; each stays its own ledger entry and audit record)
+    payment = a_payment(allocations=[to_invoice("inv_a", 4_000), to_wallet(1)])
+    # When one more cent goes to the wallet
+    topped = top_up(payment, 1, AT)
+    # Then the one wallet allocation holds both, keeping when it was first made; the invoice's is untouched
+    assert topped.allocations == [to_invoice("inv_a", 4_000), to_wallet(2)]
+    assert topped.allocated_amount == 4_002 and topped.version == 4
+
+
+def held_invoices(count: int) -> list[Allocation]:
+    return [to_invoice(f"inv_{n}", 1) for n in range(count)]
+
+
+def test_a_payment_is_allocated_to_at_most_max_invoices():
+    # Given a payment allocated to one invoice fewer than the cap (rule: the payment's item stays bounded)
+    payment = a_payment(amount=1_000_000, allocations=held_invoices(MAX_INVOICES_PER_PAYMENT - 1))
+    new, newer = an_invoice("inv_new"), an_invoice("inv_newer")
+    # When it is allocated to one more, it reaches the cap
+    at_cap = allocate(payment, {"inv_new": new}, [("inv_new", 10)], AT).payment
+    assert len(at_cap.allocations) == MAX_INVOICES_PER_PAYMENT
+    # And then a further invoice is refused with 409 allocation_limit_reached
+    with pytest.raises(Conflict) as raised:
+        allocate(at_cap, {"inv_newer": newer}, [("inv_newer", 10)], AT)
+    refused(raised, Conflict, "allocation_limit_reached",
+            f"A payment can be allocated to at most {MAX_INVOICES_PER_PAYMENT} invoices; this one has "
+            f"{MAX_INVOICES_PER_PAYMENT}.", [{"payment_id": "pay_1", "limit": MAX_INVOICES_PER_PAYMENT}])
+    # And two new ones at once from below the cap are refused as well (the sum counts)
+    with pytest.raises(Conflict):
+        allocate(payment, {"inv_new": new, "inv_newer": newer}, [("inv_new", 10), ("inv_newer", 10)], AT)
+    # But adding to an invoice it already holds is not a new allocation
+    more = allocate(at_cap, {"inv_new": new.model_copy(update={"allocations": [paid_by("pay_1", 10)],
+                                                               "amount_paid": 10})}, [("inv_new", 5)], AT)
+    assert len(more.payment.allocations) == MAX_INVOICES_PER_PAYMENT
+
+
+def test_an_invoice_takes_allocations_from_at_most_max_payments():
+    # Given an invoice paid by one payment fewer than the cap (rule: the invoice's item stays bounded)
+    others = [paid_by(f"pay_{n}", 1) for n in range(2, MAX_PAYMENTS_PER_INVOICE + 1)]
+    invoice = an_invoice("inv_a", amount=1_000_000, allocations=others, amount_paid=len(others))
+    payment = a_payment()
+    # When one more payment is allocated, it reaches the cap
+    assert len(allocate(payment, {"inv_a": invoice}, [("inv_a", 10)], AT).changes[0].after(AT).allocations) == (
+        MAX_PAYMENTS_PER_INVOICE)
+    # And at the cap a new payment is refused with 409 allocation_limit_reached naming the invoice
+    full = invoice.model_copy(update={"allocations": [*others, paid_by("pay_x", 1)]})
+    with pytest.raises(Conflict) as raised:
+        allocate(payment, {"inv_a": full}, [("inv_a", 10)], AT)
+    refused(raised, Conflict, "allocation_limit_reached",
+            f"An invoice can take allocations from at most {MAX_PAYMENTS_PER_INVOICE} payments.",
+            [{"invoice_id": "inv_a", "limit": MAX_PAYMENTS_PER_INVOICE}])
+    # But a payment already on the full invoice may add to its allocation
+    mine = invoice.model_copy(update={"allocations": [*others, paid_by("pay_1", 1)]})
+    assert allocate(a_payment(allocations=[to_invoice("inv_a", 1)]), {"inv_a": mine}, [("inv_a", 10)],
+                    AT).payment.allocations == [to_invoice("inv_a", 11)]
 
 
 # --- payments --------------------------------------------------------------------------------------------
