@@ -12,7 +12,6 @@ payment's allocation changes an invoice.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,7 +21,7 @@ from shared.domain.base import Record
 from shared.domain.invoice import Invoice, InvoiceCounter
 from shared.domain.organization import name_key
 from shared.repositories.dynamo import Dynamo, serialize, to_av, values
-from shared.repositories.keys import LOCK, META, Key, UnsafeKeyPart, join, key
+from shared.repositories.keys import LOCK, META, Key, UnsafeKeyPart, hashed, join, key
 from shared.repositories.mapping import Mapper, register
 from shared.repositories.pages import PageQuery, read_page
 
@@ -83,7 +82,7 @@ class NumberLockMapper(Mapper[InvoiceNumberLock]):
 
     def key(self, *ids: str) -> Key:
         partner_id, number = ids
-        return key(join("INVNUM", partner_id, hashlib.sha256(number.encode()).hexdigest()), LOCK)
+        return key(join("INVNUM", partner_id, hashed(number)), LOCK)
 
     def key_of(self, record: InvoiceNumberLock) -> Key:
         return self.key(record.partner_id, record.number)

@@ -4,6 +4,8 @@ key of every aggregate."""
 
 from __future__ import annotations
 
+import hashlib
+
 SEPARATOR = "#"
 META = "META"
 LOCK = "LOCK"
@@ -28,3 +30,9 @@ def join(*parts: str | int) -> str:
 
 def key(pk: str, sk: str) -> Key:
     return {"pk": pk, "sk": sk}
+
+
+def hashed(text: str) -> str:
+    """Free text as a key part: its SHA-256 (hex), so a name or number may hold any character (the separator
+    included) and still name only its own key. Callers normalize the text first (case, spaces)."""
+    return hashlib.sha256(text.encode()).hexdigest()

@@ -11,14 +11,13 @@ unique-name lock, its wallet ledger and its online top-ups; the organization lis
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 from shared.cursor import CursorCodec
 from shared.domain.base import Record
 from shared.domain.organization import LedgerEntry, OnlineTopUp, Organization, name_key
 from shared.repositories.dynamo import Dynamo, values
-from shared.repositories.keys import LOCK, META, Key, UnsafeKeyPart, join, key
+from shared.repositories.keys import LOCK, META, Key, UnsafeKeyPart, hashed, join, key
 from shared.repositories.mapping import Mapper, register
 from shared.repositories.pages import PageQuery, read_page
 
@@ -27,7 +26,7 @@ DUE_SHARDS = 16  # the due index is spread over this many partitions; the sweep 
 
 
 def due_shard(org_id: str) -> int:
-    return int(hashlib.sha256(org_id.encode()).hexdigest()[:8], 16) % DUE_SHARDS
+    return int(hashed(org_id)[:8], 16) % DUE_SHARDS
 
 
 def due_partition(shard: int) -> str:
@@ -76,7 +75,7 @@ class NameLockMapper(Mapper[OrganizationNameLock]):
 
     def key(self, *ids: str) -> Key:
         partner_id, name = ids
-        return key(join("ORGNAME", partner_id, hashlib.sha256(name_key(name).encode()).hexdigest()), LOCK)
+        return key(join("ORGNAME", partner_id, hashed(name_key(name))), LOCK)
 
     def key_of(self, record: OrganizationNameLock) -> Key:
         return self.key(record.partner_id, record.name)

@@ -47,7 +47,7 @@ from shared.domain.wallet import Posting, post, post_partner
 from shared.errors import ApiError, Conflict, NotFound, PreconditionFailed, Unprocessable
 from shared.ids import is_id
 from shared.money import _known_currency, format_amount
-from shared.repositories.keys import UnsafeKeyPart, join, key
+from shared.repositories.keys import UnsafeKeyPart, hashed, join, key
 
 T0 = "2026-11-01T08:00:00.000Z"  # when the records were written
 AT = "2026-11-21T09:30:00.000Z"  # when the rule runs
@@ -907,3 +907,14 @@ def test_a_wallet_may_reach_max_amount_but_not_pass_it():
             attempt()
         assert raised.value.body() == {"error": {"code": "balance_limit_exceeded", "details": [],
                                                  "message": "The wallet may hold at most SGD 10000000000000.00."}}
+
+
+def test_free_text_becomes_a_key_part_only_hashed():
+    # Given names holding the separator and any character (rule: free text never names another key)
+    names = ["x#shared", "Acme #ORGPAY# o", "\u3000", ""]
+    # When they are hashed into key parts
+    parts = [hashed(n) for n in names]
+    # Then each is its SHA-256 in hex: 64 characters, no separator, joinable, one per text
+    assert all(len(p) == 64 and set(p) <= set("0123456789abcdef") for p in parts)
+    assert len(set(parts)) == len(names) and join("ORGNAME", "ptn_a", parts[1]).count("#") == 2
+    assert hashed("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
