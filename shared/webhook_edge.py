@@ -4,7 +4,6 @@ body must reach the signature check byte for byte (API Gateway hands binary bodi
 from __future__ import annotations
 
 import base64
-import binascii
 from typing import Any
 
 from shared.edge import INTERNAL, proxy_response, status_of
@@ -16,7 +15,7 @@ def raw_body(event: dict[str, Any]) -> bytes:
     if event.get("isBase64Encoded"):
         try:
             return base64.b64decode(body, validate=True)
-        except binascii.Error:
+        except ValueError:  # binascii.Error, or a body that is not ASCII
             return b""  # cannot carry a valid signature
     return body.encode("utf-8")
 

@@ -29,7 +29,7 @@ def read_page(db: Dynamo, codec: CursorCodec, query: PageQuery, *, scope: str, l
     Unfiltered: one Query of limit+1 items tells whether there is more. Filtered: DynamoDB applies
     Limit before the filter, so it reads on (at most MAX_PAGES requests) until the page is full.
     """
-    start = codec.decode(cursor, scope) if cursor else None
+    start = codec.decode(cursor, scope) if cursor is not None else None  # "" is no cursor we issued: 400
     items: list[dict[str, Any]] = []
     for _ in range(MAX_PAGES):
         want = limit - len(items) + 1

@@ -103,7 +103,7 @@ class StripeWebhookService:
             raise InvalidSignature(f"The Stripe-Signature header does not verify: {error.reason}.") from None
         try:
             event = json.loads(body)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: a signed body nested 100,000 deep
             raise BadRequest("The webhook body is not valid JSON.", code="malformed_json") from None
         _require(event, dict, "body")
         event_id = _require(event.get("id"), str, "id")
