@@ -1,7 +1,8 @@
 """`make bench`: prints every figure; asserts nothing."""
 
-from bench import coldstart, host, hot_invoice, requests, sweep, webhook
+from bench import coldstart, host, hot_invoice, requests, sweep, throughput, webhook
 
 if __name__ == "__main__":
-    for section in (coldstart.main, host.main, requests.main, webhook.main, hot_invoice.main, sweep.main):
+    for section in (coldstart.main, host.main, requests.main, webhook.main, hot_invoice.main, throughput.main,
+                    sweep.main):
         print("\n".join(section()), end="\n\n", flush=True)
