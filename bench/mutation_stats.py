@@ -20,7 +20,6 @@ EQUIVALENT = {
     "shared.domain.settings.x_default_settings__mutmut_7": "drops trigger_amount=0, which is the default",
     "shared.domain.settings.x_default_settings__mutmut_8": "drops limit_threshold=0, which is the default",
     "shared.domain.settings.x_default_settings__mutmut_9": "drops auto_trigger=False, which is the default",
-    "shared.domain.allocation.x_top_up__mutmut_18": "drops invoice_id=None, which is Allocation's default",
 }
 
 

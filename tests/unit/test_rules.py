@@ -888,7 +888,8 @@ def test_a_stripe_payment_is_never_deleted_even_with_nothing_allocated():
     # Given a stripe payment with nothing allocated (rule: it records money Stripe received)
     with pytest.raises(Conflict) as raised:
         check_deletable(a_payment(method="stripe", allocations=[]))
-    assert raised.value.body()["error"]["code"] == "stripe_payment_locked"
+    refused(raised, Conflict, "stripe_payment_locked",
+            "A Stripe payment records money Stripe received; it cannot be deleted.")
     check_deletable(a_payment(allocations=[]))  # any other payment with nothing allocated may go
 
 
