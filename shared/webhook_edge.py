@@ -17,7 +17,7 @@ def raw_body(event: dict[str, Any]) -> bytes:
             return base64.b64decode(body, validate=True)
         except ValueError:  # binascii.Error, or a body that is not ASCII
             return b""  # cannot carry a valid signature
-    return body.encode("utf-8")
+    return body.encode("utf-8", "surrogatepass")  # a lone surrogate (only an Invoke sends one) cannot verify
 
 
 def stripe_webhook(service: Any, event: dict[str, Any], logger: Any) -> dict[str, Any]:
