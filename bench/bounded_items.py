@@ -22,12 +22,14 @@ from local.auth import mint
 from local.aws import TABLE_NAME
 from local.dynamodb import client
 from local.process import start_stack
+from shared.repositories.dynamo import to_av
+from shared.repositories.payments import PAYMENTS
 
 TOP_UPS = int(os.environ.get("BENCH_TOP_UPS", 5_000))
 
 
 def _item_size(endpoint: str, payment_id: str) -> int:
-    item = client(endpoint).get_item(TableName=TABLE_NAME, Key={"pk": {"S": f"PAY#{payment_id}"}, "sk": {"S": "META"}},
+    item = client(endpoint).get_item(TableName=TABLE_NAME, Key=to_av(PAYMENTS.key(payment_id)),
                                      ConsistentRead=True)["Item"]
     return len(json.dumps(item, separators=(",", ":")).encode())
 

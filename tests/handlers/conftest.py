@@ -108,3 +108,16 @@ def credit(lambdas: Lambdas, partner: str, amount: Any, currency: str = "SGD", w
 def balance(lambdas: Lambdas, partner: str, org: dict[str, Any]) -> int:
     """The organization's wallet balance, as its partner's viewer reads it."""
     return lambdas.accounts("get_wallet", path={"org_id": org["id"]}, **viewer(partner))[1]["balance"]
+
+
+def read_pages(lambdas: Lambdas, function: str, event: str, path: dict[str, str], who: dict[str, Any],
+               limit: int = 100) -> list[list[dict[str, Any]]]:
+    """Every page of a list, following its cursors (each page as answered)."""
+    pages, query = [], {"limit": str(limit)}
+    while True:
+        status, body = getattr(lambdas, function)(event, path=path, query=query, **who)
+        assert status == 200, body
+        pages.append(body["items"])
+        if body["next_cursor"] is None:
+            return pages
+        query = {"limit": str(limit), "cursor": body["next_cursor"]}

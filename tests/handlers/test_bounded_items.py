@@ -29,7 +29,7 @@ from shared.repositories.dynamo import TransactionCancelled, to_av
 from shared.repositories.invoices import change_item
 from shared.repositories.mapping import mapper_for
 from shared.repositories.registry import item_of
-from tests.handlers.conftest import NO_KEY, admin, allocate, create_org, record, viewer
+from tests.handlers.conftest import NO_KEY, admin, allocate, create_org, read_pages, record, viewer
 from tests.handlers.test_allocation import invoice
 
 TOP_UPS = int(os.environ.get("BOUNDED_TOP_UPS", "200"))
@@ -45,14 +45,7 @@ def stored_size(record) -> int:
 
 
 def read_all(lambdas, function: str, event: str, path: dict[str, str], who) -> list[dict]:
-    items, query = [], {"limit": "100"}
-    while True:
-        status, body = getattr(lambdas, function)(event, path=path, query=query, **who)
-        assert status == 200, body
-        items.extend(body["items"])
-        if body["next_cursor"] is None:
-            return items
-        query = {"limit": "100", "cursor": body["next_cursor"]}
+    return [item for page in read_pages(lambdas, function, event, path, who) for item in page]
 
 
 def top_up(lambdas, partner, payment, amount=1):

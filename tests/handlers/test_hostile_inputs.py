@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from tests.handlers.conftest import NO_KEY, admin, create_org, viewer
+from tests.handlers.conftest import NO_KEY, admin, create_org, read_pages, viewer
 
 PAYMENT = {"amount": 12_550, "currency": "SGD", "received_date": "2026-11-20", "method": "cheque"}
 
@@ -191,14 +191,7 @@ def test_a_history_past_dynamodbs_1_mb_page_is_complete(lambdas, partner):
                                      **admin(partner))
         assert status == 200
     # When its history is read 100 records a page, following the cursors
-    pages, query = [], {"limit": "100"}
-    while True:
-        status, body = lambdas.payments("payment_history", path=path, query=query, **admin(partner))
-        assert status == 200, body
-        pages.append(body["items"])
-        if body["next_cursor"] is None:
-            break
-        query = {"limit": "100", "cursor": body["next_cursor"]}
+    pages = read_pages(lambdas, "payments", "payment_history", path, admin(partner))
     # Then every record is there once, down to its creation (a single Query cut at 1 MB answered 119 of the
     # 141 with no cursor before the fix), and every page but the last is full
     assert [len(p) for p in pages] == [100, 41]
@@ -206,6 +199,8 @@ def test_a_history_past_dynamodbs_1_mb_page_is_complete(lambdas, partner):
     assert len({r["id"] for r in records}) == 141 and records[-1]["action"] == "payment.created"
     assert [r["at"] for r in records] == sorted((r["at"] for r in records), reverse=True)
     # And the cursor is the caller's: another partner's viewer gets 400 for it, never the records
+    _, first = lambdas.payments("payment_history", path=path, query={"limit": "100"}, **admin(partner))
+    query = {"limit": "100", "cursor": first["next_cursor"]}
     status, body = lambdas.payments("payment_history", path=path, query=query, **viewer(f"{partner}x"))
     assert (status, body["error"]["code"]) == (400, "invalid_cursor")
 
