@@ -27,6 +27,7 @@ Cursor = Annotated[str | None, Query(max_length=MAX_CURSOR)]
 DateQuery = Annotated[IsoDate | None, Query()]
 # A filter by id: an id of that type as this service mints them, else 422 (a malformed one never matches).
 OrgIdQuery = Annotated[str | None, Query(pattern=id_pattern("org"))]
+InvoiceIdQuery = Annotated[str | None, Query(pattern=id_pattern("inv"))]
 
 
 @cache
@@ -141,7 +142,7 @@ def _json_body(text: str) -> str | None:
 
 
 PATH_IDS = {"org_id": ("org", "Organization"), "payment_id": ("pay", "Payment"), "invoice_id": ("inv", "Invoice"),
-            "partner_id": ("", "Partner")}
+            "credit_note_id": ("crn", "Credit note"), "partner_id": ("", "Partner")}
 
 
 def _well_formed(name: str, value: str) -> bool:

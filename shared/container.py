@@ -17,6 +17,7 @@ from shared.settings import Settings, get_settings
 
 if TYPE_CHECKING:  # the services import their repositories; only the routes that use them pay for it
     from shared.repositories.attempts import AttemptRepository
+    from shared.repositories.credit_notes import CreditNoteRepository
     from shared.repositories.invoices import InvoiceRepository
     from shared.repositories.organizations import OrganizationRepository
     from shared.repositories.partner_wallets import PartnerWalletRepository
@@ -27,6 +28,7 @@ if TYPE_CHECKING:  # the services import their repositories; only the routes tha
     from shared.services.auto_top_up import AutoTopUpWorker
     from shared.services.domain_events import DomainEvents
     from shared.services.funding import CardFunding, Funding
+    from shared.services.money_back import MoneyBackService
     from shared.services.online_top_ups import OnlineTopUpService
     from shared.services.payments import PaymentService
     from shared.services.stripe_webhooks import StripeWebhookService
@@ -110,6 +112,12 @@ class Container:
         return InvoiceRepository(self.db, self.cursors)
 
     @cached_property
+    def credit_notes(self) -> CreditNoteRepository:
+        from shared.repositories.credit_notes import CreditNoteRepository
+
+        return CreditNoteRepository(self.db, self.cursors)
+
+    @cached_property
     def attempts(self) -> AttemptRepository:
         from shared.repositories.attempts import AttemptRepository
 
@@ -139,6 +147,12 @@ class Container:
         from shared.services.allocation import AllocationService
 
         return AllocationService(self.store, self.invoices, self.idempotency)
+
+    @cached_property
+    def money_back(self) -> MoneyBackService:
+        from shared.services.money_back import MoneyBackService
+
+        return MoneyBackService(self.store, self.invoices, self.credit_notes, self.organizations, self.idempotency)
 
     @cached_property
     def online_top_ups(self) -> OnlineTopUpService:

@@ -7,7 +7,7 @@ import secrets
 import time
 
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32
-PREFIXES = frozenset({"org", "pay", "inv", "ptn", "txn", "aud", "att", "otu"})
+PREFIXES = frozenset({"org", "pay", "inv", "ptn", "txn", "aud", "att", "otu", "crn", "wdr"})
 _BODY = "[0-9A-HJKMNP-TV-Z]{26}"  # the ULID body new_id mints
 _ID = re.compile(rf"^(?P<prefix>[a-z]{{3}})_{_BODY}$")
 
@@ -37,3 +37,10 @@ def new_id(prefix: str, *, now_ms: int | None = None) -> str:
 def is_id(value: str, prefix: str) -> bool:
     m = _ID.match(value)
     return bool(m and m.group("prefix") == prefix)
+
+
+def newest_first(value: str) -> str:
+    """A key part that sorts an id's records newest first in an ascending read: its ULID body with every digit
+    complemented (the prefix dropped)."""
+    body = value.split("_", 1)[1]
+    return "".join(_ALPHABET[31 - _ALPHABET.index(ch)] for ch in body)

@@ -18,7 +18,7 @@ from pydantic import (
 )
 
 from shared.money import Currency, NonNegativeAmount, PositiveAmount, StripeAmount, StripeTrigger
-from shared.vocabulary import InvoiceType, PaymentMethod, SettingsMethod
+from shared.vocabulary import CreditNoteReason, InvoiceType, PaymentMethod, SettingsMethod, WithdrawalMethod
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -194,3 +194,26 @@ class PartnerCreditIn(Strict):
     amount: PositiveAmount
     currency: Currency
     reference: Reference
+
+
+# --- Money that comes back --------------------------------------------------------------------------
+class CreditNoteIn(Strict):
+    amount: PositiveAmount
+    reason: CreditNoteReason
+    memo: Remark | None = None
+
+
+class VoidIn(Strict):
+    reason: Remark
+
+
+class WithdrawalIn(Strict):
+    amount: PositiveAmount
+    method: WithdrawalMethod
+    reference: Reference | None = None
+    remark: Remark | None = None
+
+
+class BounceIn(Strict):
+    bounced_date: IsoDate
+    reason: Remark

@@ -16,6 +16,7 @@ from pydantic import ConfigDict, with_config
 from shared.vocabulary import (
     AllocationKind,
     AttemptStatus,
+    CreditNoteReason,
     InvoiceStatus,
     InvoiceType,
     LedgerType,
@@ -24,6 +25,7 @@ from shared.vocabulary import (
     PaymentMethod,
     PaymentStatus,
     SettingsMethod,
+    WithdrawalMethod,
 )
 
 FORBID = ConfigDict(extra="forbid")
@@ -154,6 +156,8 @@ class PaymentOut(TypedDict):
     assignment_edits: int
     assignment_edits_remaining: int
     allocations: list[PaymentAllocationOut]
+    bounced_date: str | None
+    bounce_reason: str | None
     created_at: str
     created_by: str
     updated_at: str
@@ -177,6 +181,15 @@ class InvoiceAllocationOut(TypedDict):
 
 
 @with_config(FORBID)
+class InvoiceCreditNoteOut(TypedDict):
+    id: str
+    number: str
+    amount: int
+    reason: CreditNoteReason
+    created_at: str
+
+
+@with_config(FORBID)
 class InvoiceOut(TypedDict):
     id: str
     number: str
@@ -186,14 +199,48 @@ class InvoiceOut(TypedDict):
     amount: int
     currency: str
     amount_paid: int
+    amount_credited: int
     amount_due: int
     status: InvoiceStatus
     issued_date: str
     due_date: str | None
     allocations: list[InvoiceAllocationOut]
+    credit_notes: list[InvoiceCreditNoteOut]
+    voided_at: str | None
+    void_reason: str | None
     created_at: str
     updated_at: str
     version: int
+
+
+@with_config(FORBID)
+class CreditNoteOut(TypedDict):
+    id: str
+    number: str
+    invoice_id: str
+    org_id: str
+    amount: int
+    currency: str
+    reason: CreditNoteReason
+    memo: str | None
+    due_reduced: int
+    wallet_credited: int
+    created_at: str
+    created_by: str
+
+
+@with_config(FORBID)
+class WithdrawalOut(TypedDict):
+    id: str
+    org_id: str
+    amount: int
+    currency: str
+    method: WithdrawalMethod
+    reference: str | None
+    remark: str | None
+    ledger_entry_id: str
+    created_at: str
+    created_by: str
 
 
 def _page(item: Any) -> Any:
@@ -205,6 +252,7 @@ def _page(item: Any) -> Any:
 
 OrganizationPage, LedgerPage, AttemptPage = _page(OrganizationOut), _page(LedgerEntryOut), _page(AttemptOut)
 PaymentPage, AuditPage, InvoicePage = _page(PaymentOut), _page(AuditOut), _page(InvoiceOut)
+CreditNotePage, WithdrawalPage = _page(CreditNoteOut), _page(WithdrawalOut)
 
 ERRORS = {400: "Malformed request (bad JSON, bad cursor)", 401: "No or invalid token",
           403: "The role may not do this", 404: "Not found, or another partner's",

@@ -10,7 +10,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from shared import responses as R
 from shared.api import Cursor, Limit, create_resolver, handle, header, json_response, principal
 from shared.container import Container
-from shared.models import DebitIn, OnlineTopUpIn, OrganizationCreate, PartnerCreditIn, PaymentSettingsIn
+from shared.models import DebitIn, OnlineTopUpIn, OrganizationCreate, PartnerCreditIn, PaymentSettingsIn, WithdrawalIn
 from shared.responses import documented
 
 logger = Logger()
@@ -63,6 +63,20 @@ def put_payment_settings(org_id: str, body: PaymentSettingsIn):
 def debit_wallet(org_id: str, body: DebitIn):
     return json_response(201, deps.accounts.debit(principal(app), org_id, body, header(app, "Idempotency-Key")),
                          R.LedgerEntryOut)
+
+
+@app.post("/organizations/<org_id>/wallet/withdrawals",
+          responses=documented(201, R.WithdrawalOut, "The withdrawal", 403, 404, 409, 422))
+def withdraw(org_id: str, body: WithdrawalIn):
+    withdrawal = deps.money_back.withdraw(principal(app), org_id, body, header(app, "Idempotency-Key"))
+    return json_response(201, withdrawal, R.WithdrawalOut)
+
+
+@app.get("/organizations/<org_id>/wallet/withdrawals",
+         responses=documented(200, R.WithdrawalPage, "Withdrawals, newest first", 404, 422))
+def list_withdrawals(org_id: str, limit: Limit = 50, cursor: Cursor = None):
+    return json_response(200, deps.money_back.list_withdrawals(principal(app), org_id, limit, cursor),
+                         R.WithdrawalPage)
 
 
 @app.post("/organizations/<org_id>/online-top-ups",

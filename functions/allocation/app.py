@@ -1,4 +1,5 @@
-"""Invoices, assignment, allocation and wallet top-ups: the thin HTTP edge of shared.services.allocation."""
+"""Invoices, assignment, allocation and wallet top-ups (shared.services.allocation), credit notes, void invoices and
+bounced payments (shared.services.money_back): their thin HTTP edge."""
 
 from typing import Annotated
 
@@ -9,9 +10,21 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared import responses as R
-from shared.api import Cursor, DateQuery, Limit, OrgIdQuery, create_resolver, handle, header, json_response, principal
+from shared.api import (
+    Cursor,
+    DateQuery,
+    InvoiceIdQuery,
+    Limit,
+    OrgIdQuery,
+    create_resolver,
+    handle,
+    header,
+    json_response,
+    principal,
+)
 from shared.container import Container
-from shared.models import AllocationsIn, AssignmentIn, InvoiceCreate, TopUpIn
+from shared.models import AllocationsIn, AssignmentIn, BounceIn, CreditNoteIn, InvoiceCreate, TopUpIn, VoidIn
+from shared.repositories.credit_notes import CreditNoteFilters
 from shared.repositories.invoices import InvoiceFilters
 from shared.responses import documented
 from shared.vocabulary import InvoiceStatus, InvoiceType
@@ -73,6 +86,42 @@ def release(payment_id: str, invoice_id: str):
 def top_up(payment_id: str, body: TopUpIn):
     return json_response(200, deps.allocation.top_up(principal(app), payment_id, body, header(app, "Idempotency-Key")),
                          R.PaymentOut)
+
+
+# --- money that comes back ------------------------------------------------------------------------------
+@app.post("/invoices/<invoice_id>/credit-notes",
+          responses=documented(201, R.CreditNoteOut, "The credit note", 403, 404, 409, 422))
+def create_credit_note(invoice_id: str, body: CreditNoteIn):
+    note = deps.money_back.create_credit_note(principal(app), invoice_id, body, header(app, "Idempotency-Key"))
+    return json_response(201, note, R.CreditNoteOut)
+
+
+@app.get("/credit-notes", responses=documented(200, R.CreditNotePage, "Credit notes, newest first", 422))
+def list_credit_notes(org_id: OrgIdQuery = None, invoice_id: InvoiceIdQuery = None, limit: Limit = 50,
+                      cursor: Cursor = None):
+    filters = CreditNoteFilters(org_id=org_id, invoice_id=invoice_id)
+    return json_response(200, deps.money_back.list_credit_notes(principal(app), filters, limit, cursor),
+                         R.CreditNotePage)
+
+
+@app.get("/credit-notes/<credit_note_id>", responses=documented(200, R.CreditNoteOut, "The credit note", 404))
+def get_credit_note(credit_note_id: str):
+    return json_response(200, deps.money_back.get_credit_note(principal(app), credit_note_id), R.CreditNoteOut)
+
+
+@app.post("/invoices/<invoice_id>/void",
+          responses=documented(200, R.InvoiceOut, "The void invoice", 403, 404, 409, 422))
+def void_invoice(invoice_id: str, body: VoidIn):
+    return json_response(200, deps.money_back.void_invoice(principal(app), invoice_id, body,
+                                                           header(app, "Idempotency-Key")), R.InvoiceOut)
+
+
+@app.post("/payments/<payment_id>/bounce",
+          responses=documented(200, R.PaymentOut, "The bounced payment", 403, 404, 409, 422))
+def bounce_payment(payment_id: str, body: BounceIn):
+    payment = deps.money_back.bounce(principal(app), payment_id, body, header(app, "Idempotency-Key"))
+    metrics.add_metric(name="PaymentBounced", unit=MetricUnit.Count, value=1)
+    return json_response(200, payment, R.PaymentOut)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

@@ -18,7 +18,10 @@ MAX_INVOICES_PER_REQUEST = 40
 # Items that stay bounded (docs/data-model.md): a payment holds at most this many invoice allocations and an
 # invoice allocations from at most this many payments, so neither item nor a 50-item list page of them can
 # grow toward DynamoDB's 400 KB item or Lambda's 6 MB response. Wallet top-ups add to one allocation.
-MAX_INVOICES_PER_PAYMENT = 200
+# A payment's invoices are also bounded by one transaction: un-assigning or bouncing it releases every one of
+# them in one TransactWriteItems of at most 100 items (the invoices, the payment, the wallet, one ledger entry,
+# two audit records and the idempotency record: 90 + 6).
+MAX_INVOICES_PER_PAYMENT = 90
 MAX_PAYMENTS_PER_INVOICE = 200
 
 
@@ -39,6 +42,7 @@ class InvoiceChange:
     payment_id: str
     entry: InvoiceAllocation | None
     provision: bool = False
+    unprovision: bool = False  # a bounce takes a provisioned top-up invoice's payment back
 
     @property
     def prior(self) -> InvoiceAllocation | None:
@@ -53,7 +57,15 @@ class InvoiceChange:
         return self.invoice.model_copy(update={
             "allocations": others + ([self.entry] if self.entry else []),
             "amount_paid": self.invoice.amount_paid + self.delta, "updated_at": at,
-            "version": self.invoice.version + 1, "provisioned_at": at if self.provision else None})
+            "version": self.invoice.version + 1,
+            "provisioned_at": at if self.provision else None if self.unprovision else self.invoice.provisioned_at})
+
+    @property
+    def wallet_credit_taken_back(self) -> int:
+        """How much of its credit notes' wallet credit the change takes back (a release lowers the paid amount
+        that stood above the net amount)."""
+        paid = self.invoice.amount_paid + self.delta
+        return self.invoice.wallet_credit - max(0, paid - self.invoice.net_amount)
 
 
 def check_organization(org: Organization | None, partner_id: str) -> Organization:
@@ -61,6 +73,16 @@ def check_organization(org: Organization | None, partner_id: str) -> Organizatio
         raise Unprocessable("The organization does not exist.", code="organization_not_found",
                             details=[{"field": "org_id", "message": "unknown organization"}])
     return org
+
+
+def check_not_bounced(payment: Payment) -> None:
+    if payment.bounced_date is not None:
+        raise Conflict("payment_bounced", "The payment bounced: it cannot be assigned, allocated, edited, bounced "
+                                          "again or deleted.")
+
+
+def _credit_delivered(change: InvoiceChange) -> bool:
+    return bool(change.invoice.provisioned_at) or change.wallet_credit_taken_back > 0
 
 
 def _limit(payment: Payment) -> None:
@@ -72,6 +94,7 @@ def _limit(payment: Payment) -> None:
 
 def assign(payment: Payment, org: Organization | None, at: str) -> Payment | None:
     """The payment assigned to `org`, or None when it already is (a no-op that costs no edit)."""
+    check_not_bounced(payment)
     org = check_organization(org, payment.partner_id)
     check_assignable_currency(payment.currency, org.currency)
     if payment.org_id == org.id:
@@ -90,13 +113,13 @@ def _require_assigned(payment: Payment) -> str:
 
 def unassign(payment: Payment, invoices: dict[str, Invoice], at: str) -> tuple[Payment, list[InvoiceChange]]:
     """The payment un-assigned, with every invoice allocation released in the same step."""
+    check_not_bounced(payment)
     _require_assigned(payment)
     _limit(payment)
-    if any(a.kind == "wallet_top_up" for a in payment.allocations) or any(
-            invoices[a.invoice_id].provisioned_at for a in payment.allocations if a.invoice_id):
+    released = [InvoiceChange(invoices[a.invoice_id], payment.id, None) for a in payment.allocations if a.invoice_id]
+    if any(a.kind == "wallet_top_up" for a in payment.allocations) or any(map(_credit_delivered, released)):
         raise Conflict("payment_credit_delivered",
                        "Some of this payment's money has reached the wallet; it cannot be un-assigned.")
-    released = [InvoiceChange(invoices[a.invoice_id], payment.id, None) for a in payment.allocations if a.invoice_id]
     updated = _bump(payment, at, org_id=None, allocations=[], assignment_edits=payment.assignment_edits + 1)
     return updated, released
 
@@ -111,6 +134,7 @@ class AllocationResult:
 def allocate(payment: Payment, invoices: dict[str, Invoice | None], requested: list[tuple[str, int]],
              at: str) -> AllocationResult:
     """Allocate `requested` (invoice id, amount) from the payment, all or nothing."""
+    check_not_bounced(payment)
     org_id = _require_assigned(payment)
     problems = []
     for invoice_id, _ in requested:
@@ -127,6 +151,9 @@ def allocate(payment: Payment, invoices: dict[str, Invoice | None], requested: l
                     "invoice_not_in_organization": "An invoice belongs to another organization than the payment.",
                     "currency_mismatch": "An invoice is in another currency than the payment."}
         raise Unprocessable(messages[first], code=first, details=problems)
+    void = [{"invoice_id": i} for i, _ in requested if invoices[i].voided_at]  # type: ignore[union-attr]
+    if void:
+        raise Conflict("invoice_void", "A void invoice takes no allocation.", details=void)
     total = sum(amount for _, amount in requested)
     if total > payment.unallocated_amount:
         raise Conflict("over_allocation", f"The payment has {payment.unallocated_amount} unallocated; "
@@ -181,14 +208,20 @@ def _add_to(allocations: list[Allocation], invoice_id: str | None, amount: int, 
 
 def release(payment: Payment, invoice: Invoice | None, invoice_id: str, at: str) -> tuple[Payment, InvoiceChange]:
     """Release the payment's allocation to one invoice."""
+    check_not_bounced(payment)
     if invoice is None or not any(a.kind == "invoice" and a.invoice_id == invoice_id for a in payment.allocations):
         raise NotFound("The payment has no allocation to this invoice.", code="allocation_not_found")
     if invoice.provisioned_at:
         raise Conflict("invoice_provisioned",
                        "The invoice is provisioned: its credit is in the wallet and cannot be released.")
+    change = InvoiceChange(invoice, payment.id, None)
+    if change.wallet_credit_taken_back > 0:
+        raise Conflict("payment_credit_delivered",
+                       "A credit note put this invoice's overpaid amount in the wallet; the allocation cannot be "
+                       "released.")
     updated = _bump(payment, at, allocations=[a for a in payment.allocations
                                               if not (a.kind == "invoice" and a.invoice_id == invoice_id)])
-    return updated, InvoiceChange(invoice, payment.id, None)
+    return updated, change
 
 
 def top_up(payment: Payment, amount: int, at: str) -> Payment:
@@ -196,6 +229,7 @@ def top_up(payment: Payment, amount: int, at: str) -> Payment:
 
     Every top-up adds to the payment's one `wallet_top_up` allocation (each is its own ledger entry and
     audit record), so a payment topped up in 5,000 small steps keeps an item of constant size."""
+    check_not_bounced(payment)
     _require_assigned(payment)
     if amount > payment.unallocated_amount:
         raise Conflict("over_allocation", f"The payment has {payment.unallocated_amount} unallocated; "

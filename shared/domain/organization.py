@@ -4,7 +4,7 @@ and its online top-ups with Stripe."""
 from __future__ import annotations
 
 from shared.domain.base import Part, Record
-from shared.vocabulary import LedgerType, OnlineTopUpStatus, SettingsMethod
+from shared.vocabulary import LedgerType, OnlineTopUpStatus, SettingsMethod, WithdrawalMethod
 
 
 def name_key(name: str) -> str:
@@ -55,6 +55,22 @@ class LedgerEntry(Record):
     balance_after: int
     currency: str
     reference: str | None = None
+    created_at: str
+    created_by: str
+
+
+class Withdrawal(Record):
+    """Unspent prepaid credit paid back to the customer; its `withdrawal` ledger entry moves the money."""
+
+    id: str
+    org_id: str
+    partner_id: str
+    amount: int
+    currency: str
+    method: WithdrawalMethod
+    reference: str | None = None
+    remark: str | None = None
+    ledger_entry_id: str
     created_at: str
     created_by: str
 

@@ -26,6 +26,8 @@ class Payment(Record):
     remark: str | None = None
     allocations: list[Allocation] = []
     assignment_edits: int = 0
+    bounced_date: str | None = None
+    bounce_reason: str | None = None
     created_at: str
     created_by: str
     updated_at: str
@@ -41,6 +43,8 @@ class Payment(Record):
 
     @property
     def status(self) -> PaymentStatus:
+        if self.bounced_date is not None:
+            return "bounced"
         if self.org_id is None:
             return "unassigned"
         if self.allocated_amount == 0:

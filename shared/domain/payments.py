@@ -58,6 +58,8 @@ def apply_patch(payment: Payment, changes: dict[str, Any], at: str) -> tuple[Pay
     diff = {k: {"from": getattr(payment, k), "to": v} for k, v in changes.items() if getattr(payment, k) != v}
     if not diff:
         return payment, {}
+    if payment.bounced_date is not None:
+        raise Conflict("payment_bounced", "The payment bounced: it cannot be edited.")
     locked = sorted(STRIPE_LOCKED & diff.keys()) if payment.method == "stripe" else []
     if locked:
         raise Conflict("stripe_payment_locked", "A Stripe payment's amount, method, reference and received date "
@@ -73,6 +75,8 @@ def apply_patch(payment: Payment, changes: dict[str, Any], at: str) -> tuple[Pay
 
 
 def check_deletable(payment: Payment) -> None:
+    if payment.bounced_date is not None:  # it stays, with its history, as the record of what bounced
+        raise Conflict("payment_bounced", "The payment bounced: it stays on record and cannot be deleted.")
     if payment.method == "stripe":
         raise Conflict("stripe_payment_locked", "A Stripe payment records money Stripe received; it cannot be deleted.")
     if payment.allocated_amount > 0:

@@ -1,8 +1,10 @@
 """The wallet: every balance change is a ledger entry carrying the balance after it.
 
-Invariant: an organization's balance equals the sum of its ledger entries' amounts, and never goes
-below zero. Entries are numbered by the organization's `ledger_seq`, so a ledger entry and the
-balance it produced are written together or not at all.
+Invariant: an organization's balance equals the sum of its ledger entries' amounts, and goes below zero
+only by a `reversal` (money that never arrived or was taken back); a wallet below zero refuses every other
+debit, and takes credits (it stays below zero until they cover it). Entries are numbered by the
+organization's `ledger_seq`, so a ledger entry and the balance it produced are written together or not at
+all.
 """
 
 from __future__ import annotations
@@ -39,9 +41,9 @@ def post(org: Organization, postings: list[Posting], *, actor: str, at: str) -> 
         if posting.amount == 0:
             raise ValueError("a posting moves money")
         balance += posting.amount
-        if balance < 0:
+        if balance < 0 and posting.amount < 0 and posting.type != "reversal":
             raise Conflict("insufficient_balance",
-                           f"The wallet holds {format_amount(org.balance, org.currency)}; "
+                           f"The wallet holds {format_amount(balance - posting.amount, org.currency)}; "
                            f"{format_amount(-posting.amount, org.currency)} would take it below zero.")
         check_limit(balance, org.currency)
         seq += 1

@@ -58,7 +58,8 @@ class InvoiceMapper(Mapper[Invoice]):
 
     def attributes(self, record: Invoice) -> dict[str, Any]:
         order = f"{record.issued_date}#{record.id}"
-        return {"gsi1pk": partner_index_pk(record.partner_id), "gsi1sk": order,
+        return {"amount_net": record.net_amount,  # for the status filters (derived, like a payment's status)
+                "gsi1pk": partner_index_pk(record.partner_id), "gsi1sk": order,
                 "gsi2pk": org_index_pk(record.partner_id, record.org_id), "gsi2sk": order,
                 "gsi3pk": name_index_pk(record.partner_id), "gsi3sk": f"{name_key(record.org_name)}#{order}"}
 
@@ -102,12 +103,14 @@ class CounterMapper(Mapper[InvoiceCounter]):
 INVOICES, NUMBER_LOCKS = InvoiceMapper(), NumberLockMapper()
 
 
-# Invoice status is derived from the money, so lists filter on the money itself.
+# Invoice status is derived from the money, so lists filter on the money itself (`amount_net`, the amount less
+# its credit notes, is stored beside it: a filter cannot subtract).
 STATUS_FILTERS = {
-    "unpaid": "#paid = :zero",
-    "partially_paid": "#paid > :zero AND #paid < #amount",
-    "paid": "#paid = #amount AND attribute_not_exists(#prov)",
+    "unpaid": "#paid = :zero AND #net > :zero AND attribute_not_exists(#void)",
+    "partially_paid": "#paid > :zero AND #paid < #net",
+    "paid": "#paid >= #net AND attribute_not_exists(#prov) AND attribute_not_exists(#void)",
     "provisioned": "attribute_exists(#prov)",
+    "void": "attribute_exists(#void)",
 }
 
 
@@ -169,8 +172,8 @@ class InvoiceRepository:
             clauses.append("#issued BETWEEN :lo AND :hi")
         if f.status is not None:
             clause = STATUS_FILTERS[f.status]
-            names |= {k: v for k, v in (("#paid", "amount_paid"), ("#amount", "amount"), ("#prov", "provisioned_at"))
-                      if k in clause}
+            names |= {k: v for k, v in (("#paid", "amount_paid"), ("#net", "amount_net"), ("#prov", "provisioned_at"),
+                                        ("#void", "voided_at")) if k in clause}
             if ":zero" in clause:
                 vals |= values(zero=0)
             clauses.append(clause)
@@ -198,10 +201,15 @@ def change_item(table: str, change: InvoiceChange, at: str) -> dict[str, Any]:
     """
     inv = change.invoice
     names = {"#paid": "amount_paid", "#allocs": "allocations", "#pay": change.payment_id,
-             "#u": "updated_at", "#v": "version", "#prov": "provisioned_at"}
-    vals: dict[str, Any] = values(d=change.delta, at=at, one=1)
+             "#u": "updated_at", "#v": "version", "#prov": "provisioned_at", "#cred": "amount_credited"}
+    vals: dict[str, Any] = values(d=change.delta, at=at, one=1, cred=inv.amount_credited)
     sets = ["#paid = #paid + :d", "#u = :at", "#v = #v + :one"]
-    conditions = ["attribute_not_exists(#prov)"]
+    removes = [] if change.entry is not None else ["#allocs.#pay"]
+    # A bounce takes a provisioned invoice's payment back (and the provisioning with it); nothing else touches
+    # a provisioned invoice. The credit notes read are still the invoice's (a credit note changes the net amount).
+    conditions = ["attribute_exists(#prov)" if change.unprovision else "attribute_not_exists(#prov)", "#cred = :cred"]
+    if change.unprovision:
+        removes.append("#prov")
     if change.prior is None:
         conditions.append("attribute_not_exists(#allocs.#pay)")
         if change.entry is not None:  # a new payment on the invoice: below the cap, also when payments race
@@ -211,10 +219,13 @@ def change_item(table: str, change: InvoiceChange, at: str) -> dict[str, Any]:
         conditions.append("#allocs.#pay.#amt = :prior")
         names["#amt"] = "amount"
         vals |= values(prior=change.prior.amount)
-    if change.delta > 0:
-        conditions.append("#paid <= :max")
-        vals |= values(max=inv.amount - change.delta)
-    if inv.type == "top_up":
+    if change.delta > 0:  # never paid beyond the net amount, never a void invoice
+        conditions += ["#paid <= :max", "attribute_not_exists(#void)"]
+        names["#void"] = "voided_at"
+        vals |= values(max=inv.net_amount - change.delta)
+    # A top-up invoice: the change that completes it provisions it. A credited invoice: what a release takes back
+    # from the wallet was computed from the paid amount read.
+    if inv.type == "top_up" or (inv.amount_credited > 0 and change.delta < 0):
         conditions.append("#paid = :read")
         vals |= values(read=inv.amount_paid)
     if change.provision:
@@ -222,9 +233,7 @@ def change_item(table: str, change: InvoiceChange, at: str) -> dict[str, Any]:
     if change.entry is not None:
         sets.append("#allocs.#pay = :entry")
         vals[":entry"] = serialize({"amount": change.entry.amount, "allocated_at": change.entry.allocated_at})
-        expression = "SET " + ", ".join(sets)
-    else:
-        expression = "SET " + ", ".join(sets) + " REMOVE #allocs.#pay"
+    expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
     return {"Update": {"TableName": table, "Key": to_av(INVOICES.key(inv.id)),
                        "UpdateExpression": expression, "ConditionExpression": " AND ".join(conditions),
                        "ExpressionAttributeNames": names, "ExpressionAttributeValues": vals}}

@@ -4,6 +4,7 @@ unique-name lock, its wallet ledger and its online top-ups; the organization lis
   ORG#{org}      META                 organization + wallet balance + payment settings
   ORG#{org}      LEDGER#{seq:012}     wallet ledger entry
   ORG#{org}      ONLINE#{otu}         an online top-up with Stripe
+  ORG#{org}      META#WITHDRAWAL#{newest first}  a withdrawal (just after META: one Query reads the owner and a page)
   ORGNAME#{ptn}#{sha256(name)}  LOCK  unique organization name per partner (the name hashed: any character)
   GSI1 P#{ptn}#ORG -> {name}#{org}    the partner's organizations by name
   GSI3 DUE#{shard} -> org             organizations due for an automatic top-up (sparse, sharded)
@@ -15,13 +16,15 @@ from typing import Any
 
 from shared.cursor import CursorCodec
 from shared.domain.base import Record
-from shared.domain.organization import LedgerEntry, OnlineTopUp, Organization, name_key
+from shared.domain.organization import LedgerEntry, OnlineTopUp, Organization, Withdrawal, name_key
+from shared.ids import newest_first
 from shared.repositories.dynamo import Dynamo, values
 from shared.repositories.keys import LOCK, META, Key, UnsafeKeyPart, hashed, join, key
 from shared.repositories.mapping import Mapper, register
 from shared.repositories.pages import PageQuery, read_page
 
 ORG, LEDGER, ONLINE = "ORG", "LEDGER", "ONLINE"
+WITHDRAWALS = f"{META}#WITHDRAWAL"
 DUE_SHARDS = 16  # the due index is spread over this many partitions; the sweep reads them all
 
 
@@ -105,7 +108,20 @@ class OnlineTopUpMapper(Mapper[OnlineTopUp]):
         return self.key(record.org_id, record.id)
 
 
-ORGANIZATIONS, LEDGER_ENTRIES = OrganizationMapper(), LedgerMapper()
+@register
+class WithdrawalMapper(Mapper[Withdrawal]):
+    record, entity = Withdrawal, "withdrawal"
+
+    def key(self, *ids: str) -> Key:
+        org_id, withdrawal_id = ids
+        # After META and newest first, so that a forward Query from META reads the owner, then the newest.
+        return key(org_pk(org_id), join(META, "WITHDRAWAL", newest_first(withdrawal_id)))
+
+    def key_of(self, record: Withdrawal) -> Key:
+        return self.key(record.org_id, record.id)
+
+
+ORGANIZATIONS, LEDGER_ENTRIES, WITHDRAWAL_ITEMS = OrganizationMapper(), LedgerMapper(), WithdrawalMapper()
 
 
 class OrganizationRepository:
@@ -146,6 +162,24 @@ class OrganizationRepository:
         if items and items[0]["sk"] == META:
             org = ORGANIZATIONS.from_item(items.pop(0))
         return org, [LEDGER_ENTRIES.from_item(i) for i in items], next_cursor
+
+    def withdrawals_page(self, org_id: str, *, limit: int, cursor: str | None,
+                         scope: str) -> tuple[Organization | None, list[Withdrawal], str | None]:
+        """The organization (first page only) and its withdrawals newest first, in one Query (their keys sort
+        just after META, newest first)."""
+        try:
+            pk = org_pk(org_id)
+        except UnsafeKeyPart:
+            return None, [], None
+        lower = META if cursor is None else f"{WITHDRAWALS}#"
+        query = PageQuery("pk = :pk AND sk BETWEEN :lo AND :hi", {}, values(pk=pk, lo=lower, hi=f"{WITHDRAWALS}#~"))
+        first_page = cursor is None
+        items, next_cursor = read_page(self.db, self.cursors, query, scope=scope,
+                                       limit=limit + 1 if first_page else limit, cursor=cursor)
+        org = None
+        if items and items[0]["sk"] == META:
+            org = ORGANIZATIONS.from_item(items.pop(0))
+        return org, [WITHDRAWAL_ITEMS.from_item(i) for i in items], next_cursor
 
     def due_ids(self, shard: int, start: dict[str, str] | None) -> tuple[list[str], dict[str, str] | None]:
         """One page of the due index's shard: the ids of organizations due for an automatic top-up."""

@@ -7,6 +7,7 @@ from pydantic import BaseModel
 from shared.repositories import (  # noqa: F401
     attempts,
     audit,
+    credit_notes,
     invoices,
     organizations,
     partner_wallets,

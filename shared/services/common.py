@@ -13,8 +13,8 @@ from shared.auth import Principal
 from shared.cursor import scope_of
 from shared.domain.attempt import AutoTopUpAttempt
 from shared.domain.audit import AuditRecord
-from shared.domain.invoice import Invoice
-from shared.domain.organization import LedgerEntry, Organization
+from shared.domain.invoice import CreditNote, Invoice
+from shared.domain.organization import LedgerEntry, Organization, Withdrawal
 from shared.domain.partner_wallet import PartnerLedgerEntry
 from shared.domain.payment import Payment
 from shared.errors import ConcurrentUpdate, Conflict, NotFound
@@ -94,6 +94,7 @@ def payment_out(p: Payment) -> dict[str, Any]:
         "assignment_edits": p.assignment_edits,
         "assignment_edits_remaining": MAX_ASSIGNMENT_EDITS - p.assignment_edits,
         "allocations": [a.model_dump(mode="json") for a in p.allocations],
+        "bounced_date": p.bounced_date, "bounce_reason": p.bounce_reason,
         "created_at": p.created_at, "created_by": p.created_by, "updated_at": p.updated_at,
         "version": p.version,
     }
@@ -108,8 +109,11 @@ def invoice_out(inv: Invoice) -> dict[str, Any]:
     return {
         "id": inv.id, "number": inv.number, "org_id": inv.org_id, "org_name": inv.org_name, "type": inv.type,
         "amount": inv.amount, "currency": inv.currency, "amount_paid": inv.amount_paid,
-        "amount_due": inv.amount_due, "status": inv.status, "issued_date": inv.issued_date,
-        "due_date": inv.due_date, "allocations": [a.model_dump(mode="json") for a in inv.allocations],
+        "amount_credited": inv.amount_credited, "amount_due": inv.amount_due, "status": inv.status,
+        "issued_date": inv.issued_date, "due_date": inv.due_date,
+        "allocations": [a.model_dump(mode="json") for a in inv.allocations],
+        "credit_notes": [c.model_dump(mode="json") for c in inv.credit_notes],
+        "voided_at": inv.voided_at, "void_reason": inv.void_reason,
         "created_at": inv.created_at, "updated_at": inv.updated_at, "version": inv.version,
     }
 
@@ -133,3 +137,16 @@ def with_retries[T](attempt: Callable[[], T], attempts: int = 30) -> T:
         except ConcurrentUpdate:
             time.sleep(random.uniform(0, 0.004 * 2 ** min(n, 5)))  # noqa: S311 - jitter, not crypto
     raise Conflict("concurrent_update", "Too many simultaneous changes; please try again.")
+
+
+def credit_note_out(note: CreditNote) -> dict[str, Any]:
+    return {"id": note.id, "number": note.number, "invoice_id": note.invoice_id, "org_id": note.org_id,
+            "amount": note.amount, "currency": note.currency, "reason": note.reason, "memo": note.memo,
+            "due_reduced": note.due_reduced, "wallet_credited": note.wallet_credited, "created_at": note.created_at,
+            "created_by": note.created_by}
+
+
+def withdrawal_out(w: Withdrawal) -> dict[str, Any]:
+    return {"id": w.id, "org_id": w.org_id, "amount": w.amount, "currency": w.currency, "method": w.method,
+            "reference": w.reference, "remark": w.remark, "ledger_entry_id": w.ledger_entry_id,
+            "created_at": w.created_at, "created_by": w.created_by}
