@@ -5,7 +5,8 @@ Invariants: (B1) a payment topped up into the wallet in many small steps keeps a
 record: the wallet equals their sum and the history lists every one; (B2) a payment is allocated to at
 most MAX_INVOICES_PER_PAYMENT invoices and an invoice takes allocations from at most
 MAX_PAYMENTS_PER_INVOICE payments, refused with 409 `allocation_limit_reached` and nothing written, also
-when payments race for an invoice's last place.
+when payments race for an invoice's last place; (B3) a payment at its cap is still un-assigned or bounced in one
+TransactWriteItems (issue 10 lowered the cap to 90 so that it fits in 100 items).
 
 The 5,000-top-up run through the local stack's HTTP API is `make bench` ("Items that stay bounded"):
 at ~50-90 ms a top-up it would add minutes to `make test`; this file runs TOP_UPS (200 by default) and
@@ -156,3 +157,48 @@ def test_an_invoice_change_decided_on_a_stale_read_cannot_pass_the_cap(lambdas, 
     # Then DynamoDB refuses it on the cap condition, and the invoice keeps MAX_PAYMENTS_PER_INVOICE allocations
     assert cancelled.value.failed_conditions() == [0]
     assert len(deps.store.get(Invoice, inv["id"]).allocations) == MAX_PAYMENTS_PER_INVOICE
+
+
+def _at_cap(lambdas, partner, org, amount: int) -> tuple[dict, list[Invoice]]:
+    """Given-step: a payment really allocated to MAX_INVOICES_PER_PAYMENT invoices (1 cent each, both sides
+    stored as their storage modules write them)."""
+    payment = record(lambdas, partner, org_id=org["id"], amount=amount)
+    template = Container.from_env().store.get(Invoice, invoice(lambdas, partner, org, 100)["id"])
+    invoices = [template.model_copy(update={
+        "id": new_id("inv"), "number": f"CAP-{n}", "amount_paid": 1, "version": 2,
+        "allocations": [InvoiceAllocation(payment_id=payment["id"], amount=1, allocated_at=AT)]})
+        for n in range(MAX_INVOICES_PER_PAYMENT)]
+    deps = Container.from_env()
+    for chunk in range(0, len(invoices), 25):
+        deps.db.transact([deps.db.put_new(item_of(i)) for i in invoices[chunk:chunk + 25]])
+    stored = deps.store.get(Payment, payment["id"])
+    give(stored.model_copy(update={"version": stored.version + 1, "allocations": [
+        Allocation(invoice_id=i.id, kind="invoice", amount=1, allocated_at=AT) for i in invoices]}))
+    return payment, invoices
+
+
+def test_a_payment_at_its_invoice_cap_is_unassigned_and_bounced_in_one_transaction(lambdas, partner):
+    """B3: every invoice of a payment at its cap is released by one TransactWriteItems (at most 100 items): a
+    bounce releases all of them and takes its wallet top-up back in one `reversal`; an un-assignment too."""
+    org = create_org(lambdas, partner)
+    # Given a payment at its invoice cap that also topped the wallet up
+    payment, invoices = _at_cap(lambdas, partner, org, 10_000)
+    status, _ = lambdas.allocation("top_up_from_payment", path={"payment_id": payment["id"]}, body={"amount": 500},
+                                   headers=NO_KEY, **admin(partner))
+    assert status == 200
+    # When it bounces
+    status, bounced = lambdas.allocation("bounce_payment", path={"payment_id": payment["id"]}, headers=NO_KEY,
+                                         body={"bounced_date": "2026-11-25", "reason": "returned"}, **admin(partner))
+    # Then every invoice has its cent back, and the wallet gave the top-up back in one reversal
+    assert status == 200, bounced
+    assert bounced["status"] == "bounced" and bounced["allocations"] == []
+    found = Container.from_env().store.get_many(Invoice, [i.id for i in invoices])
+    assert {(i.amount_paid, len(i.allocations)) for i in found.values()} == {(0, 0)} and len(found) == len(invoices)
+    _, ledger = lambdas.accounts("list_wallet_transactions", path={"org_id": org["id"]}, **viewer(partner))
+    assert [(e["type"], e["amount"]) for e in ledger["items"]] == [("reversal", -500), ("top_up", 500)]
+    # And another payment at its cap is un-assigned in one step
+    other, others = _at_cap(lambdas, partner, org, 10_000)
+    status, body = lambdas.allocation("unassign_payment", path={"payment_id": other["id"]}, **admin(partner))
+    assert status == 200 and body["allocations"] == [], body
+    found = Container.from_env().store.get_many(Invoice, [i.id for i in others])
+    assert {i.amount_paid for i in found.values()} == {0}
