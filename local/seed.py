@@ -43,4 +43,31 @@ def seed(api_url: str) -> dict[str, Any]:
                            timeout=10)
         res.raise_for_status()
         payments.append(res.json())
+    _money_back(session, api_url, orgs, payments)
     return {"partner_id": DEMO_PARTNER, "organizations": orgs, "payments": payments}
+
+
+def _money_back(session: requests.Session, api_url: str, orgs: list[dict[str, Any]],
+                payments: list[dict[str, Any]]) -> None:
+    """Issue 10 in the demo: Blue Harbour's cheque pays its invoice, a credit note then puts SGD 50 in its wallet
+    and SGD 20 of it is paid back; an invoice of Acme's issued by mistake is void; Acme's second cheque bounced."""
+    def post(path: str, body: dict[str, Any], key: str) -> dict[str, Any]:
+        res = session.post(f"{api_url}{path}", json=body, headers={"Idempotency-Key": key}, timeout=10)
+        res.raise_for_status()
+        return res.json()
+
+    harbour, acme = orgs[1], orgs[0]
+    invoice = post("/invoices", {"org_id": harbour["id"], "type": "standard", "amount": 80_050, "currency": "SGD",
+                                 "issued_date": "2026-11-01", "due_date": "2026-11-30"}, "seed-inv-harbour")
+    post(f"/payments/{payments[2]['id']}/allocations",
+         {"allocations": [{"invoice_id": invoice["id"], "amount": 80_050}]}, "seed-alloc-harbour")
+    post(f"/invoices/{invoice['id']}/credit-notes", {"amount": 5_000, "reason": "service_issue",
+                                                      "memo": "SMS outage on 2026-11-05"}, "seed-cn-harbour")
+    post(f"/organizations/{harbour['id']}/wallet/withdrawals",
+         {"amount": 2_000, "method": "cheque", "reference": "CHQ-OUT-0001"}, "seed-wdr-harbour")
+    mistake = post("/invoices", {"org_id": acme["id"], "type": "standard", "amount": 12_000, "currency": "SGD",
+                                 "issued_date": "2026-11-03"}, "seed-inv-acme")
+    post(f"/invoices/{mistake['id']}/void", {"reason": "issued to the wrong organization"}, "seed-void-acme")
+    bounced = post(f"/payments/{payments[1]['id']}/bounce",
+                   {"bounced_date": "2026-11-16", "reason": "cheque returned: insufficient funds"}, "seed-bounce-acme")
+    payments[1] = bounced
