@@ -41,7 +41,8 @@ def main() -> list[str]:
     accounts, payments = Counted(host, "AccountsFunction"), Counted(host, "PaymentsFunction")
     allocation = Counted(host, "AllocationFunction")
     partner = f"ptn_bench{uuid.uuid4().hex[:6]}"
-    who = {"claims": {"partner_id": partner, "groups": "[finance-admin]", "sub": "bench"}}
+    who: dict[str, Any] = {"claims": {"partner_id": partner, "groups": "[finance-admin]", "sub": "bench"}}
+    no_key: dict[str, Any] = {"idempotency-key": None}  # load_event drops a header given as None
     rows: list[tuple[str, Counter[str]]] = []
 
     def run(label: str, fn: Counted, event_name: str, **kw: Any) -> Any:
@@ -78,7 +79,7 @@ def main() -> list[str]:
     run("DELETE /payments/{id}", payments, "payments/delete_payment.json", path=pay_path)
 
     def invoice(amount: int, kind: str = "standard") -> dict[str, Any]:
-        _, inv, _ = allocation(load_event("allocation/create_invoice.json", **who, headers={"idempotency-key": None},
+        _, inv, _ = allocation(load_event("allocation/create_invoice.json", **who, headers=no_key,
                                           body={"org_id": org["id"], "type": kind, "amount": amount,
                                                 "currency": "SGD", "issued_date": "2026-11-01"}))
         return inv
@@ -108,6 +109,34 @@ def main() -> list[str]:
     run("GET /invoices?org_name=", allocation, "allocation/list_invoices.json",
         query={"org_name": "acme"})
     run("GET /invoices/{id}", allocation, "allocation/get_invoice.json", path={"invoice_id": top["id"]})
+    # Money that comes back (#10): each write with the sample's Idempotency-Key
+    owed, settled = invoice(1_000), invoice(1_000)
+    bounced = run("POST /payments (org_id, Idempotency-Key)", payments, "payments/create_payment.json",
+                  body=body | {"amount": 5_000}, headers={"idempotency-key": "bounced"})
+    bounced_path = {"payment_id": bounced["id"]}
+    run("POST .../allocations (2 invoices)", allocation, "allocation/allocate_payment.json", path=bounced_path,
+        body={"allocations": [{"invoice_id": settled["id"], "amount": 1_000},
+                              {"invoice_id": owed["id"], "amount": 500}]}, headers={"idempotency-key": None})
+    run("POST /payments/{id}/top-ups", allocation, "allocation/top_up_from_payment.json", path=bounced_path,
+        body={"amount": 500})
+    note = run("POST .../credit-notes (due reduced only)", allocation, "allocation/create_credit_note.json",
+               path={"invoice_id": owed["id"]}, body={"amount": 250, "reason": "billing_error"})
+    assert (note["due_reduced"], note["wallet_credited"]) == (250, 0), note
+    credited = run("POST .../credit-notes (credits the wallet)", allocation, "allocation/create_credit_note.json",
+                   path={"invoice_id": settled["id"]}, body={"amount": 400, "reason": "service_issue"})
+    assert (credited["due_reduced"], credited["wallet_credited"]) == (0, 400), credited
+    run("GET /credit-notes?invoice_id=", allocation, "allocation/list_credit_notes.json",
+        query={"invoice_id": owed["id"], "limit": "20"})
+    run("GET /credit-notes?org_id=", allocation, "allocation/list_credit_notes.json",
+        query={"org_id": org["id"], "limit": "20"})
+    run("GET /credit-notes/{id}", allocation, "allocation/get_credit_note.json", path={"credit_note_id": note["id"]})
+    run("POST /invoices/{id}/void", allocation, "allocation/void_invoice.json", path={"invoice_id": invoice(300)["id"]})
+    out = run("POST .../bounce (2 invoices, a top-up)", allocation, "allocation/bounce_payment.json",
+              path=bounced_path)
+    assert out["status"] == "bounced", out
+    run("POST .../withdrawals (Idempotency-Key)", accounts, "accounts/withdraw.json", path=org_path,
+        body={"amount": 100, "method": "telegraphic_transfer", "reference": "TT-2026-1187"})
+    run("GET .../wallet/withdrawals", accounts, "accounts/list_withdrawals.json", path=org_path)
     spare = run("POST /payments (org_id, Idempotency-Key)", payments, "payments/create_payment.json",
                 body=body | {"amount": 1}, headers={"idempotency-key": "spare"})
     run("DELETE /payments/{id}/assignment", allocation, "allocation/unassign_payment.json",

@@ -5,8 +5,8 @@ serves it through the template's HttpApi events, plus the template's routes the 
 (`POST /webhooks/stripe`). Requests: hypothesis strategies over every part a caller controls (claims,
 headers, path ids, query values, bodies), derived from the route's own parameters and request schema.
 Arena: a DynamoDB Local, a local Stripe and the functions' execution environments of the suite's own,
-with a small seed (two partners' organizations, invoices and payments); a refused request is held to
-leave its table exactly as it was.
+with a small seed (two partners' organizations, invoices, payments, credit notes, void invoices, bounced
+payments and withdrawals); a refused request is held to leave its table exactly as it was.
 """
 
 from __future__ import annotations
@@ -158,11 +158,13 @@ class Request:
     headers: dict[str, str]
     body: str | None
     base64: bool
+    seeded: bool = False  # one of seeded_requests(): answers exactly as its missing_twin() does
 
     def __repr__(self) -> str:
         body = self.body if self.body is None or len(self.body) <= 300 else f"{self.body[:300]}...({len(self.body)})"
         return (f"Request(who={self.who!r}, claims={self.claims!r}, path={self.path!r}, query={self.query!r}, "
-                f"headers={self.headers!r}, base64={self.base64!r}, body={body!r})")
+                f"headers={self.headers!r}, base64={self.base64!r}, body={body!r}"
+                + (", seeded=True)" if self.seeded else ")"))
 
     def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
         printer.text(repr(self))  # hypothesis prints a failing example with this, bodies cut short
@@ -237,7 +239,8 @@ class Ids:
         return list(self.owner)
 
 
-KIND_OF_PARAM = {"org_id": "org", "payment_id": "pay", "invoice_id": "inv", "partner_id": "ptn"}
+KIND_OF_PARAM = {"org_id": "org", "payment_id": "pay", "invoice_id": "inv", "partner_id": "ptn",
+                 "credit_note_id": "crn"}
 
 
 def id_values(name: str, ids: Ids) -> st.SearchStrategy[str]:
@@ -540,7 +543,61 @@ def requests(case: RouteCase, ids: Ids, webhook_secret: str) -> st.SearchStrateg
     return st.tuples(CALLERS, path, query, body, headers, st.booleans()).map(request)
 
 
+def seeded_requests(case: RouteCase, ids: Ids) -> list[Request]:
+    """The seeded partner's administrator naming every seed id of the kinds the route takes (its own and the
+    other partner's: in the path, one path id at a time, the others its first; or one query id at a time), with
+    the route's body as its schema wants it. Explicit examples: every route meets each real id, whatever the
+    generated examples draw."""
+    if case.webhook:
+        return []
+    body = _dumps(exemplar(case.body, "body", ids), True) if case.body is not None else None
+    seeded = {name: ids.of(KIND_OF_PARAM.get(name, "org")) for name in case.path_params}
+    first = {name: values[0] for name, values in seeded.items()}
+    paths = list({tuple(sorted({**first, name: value}.items())): {**first, name: value}
+                  for name, values in seeded.items() for value in values}.values()) or [{}]
+    queries: list[dict[str, str] | None] = [None]
+    if not case.path_params:
+        queries += [{name: value} for name, _ in case.query if name in KIND_OF_PARAM
+                    for value in ids.of(KIND_OF_PARAM[name])]
+    return [Request("admin", dict(ADMIN), path, query, {"content-type": "application/json"}, body, False, True)
+            for path in paths for query in queries]
+
+
+def missing_twin(request: Request, ids: Ids, partner: str) -> Request | None:
+    """`request` with each id of another partner than `partner` replaced by a well-formed id never issued (of
+    the same prefix); None if it names none."""
+    def missing(value: str) -> str:
+        return f"{value.split('_', 1)[0]}_{'0' * 26}" if ids.owner.get(value, partner) != partner else value
+
+    path = {k: missing(v) for k, v in request.path.items()}
+    query = {k: missing(v) for k, v in request.query.items()} if request.query else request.query
+    if path == request.path and query == request.query:
+        return None
+    return Request(request.who, request.claims, path, query, request.headers, request.body, request.base64)
+
+
 # --- the contract's error shape -------------------------------------------------------------------------
+# The 409 codes a route may answer, for the routes listed here (a route not listed has its 409s' shape checked,
+# not their codes): the rules the contract names for it ("Money that comes back"), and what every write retried
+# on a lost race (`concurrent_update`) or done once per Idempotency-Key may answer besides.
+RETRIED = frozenset({"concurrent_update"})
+ONCE = RETRIED | {"idempotency_key_reused", "idempotency_request_in_progress"}
+CONFLICTS: dict[str, frozenset[str]] = {
+    "POST /invoices/{invoice_id}/credit-notes": ONCE | {"credit_note_not_allowed", "credit_exceeds_invoice",
+                                                        "credit_note_limit_reached", "balance_limit_exceeded"},
+    "GET /credit-notes": frozenset(),
+    "GET /credit-notes/{credit_note_id}": frozenset(),
+    "POST /invoices/{invoice_id}/void": ONCE | {"invoice_void", "invoice_has_allocations"},
+    "POST /payments/{payment_id}/bounce": ONCE | {"payment_bounced", "stripe_payment_locked"},
+    "POST /organizations/{org_id}/wallet/withdrawals": ONCE | {"insufficient_balance"},
+    "GET /organizations/{org_id}/wallet/withdrawals": frozenset(),
+    "DELETE /payments/{payment_id}/assignment": RETRIED | {"payment_bounced", "payment_not_assigned",
+                                                          "assignment_edit_limit_reached", "payment_credit_delivered"},
+    "DELETE /payments/{payment_id}/allocations/{invoice_id}": RETRIED | {"payment_bounced", "invoice_provisioned",
+                                                                        "payment_credit_delivered"},
+}
+
+
 def error_shape_problems(response: dict[str, Any]) -> list[str]:
     """What is wrong with a refusal's response, against the contract's
     `{"error": {"code": "snake_case_code", "message": "human sentence", "details": [...]}}`."""
