@@ -70,8 +70,10 @@ handlers: install
 e2e: install
 	$(PY) -m pytest tests/e2e -q
 
+# Two workers (one per core; a test file stays on one worker, with its fixtures), then the timing-bound tests alone.
 test: install tools lint validate build
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n 2 --dist loadfile -m "not serial"
+	$(PY) -m pytest -q -m serial
 
 bench: install
 	$(PY) -m bench

@@ -4,6 +4,7 @@ Used by the end-to-end tests and the benchmarks."""
 from __future__ import annotations
 
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -11,16 +12,36 @@ import sys
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from local.template import ROOT
 
 READY = "local stack is up"
 
 
+def _ephemeral_low() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
 def free_port() -> int:
+    """A free port below the kernel's ephemeral range: a port handed out and then released by `bind(0)` can be
+    taken again by any socket bound to port 0 (the stack's own private servers) before its owner binds it; a
+    port below the range never is."""
+    high = _ephemeral_low() - 1
+    for _ in range(200):
+        port = random.randint(max(1025, high - 12_000), high)  # noqa: S311 - a port, not a secret
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        return int(s.getsockname()[1])
 
 
 @dataclass

@@ -34,6 +34,9 @@ from local.process import StackProcess
 from tests.conftest import new_partner
 from tests.e2e.test_stack_lifecycle import descendants, running, start
 
+# Timing bounds: measured with the machine to itself (`make test` runs these after the parallel run).
+pytestmark = pytest.mark.serial
+
 CLIENTS = 64
 TIMEOUT_S = 60  # far above any answer, cold starts included: only a stuck connection reaches it
 
