@@ -141,44 +141,37 @@ class OrganizationRepository:
         items, next_cursor = read_page(self.db, self.cursors, query, scope=scope, limit=limit, cursor=cursor)
         return [ORGANIZATIONS.from_item(i) for i in items], next_cursor
 
-    def ledger_page(self, org_id: str, *, limit: int, cursor: str | None,
-                    scope: str) -> tuple[Organization | None, list[LedgerEntry], str | None]:
-        """The organization (first page only) and its ledger newest first, in one Query.
-
-        The META item sorts just above the ledger entries, so the first page reads the owner
-        (for the tenant check) together with the newest entries.
-        """
+    def _with_owner(self, org_id: str, lower: str, upper: str, *, forward: bool, limit: int, cursor: str | None,
+                    scope: str) -> tuple[Organization | None, list[dict[str, Any]], str | None]:
+        """One page of the organization's partition between `lower` and `upper`, the META item (the owner, for the
+        tenant check) first when the range holds it: on the first page it is read together with the records."""
         try:
             pk = org_pk(org_id)
         except UnsafeKeyPart:
             return None, [], None
-        lower = f"{LEDGER}#"
-        upper = META if cursor is None else f"{LEDGER}#~"  # the cursor resumes below META anyway
-        query = PageQuery("pk = :pk AND sk BETWEEN :lo AND :hi", {}, values(pk=pk, lo=lower, hi=upper), forward=False)
-        first_page = cursor is None
+        query = PageQuery("pk = :pk AND sk BETWEEN :lo AND :hi", {}, values(pk=pk, lo=lower, hi=upper),
+                          forward=forward)
         items, next_cursor = read_page(self.db, self.cursors, query, scope=scope,
-                                       limit=limit + 1 if first_page else limit, cursor=cursor)
-        org = None
-        if items and items[0]["sk"] == META:
-            org = ORGANIZATIONS.from_item(items.pop(0))
+                                       limit=limit + 1 if cursor is None else limit, cursor=cursor)
+        org = ORGANIZATIONS.from_item(items.pop(0)) if items and items[0]["sk"] == META else None
+        return org, items, next_cursor
+
+    def ledger_page(self, org_id: str, *, limit: int, cursor: str | None,
+                    scope: str) -> tuple[Organization | None, list[LedgerEntry], str | None]:
+        """The organization (first page only) and its ledger newest first, in one Query: META sorts just above
+        the ledger entries (a cursor resumes below it)."""
+        upper = META if cursor is None else f"{LEDGER}#~"
+        org, items, next_cursor = self._with_owner(org_id, f"{LEDGER}#", upper, forward=False, limit=limit,
+                                                   cursor=cursor, scope=scope)
         return org, [LEDGER_ENTRIES.from_item(i) for i in items], next_cursor
 
     def withdrawals_page(self, org_id: str, *, limit: int, cursor: str | None,
                          scope: str) -> tuple[Organization | None, list[Withdrawal], str | None]:
-        """The organization (first page only) and its withdrawals newest first, in one Query (their keys sort
-        just after META, newest first)."""
-        try:
-            pk = org_pk(org_id)
-        except UnsafeKeyPart:
-            return None, [], None
+        """The organization (first page only) and its withdrawals newest first, in one Query: their keys sort just
+        after META, newest first."""
         lower = META if cursor is None else f"{WITHDRAWALS}#"
-        query = PageQuery("pk = :pk AND sk BETWEEN :lo AND :hi", {}, values(pk=pk, lo=lower, hi=f"{WITHDRAWALS}#~"))
-        first_page = cursor is None
-        items, next_cursor = read_page(self.db, self.cursors, query, scope=scope,
-                                       limit=limit + 1 if first_page else limit, cursor=cursor)
-        org = None
-        if items and items[0]["sk"] == META:
-            org = ORGANIZATIONS.from_item(items.pop(0))
+        org, items, next_cursor = self._with_owner(org_id, lower, f"{WITHDRAWALS}#~", forward=True, limit=limit,
+                                                   cursor=cursor, scope=scope)
         return org, [WITHDRAWAL_ITEMS.from_item(i) for i in items], next_cursor
 
     def due_ids(self, shard: int, start: dict[str, str] | None) -> tuple[list[str], dict[str, str] | None]:
