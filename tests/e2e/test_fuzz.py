@@ -13,7 +13,7 @@ from pathlib import Path
 from local.auth import mint
 from tests.conftest import ROOT, new_partner
 
-EXAMPLES = os.environ.get("FUZZ_EXAMPLES", "20")
+EXAMPLES = os.environ.get("FUZZ_EXAMPLES", "12")
 
 
 def test_no_request_gets_a_server_error(stack, tmp_path: Path):

@@ -47,7 +47,7 @@ from tests.handlers.conftest import NO_KEY, Lambdas, admin
 STEPS: Counter[str] = Counter()
 ENV: dict[str, Any] = {}
 # `make test` runs at least MIN_STEPS steps (the test after the machine checks it); more with the variables.
-EXAMPLES = int(os.environ.get("STATE_MACHINE_EXAMPLES", 48))
+EXAMPLES = int(os.environ.get("STATE_MACHINE_EXAMPLES", 45))
 STEP_COUNT = int(os.environ.get("STATE_MACHINE_STEPS", 50))
 MIN_STEPS = int(os.environ.get("STATE_MACHINE_MIN_STEPS", 2_000))  # ~41 steps an example on average
 
