@@ -25,8 +25,9 @@ MAX_INVOICES_PER_PAYMENT = 90
 MAX_PAYMENTS_PER_INVOICE = 200
 
 
-def _bump(payment: Payment, at: str, **changes: object) -> Payment:
-    return payment.model_copy(update={**changes, "updated_at": at, "version": payment.version + 1})
+def bump[R: (Invoice, Payment)](record: R, at: str, **changes: object) -> R:
+    """The record's next version: `changes`, stamped `at` (payments and invoices, in every money rule)."""
+    return record.model_copy(update={**changes, "updated_at": at, "version": record.version + 1})
 
 
 @dataclass(frozen=True)
@@ -102,7 +103,7 @@ def assign(payment: Payment, org: Organization | None, at: str) -> Payment | Non
     if payment.org_id is not None:
         raise Conflict("already_assigned", "The payment is assigned to another organization; un-assign it first.")
     _limit(payment)
-    return _bump(payment, at, org_id=org.id, assignment_edits=payment.assignment_edits + 1)
+    return bump(payment, at, org_id=org.id, assignment_edits=payment.assignment_edits + 1)
 
 
 def _require_assigned(payment: Payment) -> str:
@@ -120,7 +121,7 @@ def unassign(payment: Payment, invoices: dict[str, Invoice], at: str) -> tuple[P
     if any(a.kind == "wallet_top_up" for a in payment.allocations) or any(map(_credit_delivered, released)):
         raise Conflict("payment_credit_delivered",
                        "Some of this payment's money has reached the wallet; it cannot be un-assigned.")
-    updated = _bump(payment, at, org_id=None, allocations=[], assignment_edits=payment.assignment_edits + 1)
+    updated = bump(payment, at, org_id=None, allocations=[], assignment_edits=payment.assignment_edits + 1)
     return updated, released
 
 
@@ -178,7 +179,7 @@ def allocate(payment: Payment, invoices: dict[str, Invoice | None], requested: l
         changes.append(change)
         if completes:
             provisioned.append(change.after(at))
-    return AllocationResult(_bump(payment, at, allocations=allocations), changes, provisioned)
+    return AllocationResult(bump(payment, at, allocations=allocations), changes, provisioned)
 
 
 def _check_allocation_limits(payment: Payment, invoices: dict[str, Invoice]) -> None:
@@ -219,7 +220,7 @@ def release(payment: Payment, invoice: Invoice | None, invoice_id: str, at: str)
         raise Conflict("payment_credit_delivered",
                        "A credit note put this invoice's overpaid amount in the wallet; the allocation cannot be "
                        "released.")
-    updated = _bump(payment, at, allocations=[a for a in payment.allocations
+    updated = bump(payment, at, allocations=[a for a in payment.allocations
                                               if not (a.kind == "invoice" and a.invoice_id == invoice_id)])
     return updated, change
 
@@ -234,4 +235,4 @@ def top_up(payment: Payment, amount: int, at: str) -> Payment:
     if amount > payment.unallocated_amount:
         raise Conflict("over_allocation", f"The payment has {payment.unallocated_amount} unallocated; "
                                           f"{amount} was requested.")
-    return _bump(payment, at, allocations=_add_to(payment.allocations, None, amount, at))
+    return bump(payment, at, allocations=_add_to(payment.allocations, None, amount, at))

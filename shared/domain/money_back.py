@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from shared.domain.allocation import InvoiceChange
+from shared.domain.allocation import InvoiceChange, bump
 from shared.domain.invoice import CreditNote, CreditNoteRef, Invoice
 from shared.domain.payment import Payment
 from shared.errors import Conflict, Unprocessable
@@ -21,10 +21,6 @@ from shared.vocabulary import CreditNoteReason
 
 # An invoice lists its credit notes inside its item: bounded, like its allocations (docs/data-model.md).
 MAX_CREDIT_NOTES_PER_INVOICE = 50
-
-
-def _bump[R: (Invoice, Payment)](record: R, at: str, **changes: object) -> R:
-    return record.model_copy(update={**changes, "updated_at": at, "version": record.version + 1})
 
 
 # --- credit notes ---------------------------------------------------------------------------------------
@@ -47,7 +43,7 @@ def credit(invoice: Invoice, *, credit_note_id: str, number: str, amount: int, r
                        f"An invoice can take at most {MAX_CREDIT_NOTES_PER_INVOICE} credit notes.",
                        details=[{"invoice_id": invoice.id, "limit": MAX_CREDIT_NOTES_PER_INVOICE}])
     ref = CreditNoteRef(id=credit_note_id, number=number, amount=amount, reason=reason, created_at=at)
-    after = _bump(invoice, at, amount_credited=invoice.amount_credited + amount,
+    after = bump(invoice, at, amount_credited=invoice.amount_credited + amount,
                   credit_notes=[*invoice.credit_notes, ref])
     wallet_credited = after.wallet_credit - invoice.wallet_credit
     note = CreditNote(id=credit_note_id, number=number, partner_id=invoice.partner_id, invoice_id=invoice.id,
@@ -64,7 +60,7 @@ def void(invoice: Invoice, reason: str, at: str) -> Invoice:
     if invoice.allocations or invoice.amount_paid or invoice.credit_notes:
         raise Conflict("invoice_has_allocations", "Only an invoice with nothing allocated and no credit note can be "
                                                   "voided; release its allocations first.")
-    return _bump(invoice, at, voided_at=at, void_reason=reason)
+    return bump(invoice, at, voided_at=at, void_reason=reason)
 
 
 # --- bounced payments ------------------------------------------------------------------------------------
@@ -104,5 +100,5 @@ def bounce(payment: Payment, invoices: dict[str, Invoice], *, bounced_date: str,
             reversed_.append({"kind": "provisioned_invoice", "invoice_id": invoice.id, "amount": invoice.amount})
         if (taken := change.wallet_credit_taken_back) > 0:
             reversed_.append({"kind": "credit_note_credit", "invoice_id": invoice.id, "amount": taken})
-    bounced = _bump(payment, at, allocations=[], bounced_date=bounced_date, bounce_reason=reason)
+    bounced = bump(payment, at, allocations=[], bounced_date=bounced_date, bounce_reason=reason)
     return Bounce(bounced, changes, reversed_)

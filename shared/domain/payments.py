@@ -19,10 +19,15 @@ def check_date_range(start: str | None, end: str | None, field: str) -> None:
         raise Unprocessable(f"{field}_from must not be after {field}_to.", code="invalid_date_range")
 
 
+def check_not_future(value: str, today: date, field: str, code: str = "validation_error") -> None:
+    """A date the caller reports (received, bounced) may be at most FUTURE_TOLERANCE ahead of UTC today."""
+    if date.fromisoformat(value) > today + FUTURE_TOLERANCE:
+        raise Unprocessable(f"{field} cannot be in the future.", code=code,
+                            details=[{"field": field, "message": "is in the future"}])
+
+
 def check_received_date(received: str, today: date) -> None:
-    if date.fromisoformat(received) > today + FUTURE_TOLERANCE:
-        raise Unprocessable("received_date cannot be in the future.", code="received_date_in_future",
-                            details=[{"field": "received_date", "message": "is in the future"}])
+    check_not_future(received, today, "received_date", "received_date_in_future")
 
 
 def check_assignable_currency(payment_currency: str, org_currency: str) -> None:

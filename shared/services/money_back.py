@@ -6,7 +6,6 @@ and one TransactWriteItems guarded by what was read, retried on a lost race and 
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from shared.auth import Principal
@@ -15,9 +14,9 @@ from shared.domain import money_back as rules
 from shared.domain.invoice import CreditNote, CreditNoteCounter, Invoice, credit_note_number
 from shared.domain.organization import Organization, Withdrawal
 from shared.domain.payment import Payment
-from shared.domain.payments import FUTURE_TOLERANCE
+from shared.domain.payments import check_not_future
 from shared.domain.wallet import Posting, post
-from shared.errors import NotFound, Unprocessable
+from shared.errors import NotFound
 from shared.idempotency import Completion, Idempotency
 from shared.ids import new_id
 from shared.models import BounceIn, CreditNoteIn, VoidIn, WithdrawalIn
@@ -122,7 +121,7 @@ class MoneyBackService:
                 raise NotFound("Payment not found.")
             principal.check_write(payment.partner_id, "Payment")
             moment = now()
-            _check_not_future(body.bounced_date, moment.date())
+            check_not_future(body.bounced_date, moment.date(), "bounced_date")
             batch = self.store.batch().add_all(Invoice, (a.invoice_id for a in payment.allocations if a.invoice_id))
             found = (batch.add(Organization, payment.org_id) if payment.org_id else batch).fetch()
             invoices = {a.invoice_id: found.get(Invoice, a.invoice_id) for a in payment.allocations if a.invoice_id}
@@ -185,8 +184,3 @@ class MoneyBackService:
             principal.check_read(org.partner_id, "Organization")
         return page([withdrawal_out(w) for w in items], next_cursor)
 
-
-def _check_not_future(bounced: str, today: date) -> None:
-    if date.fromisoformat(bounced) > today + FUTURE_TOLERANCE:
-        raise Unprocessable("bounced_date cannot be in the future.", code="validation_error",
-                            details=[{"field": "bounced_date", "message": "is in the future"}])
