@@ -23,14 +23,17 @@ if TYPE_CHECKING:  # the services import their repositories; only the routes tha
     from shared.repositories.partner_wallets import PartnerWalletRepository
     from shared.repositories.payments import PaymentRepository
     from shared.repositories.store import Store
+    from shared.repositories.stripe_pending import StripePendingRepository
     from shared.services.accounts import AccountService
     from shared.services.allocation import AllocationService
     from shared.services.auto_top_up import AutoTopUpWorker
+    from shared.services.card_money_back import CardMoneyBackService
     from shared.services.domain_events import DomainEvents
     from shared.services.funding import CardFunding, Funding
     from shared.services.money_back import MoneyBackService
     from shared.services.online_top_ups import OnlineTopUpService
     from shared.services.payments import PaymentService
+    from shared.services.reconciliation import Reconciliation
     from shared.services.stripe_webhooks import StripeWebhookService
     from shared.services.sweep import Sweep
     from shared.stripe_gateway import StripeGateway
@@ -164,7 +167,28 @@ class Container:
     def stripe_webhooks(self) -> StripeWebhookService:
         from shared.services.stripe_webhooks import StripeWebhookService
 
-        return StripeWebhookService(self.settings, self.store, self.clock)
+        return StripeWebhookService(self.settings, self.store, self.clock, lambda: self.card_money_back)
+
+    @cached_property
+    def card_money_back(self) -> CardMoneyBackService:
+        from shared.services.card_money_back import CardMoneyBackService
+
+        return CardMoneyBackService(self.store, self.idempotency, lambda: self.stripe,
+                                    lambda intent, source: self.stripe_webhooks.settle_intent(intent, source))
+
+    @cached_property
+    def stripe_pending(self) -> StripePendingRepository:
+        from shared.repositories.stripe_pending import StripePendingRepository
+
+        return StripePendingRepository(self.db)
+
+    @cached_property
+    def reconciliation(self) -> Reconciliation:
+        from shared.services.reconciliation import Reconciliation
+
+        return Reconciliation(self.stripe_pending, lambda: self.stripe,
+                              lambda intent, source: self.stripe_webhooks.settle_intent(intent, source),
+                              lambda: self.card_money_back, lambda attempt: self.card_funding.complete(attempt))
 
     @cached_property
     def sweep(self) -> Sweep:

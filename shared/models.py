@@ -18,7 +18,14 @@ from pydantic import (
 )
 
 from shared.money import Currency, NonNegativeAmount, PositiveAmount, StripeAmount, StripeTrigger
-from shared.vocabulary import CreditNoteReason, InvoiceType, PaymentMethod, SettingsMethod, WithdrawalMethod
+from shared.vocabulary import (
+    CreditNoteReason,
+    InvoiceType,
+    PaymentMethod,
+    RefundReason,
+    SettingsMethod,
+    WithdrawalMethod,
+)
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -212,6 +219,11 @@ class WithdrawalIn(Strict):
     method: WithdrawalMethod
     reference: Reference | None = None
     remark: Remark | None = None
+
+
+class RefundIn(Strict):
+    amount: PositiveAmount
+    reason: RefundReason | None = None
 
 
 class BounceIn(Strict):

@@ -24,6 +24,9 @@ from shared.vocabulary import (
     PartnerLedgerType,
     PaymentMethod,
     PaymentStatus,
+    RefundOrigin,
+    RefundReason,
+    RefundStatus,
     SettingsMethod,
     WithdrawalMethod,
 )
@@ -158,10 +161,32 @@ class PaymentOut(TypedDict):
     allocations: list[PaymentAllocationOut]
     bounced_date: str | None
     bounce_reason: str | None
+    refunded_amount: int
+    disputed_amount: int
     created_at: str
     created_by: str
     updated_at: str
     version: int
+
+
+@with_config(FORBID)
+class RefundOut(TypedDict):
+    id: str
+    payment_id: str
+    amount: int
+    currency: str
+    status: RefundStatus
+    reason: RefundReason | None
+    origin: RefundOrigin
+    stripe_refund_id: str | None
+    failure_reason: str | None
+    created_at: str
+    updated_at: str
+
+
+@with_config(FORBID)
+class RefundListOut(TypedDict):
+    items: list[RefundOut]
 
 
 @with_config(FORBID)
@@ -257,7 +282,7 @@ CreditNotePage, WithdrawalPage = _page(CreditNoteOut), _page(WithdrawalOut)
 ERRORS = {400: "Malformed request (bad JSON, bad cursor)", 401: "No or invalid token",
           403: "The role may not do this", 404: "Not found, or another partner's",
           409: "A state rule refuses it (the code names the rule)", 412: "Stale If-Match",
-          422: "Field validation"}
+          422: "Field validation", 502: "Stripe did not answer; the same request (Idempotency-Key) may be retried"}
 
 
 def documented(status: int, model: Any, description: str, *errors: int) -> dict[int, Any]:

@@ -8,6 +8,9 @@ Stripe branch pay for it, never the webhook, the other routes or a worker withou
   customer           "customer:{org_id}"                      one Stripe customer per organization
   online top-up      "online-top-up:{online_top_up_id}"       its record's id is made before the call
   automatic charge   "auto-top-up:{org_id}:{business_date}"   at most one charge per organization a day
+  refund             "refund:{refund_id}"                      its record (a pending refund) is made before the call
+
+Reads (no key): a PaymentIntent with its latest charge, and every refund and dispute of a PaymentIntent.
 """
 
 from __future__ import annotations
@@ -74,6 +77,55 @@ class StripeGateway:
                                        f"{error.user_message or ''}") from None
         except stripe.CardError:
             raise
+        except stripe.StripeError as error:
+            raise PaymentProviderError(f"Stripe did not answer as expected ({type(error).__name__}); "
+                                       "please try again.") from None
+
+    def _read(self, fn: Any, *args: Any) -> Any:
+        import stripe
+
+        try:
+            return fn(*args)
+        except stripe.StripeError as error:
+            raise PaymentProviderError(f"Stripe did not answer as expected ({type(error).__name__}); "
+                                       "please try again.") from None
+
+    def _all(self, fn: Any, params: dict[str, Any]) -> list[dict[str, Any]]:
+        """Every object of a Stripe list, page after page (100 a page)."""
+        out: list[dict[str, Any]] = []
+        while True:
+            page = self._read(fn, {**params, "limit": 100})
+            out += [o.to_dict() for o in page.data]
+            if not page.has_more or not page.data:
+                return out
+            params = {**params, "starting_after": page.data[-1].id}
+
+    def payment_intent(self, intent_id: str) -> dict[str, Any]:
+        return dict(self._read(self.client.v1.payment_intents.retrieve, intent_id).to_dict())
+
+    def refunds_of(self, intent_id: str) -> list[dict[str, Any]]:
+        return self._all(self.client.v1.refunds.list, {"payment_intent": intent_id})
+
+    def disputes_of(self, intent_id: str) -> list[dict[str, Any]]:
+        return self._all(self.client.v1.disputes.list, {"payment_intent": intent_id})
+
+    def refund(self, *, refund_id: str, payment_id: str, org_id: str, intent_id: str, amount: int,
+               reason: str | None) -> dict[str, Any]:
+        """The refund asked for here; the same refund id always sends the identical request (its key and body).
+        Stripe's refusal (400: already refunded, disputed) comes back as a failed Refund; raises
+        PaymentProviderError when Stripe could not be asked."""
+        import stripe
+
+        params: dict[str, Any] = {"payment_intent": intent_id, "amount": amount,
+                                  "metadata": {"refund_id": refund_id, "payment_id": payment_id, "org_id": org_id}}
+        if reason:
+            params["reason"] = reason
+        try:
+            return dict(self.client.v1.refunds.create(params, {"idempotency_key": f"refund:{refund_id}"}).to_dict())
+        except stripe.InvalidRequestError as error:
+            return {"object": "refund", "id": None, "amount": amount, "status": "failed",
+                    "failure_reason": error.code or "invalid_request", "metadata": params["metadata"],
+                    "message": error.user_message or ""}
         except stripe.StripeError as error:
             raise PaymentProviderError(f"Stripe did not answer as expected ({type(error).__name__}); "
                                        "please try again.") from None

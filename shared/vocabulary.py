@@ -22,3 +22,6 @@ StripeMarkerKind = Literal["payment_intent", "event"]
 AuditedEntity = Literal["payment", "organization", "invoice"]
 CreditNoteReason = Literal["duplicate", "billing_error", "service_issue", "goodwill", "other"]
 WithdrawalMethod = Literal["cheque", "telegraphic_transfer", "cash", "other"]
+RefundReason = Literal["duplicate", "fraudulent", "requested_by_customer"]  # Stripe's refund reasons
+RefundStatus = Literal["pending", "succeeded", "failed"]
+RefundOrigin = Literal["api", "stripe"]  # asked for here, or seen in Stripe first (its Dashboard)

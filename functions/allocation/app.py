@@ -1,5 +1,5 @@
 """Invoices, assignment, allocation and wallet top-ups (shared.services.allocation), credit notes, void invoices and
-bounced payments (shared.services.money_back): their thin HTTP edge."""
+bounced payments (shared.services.money_back), card refunds (shared.services.card_money_back): their thin HTTP edge."""
 
 from typing import Annotated
 
@@ -23,7 +23,16 @@ from shared.api import (
     principal,
 )
 from shared.container import Container
-from shared.models import AllocationsIn, AssignmentIn, BounceIn, CreditNoteIn, InvoiceCreate, TopUpIn, VoidIn
+from shared.models import (
+    AllocationsIn,
+    AssignmentIn,
+    BounceIn,
+    CreditNoteIn,
+    InvoiceCreate,
+    RefundIn,
+    TopUpIn,
+    VoidIn,
+)
 from shared.repositories.credit_notes import CreditNoteFilters
 from shared.repositories.invoices import InvoiceFilters
 from shared.responses import documented
@@ -122,6 +131,19 @@ def bounce_payment(payment_id: str, body: BounceIn):
     payment = deps.money_back.bounce(principal(app), payment_id, body, header(app, "Idempotency-Key"))
     metrics.add_metric(name="PaymentBounced", unit=MetricUnit.Count, value=1)
     return json_response(200, payment, R.PaymentOut)
+
+
+@app.post("/payments/<payment_id>/refunds",
+          responses=documented(202, R.RefundOut, "The refund, as Stripe answered it", 403, 404, 409, 422, 502))
+def refund_payment(payment_id: str, body: RefundIn):
+    refund = deps.card_money_back.request_refund(principal(app), payment_id, body, header(app, "Idempotency-Key"))
+    metrics.add_metric(name="CardRefundRequested", unit=MetricUnit.Count, value=1)
+    return json_response(202, refund, R.RefundOut)
+
+
+@app.get("/payments/<payment_id>/refunds", responses=documented(200, R.RefundListOut, "The payment's refunds", 404))
+def list_refunds(payment_id: str):
+    return json_response(200, deps.card_money_back.list_refunds(principal(app), payment_id), R.RefundListOut)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

@@ -36,6 +36,12 @@ class Organization(Record):
     last_auto_invoice_id: str | None = None  # the daily top-up's latest invoice (cheque_or_tt)
     stripe_customer_id: str | None = None  # created by the first online top-up, reused after
     stripe_payment_method_id: str | None = None  # the card saved by the latest successful online top-up
+    refund_held: int = 0  # card refunds asked for and not yet confirmed by Stripe: not spendable meanwhile
+
+    @property
+    def available(self) -> int:
+        """What a debit may spend: the balance less the card refunds waiting for Stripe."""
+        return self.balance - self.refund_held
 
     @property
     def due(self) -> bool:

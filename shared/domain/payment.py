@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from shared.domain.base import Part, Record
-from shared.vocabulary import AllocationKind, PaymentMethod, PaymentStatus
+from shared.vocabulary import AllocationKind, PaymentMethod, PaymentStatus, RefundOrigin, RefundReason, RefundStatus
 
 
 class Allocation(Part):
@@ -11,6 +11,38 @@ class Allocation(Part):
     kind: AllocationKind
     amount: int
     allocated_at: str
+
+
+class Refund(Part):
+    """A card refund of a `stripe` payment: asked for here (`api`, its amount held in the wallet until Stripe
+    answers) or first seen in Stripe (`stripe`: its Dashboard). Its money moves when its status does."""
+
+    id: str
+    stripe_refund_id: str | None = None
+    amount: int
+    reason: RefundReason | None = None
+    status: RefundStatus
+    origin: RefundOrigin
+    held: bool = False  # its amount is held in the wallet (`refund_held`) while pending
+    request_key: str | None = None  # the hashed Idempotency-Key that asked for it: a retry resumes it
+    failure_reason: str | None = None
+    created_at: str
+    created_by: str
+    updated_at: str
+
+
+class Dispute(Part):
+    """A card dispute (chargeback) of a `stripe` payment, as Stripe last showed it. `withdrawn` and
+    `reinstated` say which of its two money moves reached the wallet; each happens once."""
+
+    id: str
+    amount: int
+    status: str  # Stripe's: warning_needs_response ... needs_response, under_review, won, lost
+    reason: str | None = None
+    withdrawn: bool = False
+    reinstated: bool = False
+    created_at: str
+    updated_at: str
 
 
 class Payment(Record):
@@ -28,6 +60,8 @@ class Payment(Record):
     assignment_edits: int = 0
     bounced_date: str | None = None
     bounce_reason: str | None = None
+    refunds: list[Refund] = []  # stripe payments only
+    disputes: list[Dispute] = []  # stripe payments only
     created_at: str
     created_by: str
     updated_at: str
@@ -40,6 +74,24 @@ class Payment(Record):
     @property
     def unallocated_amount(self) -> int:
         return self.amount - self.allocated_amount
+
+    @property
+    def refunded_amount(self) -> int:
+        """What Stripe refunded (its succeeded refunds)."""
+        return sum(r.amount for r in self.refunds if r.status == "succeeded")
+
+    @property
+    def refund_pending_amount(self) -> int:
+        return sum(r.amount for r in self.refunds if r.status == "pending")
+
+    @property
+    def disputed_amount(self) -> int:
+        """What disputes took back and did not reinstate."""
+        return sum(d.amount for d in self.disputes if d.withdrawn and not d.reinstated)
+
+    @property
+    def refundable_amount(self) -> int:
+        return self.amount - self.refunded_amount - self.refund_pending_amount - self.disputed_amount
 
     @property
     def status(self) -> PaymentStatus:

@@ -1,5 +1,8 @@
 """The wallet: every balance change is a ledger entry carrying the balance after it.
 
+A card refund asked for here holds its amount (`refund_held`) until Stripe answers: no other debit may spend
+it meanwhile, so the reversal that follows Stripe's confirmation never finds the money gone.
+
 Invariant: an organization's balance equals the sum of its ledger entries' amounts, and goes below zero
 only by a `reversal` (money that never arrived or was taken back); a wallet below zero refuses every other
 debit, and takes credits (it stays below zero until they cover it). Entries are numbered by the
@@ -34,6 +37,13 @@ def check_limit(balance: int, currency: str) -> None:
                        f"The wallet may hold at most {format_amount(MAX_AMOUNT, currency)}.")
 
 
+def _insufficient(balance: int, org: Organization, amount: int) -> str:
+    held = (f", of which {format_amount(org.refund_held, org.currency)} is held for card refunds"
+            if org.refund_held else "")
+    return (f"The wallet holds {format_amount(balance, org.currency)}{held}; "
+            f"{format_amount(amount, org.currency)} would take it below zero.")
+
+
 def post(org: Organization, postings: list[Posting], *, actor: str, at: str) -> tuple[Organization, list[LedgerEntry]]:
     """The organization after the postings, and their ledger entries (in order)."""
     balance, seq, entries = org.balance, org.ledger_seq, []
@@ -41,10 +51,8 @@ def post(org: Organization, postings: list[Posting], *, actor: str, at: str) -> 
         if posting.amount == 0:
             raise ValueError("a posting moves money")
         balance += posting.amount
-        if balance < 0 and posting.amount < 0 and posting.type != "reversal":
-            raise Conflict("insufficient_balance",
-                           f"The wallet holds {format_amount(balance - posting.amount, org.currency)}; "
-                           f"{format_amount(-posting.amount, org.currency)} would take it below zero.")
+        if balance - org.refund_held < 0 and posting.amount < 0 and posting.type != "reversal":
+            raise Conflict("insufficient_balance", _insufficient(balance - posting.amount, org, -posting.amount))
         check_limit(balance, org.currency)
         seq += 1
         entries.append(LedgerEntry(id=new_id("txn"), org_id=org.id, partner_id=org.partner_id, seq=seq,

@@ -1,9 +1,12 @@
 """Storage of automatic top-up attempts, in their organization's partition.
 
-  ORG#{org}      ATTEMPT#{date}       the daily automatic top-up of one business date (the claim)
+  ORG#{org}      ATTEMPT#{date}       the daily automatic top-up of one business date (the claim);
+                                      in the pending index (stripe_pending) while `charge_pending`
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from shared.cursor import CursorCodec
 from shared.domain.attempt import AutoTopUpAttempt
@@ -12,6 +15,7 @@ from shared.repositories.keys import Key, UnsafeKeyPart, join, key
 from shared.repositories.mapping import Mapper, register
 from shared.repositories.organizations import org_pk
 from shared.repositories.pages import PageQuery, read_page
+from shared.repositories.stripe_pending import pending_attributes
 
 ATTEMPT = "ATTEMPT"
 
@@ -26,6 +30,11 @@ class AttemptMapper(Mapper[AutoTopUpAttempt]):
 
     def key_of(self, record: AutoTopUpAttempt) -> Key:
         return self.key(record.org_id, record.business_date)
+
+    def attributes(self, record: AutoTopUpAttempt) -> dict[str, Any]:
+        if record.status != "charge_pending":
+            return {}
+        return pending_attributes(record.created_at, self.entity, record.org_id, record.business_date)
 
 
 ATTEMPTS = AttemptMapper()

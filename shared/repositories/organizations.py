@@ -22,6 +22,7 @@ from shared.repositories.dynamo import Dynamo, values
 from shared.repositories.keys import LOCK, META, Key, UnsafeKeyPart, hashed, join, key
 from shared.repositories.mapping import Mapper, register
 from shared.repositories.pages import PageQuery, read_page
+from shared.repositories.stripe_pending import pending_attributes
 
 ORG, LEDGER, ONLINE = "ORG", "LEDGER", "ONLINE"
 WITHDRAWALS = f"{META}#WITHDRAWAL"
@@ -106,6 +107,11 @@ class OnlineTopUpMapper(Mapper[OnlineTopUp]):
 
     def key_of(self, record: OnlineTopUp) -> Key:
         return self.key(record.org_id, record.id)
+
+    def attributes(self, record: OnlineTopUp) -> dict[str, Any]:
+        if record.status != "requires_payment":
+            return {}
+        return pending_attributes(record.created_at, self.entity, record.org_id, record.id)
 
 
 @register

@@ -1,6 +1,6 @@
 """Storage of Stripe markers: proof that something Stripe sent was acted on.
 
-  STRIPE#PI#{pi}     MARKER           a PaymentIntent whose money reached a wallet (never twice)
+  STRIPE#PI#{pi}     MARKER           a PaymentIntent whose money reached a wallet (never twice), and its payment
   STRIPE#EVT#{evt}   MARKER           a Stripe event already processed (expires after 30 days)
 """
 
@@ -20,6 +20,7 @@ class StripeMarker(Record):
     stripe_id: str
     org_id: str
     at: str
+    payment_id: str | None = None  # a PaymentIntent's: the `stripe` payment its money became
     expiration: int | None = None  # TTL (events only; a PaymentIntent's marker is kept for good)
 
 

@@ -95,6 +95,7 @@ def payment_out(p: Payment) -> dict[str, Any]:
         "assignment_edits_remaining": MAX_ASSIGNMENT_EDITS - p.assignment_edits,
         "allocations": [a.model_dump(mode="json") for a in p.allocations],
         "bounced_date": p.bounced_date, "bounce_reason": p.bounce_reason,
+        "refunded_amount": p.refunded_amount, "disputed_amount": p.disputed_amount,
         "created_at": p.created_at, "created_by": p.created_by, "updated_at": p.updated_at,
         "version": p.version,
     }

@@ -1,4 +1,5 @@
-"""`POST /webhooks/stripe`: verified deliveries of PaymentIntent outcomes, each acted on exactly once.
+"""`POST /webhooks/stripe`: verified deliveries of PaymentIntent outcomes, each acted on exactly once, and of
+refunds and disputes (handed to shared.services.card_money_back).
 
 Stripe delivers at least once, in any order, sometimes concurrently. Every delivery is decided on one
 consistent read (BatchGetItem of: the event's marker, the PaymentIntent's marker, the top-up record
@@ -40,7 +41,14 @@ from shared.stripe_signature import SignatureError, verify
 from shared.vocabulary import LedgerType
 
 STRIPE = Principal(sub="system:stripe", partner_id=None, groups=frozenset())
-HANDLED = frozenset({"payment_intent.succeeded", "payment_intent.payment_failed"})
+INTENT_EVENTS = frozenset({"payment_intent.succeeded", "payment_intent.payment_failed"})
+# A refund's or a dispute's event only says when to look: its PaymentIntent's refunds or disputes are read from
+# Stripe and applied (shared.services.card_money_back), so the events' order and repetition do not matter.
+REFUND_EVENTS = frozenset({"charge.refunded", "charge.refund.updated", "refund.created", "refund.updated",
+                           "refund.failed"})
+DISPUTE_EVENTS = frozenset({"charge.dispute.created", "charge.dispute.updated", "charge.dispute.funds_withdrawn",
+                            "charge.dispute.funds_reinstated", "charge.dispute.closed"})
+HANDLED = INTENT_EVENTS | REFUND_EVENTS | DISPUTE_EVENTS
 EVENT_MARKER_DAYS = 30  # Stripe retries a delivery for up to 3 days
 MAX_BODY = 256 * 1024
 
@@ -87,8 +95,10 @@ TARGETS = {
 
 
 class StripeWebhookService:
-    def __init__(self, settings: Settings, store: Store, clock: Callable[[], float] = time.time):
+    def __init__(self, settings: Settings, store: Store, clock: Callable[[], float] = time.time,
+                 card_money: Callable[[], Any] | None = None):
         self.settings, self.store, self.clock = settings, store, clock
+        self._card_money = card_money  # () -> CardMoneyBackService, built on the first refund or dispute
 
     # --- the delivery ---------------------------------------------------------------------------------
     def receive(self, signature: str | None, body: bytes) -> dict[str, Any]:
@@ -110,16 +120,48 @@ class StripeWebhookService:
         event_type = _require(event.get("type"), str, "type")
         if event_type not in HANDLED:
             return {"received": True, "event": event_id, "outcome": "ignored_event_type"}
-        intent = _require(_require(event.get("data"), dict, "data").get("object"), dict, "data.object")
-        if intent.get("object") != "payment_intent" or not _id_of(intent.get("id")):
-            raise BadRequest("The event carries no PaymentIntent.", code="malformed_event")
-        metadata = intent.get("metadata") if isinstance(intent.get("metadata"), dict) else {}
+        obj = _require(_require(event.get("data"), dict, "data").get("object"), dict, "data.object")
+        if event_type in INTENT_EVENTS:
+            if obj.get("object") != "payment_intent" or not _id_of(obj.get("id")):
+                raise BadRequest("The event carries no PaymentIntent.", code="malformed_event")
+            outcome = self._intent(event, obj)
+        else:
+            expected = "dispute" if event_type in DISPUTE_EVENTS else (
+                "charge" if event_type == "charge.refunded" else "refund")
+            if obj.get("object") != expected:
+                raise BadRequest(f"The event carries no {expected}.", code="malformed_event")
+            intent_id = _id_of(obj.get("payment_intent"))
+            if intent_id is None or self._card_money is None:
+                outcome = "not_ours"  # a charge made without a PaymentIntent is not this service's
+            else:
+                outcome = self._card_money().sync(intent_id, refunds=event_type in REFUND_EVENTS,
+                                                  disputes=event_type in DISPUTE_EVENTS)
+        return {"received": True, "event": event_id, "outcome": outcome}
+
+    def settle_intent(self, intent: dict[str, Any], source: str) -> str:
+        """A PaymentIntent as Stripe shows it now (read by the reconciliation, or before a refund), settled exactly as
+        its webhook would settle it: the same decision and transaction, under an event id of its own."""
+        status = intent.get("status")
+        if status == "succeeded":
+            type_ = "payment_intent.succeeded"
+        elif status == "requires_payment_method" and intent.get("last_payment_error"):
+            type_ = "payment_intent.payment_failed"
+        else:
+            return "still_pending"  # processing, waiting for the customer, or never confirmed
+        charge = intent.get("latest_charge")
+        created = charge.get("created") if isinstance(charge, dict) else intent.get("created")
+        intent_id = _id_of(intent.get("id"))
+        if intent_id is None:
+            raise ValueError("a PaymentIntent without an id")
+        event = {"id": f"{source}:{intent_id}:{status}", "type": type_, "created": created}
+        return self._intent(event, intent)
+
+    def _intent(self, event: dict[str, Any], intent: dict[str, Any]) -> str:
+        metadata: dict[str, Any] = intent["metadata"] if isinstance(intent.get("metadata"), dict) else {}
         target = TARGETS.get(str(metadata.get("purpose")))
         if target is None:
-            outcome = "not_ours"  # another integration's PaymentIntent on the same Stripe account
-        else:
-            outcome = with_retries(lambda: self._process(event, intent, metadata, target))
-        return {"received": True, "event": event_id, "outcome": outcome}
+            return "not_ours"  # another integration's PaymentIntent on the same Stripe account
+        return with_retries(lambda: self._process(event, intent, metadata, target))
 
     def _process(self, event: dict[str, Any], intent: dict[str, Any], metadata: dict[str, Any],
                  target: _Target) -> str:
@@ -190,7 +232,8 @@ class StripeWebhookService:
                                                    "stripe_customer_id": customer})
             changes["payment_settings"] = settings_changed(org.settings, settings)
         uow.create(payment).save(credited, org.version).create(entries[0])
-        uow.create(StripeMarker(kind="payment_intent", stripe_id=intent["id"], org_id=org.id, at=at))
+        uow.create(StripeMarker(kind="payment_intent", stripe_id=intent["id"], org_id=org.id, at=at,
+                                payment_id=payment.id))
         uow.create(audit(STRIPE, partner_id=org.partner_id, entity_type="payment", entity_id=payment.id,
                          action="payment.received_by_stripe", at=at,
                          changes={"amount": amount, "currency": org.currency, "payment_intent": intent["id"],

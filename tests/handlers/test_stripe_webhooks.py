@@ -114,9 +114,14 @@ def test_malformed_but_signed_bodies_get_400_and_unhandled_types_200(lambdas, pa
     no_object = stripe_event("payment_intent.succeeded", {"object": "charge", "id": "ch_1"})
     assert deliver(lambdas, no_object)[0] == 400
     assert lambdas.snapshot() == before
-    refund = json.loads(json.loads((EVENTS / "stripe_webhooks/charge_refunded_unhandled.json").read_text())["body"])
-    assert deliver(lambdas, refund) == (200, {"event": refund["id"], "outcome": "ignored_event_type",
-                                              "received": True})
+    unhandled = json.loads(json.loads((EVENTS / "stripe_webhooks/customer_updated_unhandled.json").read_text())["body"])
+    assert deliver(lambdas, unhandled) == (200, {"event": unhandled["id"], "outcome": "ignored_event_type",
+                                                 "received": True})
+    # a refund of a charge made without a PaymentIntent (not this service's), and one with no charge at all
+    legacy = stripe_event("charge.refunded", {"object": "charge", "id": "ch_legacy", "payment_intent": None})
+    assert deliver(lambdas, legacy)[1]["outcome"] == "not_ours"
+    assert deliver(lambdas, stripe_event("charge.dispute.created", {"object": "charge", "id": "ch_x"}))[1]["error"][
+        "code"] == "malformed_event"
     not_ours = stripe_event("payment_intent.succeeded", {"object": "payment_intent", "id": "pi_other", "metadata": {}})
     assert deliver(lambdas, not_ours)[1]["outcome"] == "not_ours"
     assert lambdas.snapshot() == before

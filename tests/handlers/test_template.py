@@ -32,7 +32,9 @@ def test_only_the_stripe_webhook_is_public_and_only_it_holds_the_webhook_secret(
     holders = {f for f, fn in template.functions().items() if "STRIPE_WEBHOOK_SECRET" in fn.environment}
     assert holders == {WEBHOOKS}
     api_key = {f for f, fn in template.functions().items() if "STRIPE_API_KEY" in fn.environment}
-    assert api_key == {"AccountsFunction", "WorkerFunction"}  # the two that call Stripe
+    # the ones that call Stripe: online top-ups, the automatic charge, refunds, the webhook's refund and dispute
+    # reads, and the reconciliation
+    assert api_key == {"AccountsFunction", "WorkerFunction", "AllocationFunction", WEBHOOKS, "ReconcileFunction"}
 
 
 def test_table_has_streams_pitr_ttl_and_the_indexes_the_code_uses():
@@ -47,6 +49,11 @@ def test_table_has_streams_pitr_ttl_and_the_indexes_the_code_uses():
 def test_policies_are_least_privilege():
     sweep = template.resources["SweepFunction"]["Properties"]["Policies"][0]["Statement"]
     assert {a for st in sweep for a in st["Action"]} == {"dynamodb:Query", "sqs:SendMessage"}
+    # the reconciliation queries only the pending index, and writes no Scan, Delete or other index
+    reconcile = template.resources["ReconcileFunction"]["Properties"]["Policies"][0]["Statement"]
+    assert {(a, str(st["Resource"])) for st in reconcile for a in st["Action"] if a == "dynamodb:Query"} == {
+        ("dynamodb:Query", "{'Fn::Sub': '${PaymentsTable.Arn}/index/GSI3'}")}
+    assert "dynamodb:DeleteItem" not in {a for st in reconcile for a in st["Action"]}
     for fn in template.functions():
         for policy in template.resources[fn]["Properties"]["Policies"]:
             for statement in policy["Statement"]:
@@ -65,8 +72,10 @@ def test_the_openapi_document_states_each_routes_real_status_and_body(lambdas, f
                 continue
             responses = {str(code): r for code, r in item[method]["responses"].items()}
             success = [int(code) for code in responses if str(code).startswith("2")]
-            # Then each route states exactly one success: 201 for a create, 204 for a delete, else 200
+            # Then each route states exactly one success: 201 for a create, 204 for a delete, 202 for a card refund
+            # (Stripe may still be working on it), else 200
             assert len(success) == 1, (method, path, sorted(responses))
+            assert (success[0] == 202) == (method, path) == ("post", "/payments/{payment_id}/refunds"), (method, path)
             # and its body's schema (none for 204), and the contract's error shape for 400 and 401
             body = responses[str(success[0])].get("content", {}).get("application/json", {}).get("schema")
             assert (body is None) == (success[0] == 204), (method, path)
@@ -76,3 +85,12 @@ def test_the_openapi_document_states_each_routes_real_status_and_body(lambdas, f
         created = {str(code): r for code, r in doc["paths"]["/organizations"]["post"]["responses"].items()}
         assert "201" in created and "200" not in created
         assert created["201"]["content"]["application/json"]["schema"]["$ref"].endswith("/OrganizationOut")
+
+
+def test_the_reconciliation_runs_at_least_hourly_and_has_an_alarm():
+    fn = template.resources["ReconcileFunction"]["Properties"]
+    [schedule] = [e["Properties"]["Schedule"] for e in fn["Events"].values() if e["Type"] == "Schedule"]
+    assert schedule == "rate(15 minutes)"
+    alarm = template.resources["ReconcileAlarm"]["Properties"]
+    names = {m["MetricStat"]["Metric"]["MetricName"] for m in alarm["Metrics"] if "MetricStat" in m}
+    assert names == {"Errors", "StripeUnavailable"}

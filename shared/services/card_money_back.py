@@ -1,0 +1,209 @@
+"""Card money that comes back: refunds asked for here, and the refunds and disputes Stripe shows.
+
+  ask      `POST /payments/{id}/refunds`: a `pending` refund, its amount held in the wallet (one transaction),
+           then the Stripe refund with the key `refund:{refund id}`, then what Stripe answered (below).
+  sync     a PaymentIntent's refunds or disputes, read from Stripe (the webhook's events and the reconciliation
+           only say when): each one is applied by the pure rules of shared.domain.card_money_back, on one read of
+           the payment and its organization, in one transaction guarded by both versions. A refund or dispute
+           already applied changes nothing, so every order and repetition of deliveries ends in one state.
+
+A PaymentIntent whose success was not yet credited (its event is late) is first settled from Stripe, exactly as
+its webhook would, so that a refund never arrives before the money it returns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
+from shared.auth import Principal
+from shared.clock import utc_now_str
+from shared.domain import card_money_back as rules
+from shared.domain.organization import Organization
+from shared.domain.payment import Payment, Refund
+from shared.errors import NotFound
+from shared.idempotency import Completion, Idempotency
+from shared.ids import new_id
+from shared.models import RefundIn
+from shared.repositories.keys import hashed
+from shared.repositories.store import Store
+from shared.repositories.stripe_markers import StripeMarker
+from shared.services.common import audit, once, with_retries
+
+STRIPE_SUB = "system:stripe"
+CHANGES_PER_TRANSACTION = 20  # each change writes at most 4 items beside the payment and the organization
+
+type Decide = Callable[[Payment, Organization], rules.Change | None]
+
+
+def refund_out(payment: Payment, refund: Refund) -> dict[str, Any]:
+    return {"id": refund.id, "payment_id": payment.id, "amount": refund.amount, "currency": payment.currency,
+            "status": refund.status, "reason": refund.reason, "origin": refund.origin,
+            "stripe_refund_id": refund.stripe_refund_id, "failure_reason": refund.failure_reason,
+            "created_at": refund.created_at, "updated_at": refund.updated_at}
+
+
+class CardMoneyBackService:
+    def __init__(self, store: Store, idempotency: Idempotency, gateway: Callable[[], Any],
+                 settle_intent: Callable[[dict[str, Any], str], str]):
+        self.store, self.idempotency, self._gateway = store, idempotency, gateway
+        self._settle_intent = settle_intent  # shared.services.stripe_webhooks: the webhook's own path
+
+    # --- the API --------------------------------------------------------------------------------------
+    def request_refund(self, principal: Principal, payment_id: str, body: RefundIn, key: str | None) -> dict[str, Any]:
+        """202: the refund as Stripe answered it (`pending` when Stripe could not say yet)."""
+        request_key = hashed(f"{principal.home_partner()}|{payment_id}|{key}") if key is not None else None
+
+        def attempt(complete: Completion | None) -> dict[str, Any]:
+            payment = self._own(principal, payment_id, write=True)
+            refund = next((r for r in payment.refunds if request_key and r.request_key == request_key), None)
+            if refund is None:  # not a retry of a request that got this far
+                refund_id, at = new_id("rfd"), utc_now_str()
+                payment = self._change(payment.id, payment.org_id, principal.sub, lambda p, org: rules.request_refund(
+                    p, org, amount=body.amount, reason=body.reason, refund_id=refund_id, request_key=request_key,
+                    actor=principal.sub, at=at))
+                refund = _refund(payment, refund_id)
+            if refund.status == "pending" and refund.stripe_refund_id is None:
+                payment = self._send(payment, refund)
+            result = refund_out(payment, _refund(payment, refund.id))
+            return self.store.unit_of_work().commit_returning(result, complete) if complete else result
+
+        return once(self.idempotency, principal, f"payment.refund:{payment_id}", key, body, attempt)
+
+    def list_refunds(self, principal: Principal, payment_id: str) -> dict[str, Any]:
+        payment = self._own(principal, payment_id)
+        return {"items": [refund_out(payment, r) for r in payment.refunds]}
+
+    # --- Stripe's side ---------------------------------------------------------------------------------
+    def sync(self, intent_id: str, *, refunds: bool, disputes: bool) -> str:
+        """Apply the PaymentIntent's refunds and/or disputes as Stripe shows them now."""
+        marker = self._credited(intent_id)
+        if isinstance(marker, str):
+            return marker
+        if marker.payment_id is None:
+            return "payment_unknown"  # credited before payments were linked to their PaymentIntent
+        seen: list[Decide] = []
+        if refunds:
+            found = (rules.SeenRefund.from_stripe(obj) for obj in self._gateway().refunds_of(intent_id))
+            seen += [_refund_seen(r) for r in found if r is not None]
+        if disputes:
+            found_d = (rules.SeenDispute.from_stripe(obj) for obj in self._gateway().disputes_of(intent_id))
+            seen += [_dispute_seen(d) for d in found_d if d is not None]
+        changed = self._change_all(marker.payment_id, marker.org_id, STRIPE_SUB, seen)[0]
+        return "applied" if changed else "already_applied"
+
+    def resend_pending(self, payment: Payment) -> int:
+        """The reconciliation's part: a refund asked for here whose Stripe call never answered (a crash or
+        Stripe down) is asked again, the identical request; returns how many were sent."""
+        sent = 0
+        for refund in payment.refunds:
+            if refund.status == "pending" and refund.stripe_refund_id is None and refund.origin == "api":
+                self._send(payment, refund)
+                sent += 1
+        return sent
+
+    # --- steps -------------------------------------------------------------------------------------------
+    def _send(self, payment: Payment, refund: Refund) -> Payment:
+        """Ask Stripe (the identical request each time), then apply its answer."""
+        answer = self._gateway().refund(refund_id=refund.id, payment_id=payment.id, org_id=payment.org_id or "",
+                                        intent_id=payment.reference or "", amount=refund.amount, reason=refund.reason)
+        seen = rules.SeenRefund.from_stripe(answer)
+        if seen is not None:
+            decide = _refund_seen(seen)
+        else:  # Stripe refused it (400): it is failed, and its hold released
+            decide = _refused(refund.id, str(answer.get("failure_reason") or "refused_by_stripe"))
+        return self._change(payment.id, payment.org_id, STRIPE_SUB, decide)
+
+    def _credited(self, intent_id: str) -> StripeMarker | str:
+        """The PaymentIntent's marker, after settling its success from Stripe if its event is late; else
+        what settling it said (`not_ours`, `still_pending`, ...)."""
+        marker = self.store.get(StripeMarker, "payment_intent", intent_id)
+        if marker is not None:
+            return marker
+        outcome = self._settle_intent(self._gateway().payment_intent(intent_id), "refund_or_dispute")
+        return self.store.get(StripeMarker, "payment_intent", intent_id) or outcome
+
+    def _change(self, payment_id: str, org_id: str | None, actor: str, decide: Decide) -> Payment:
+        return self._change_all(payment_id, org_id, actor, [decide])[1]
+
+    def _change_all(self, payment_id: str, org_id: str | None, actor: str,
+                    decisions: list[Decide]) -> tuple[bool, Payment]:
+        """Apply `decisions` in order on one read of the payment and its organization, in transactions of at most
+        CHANGES_PER_TRANSACTION changes, each guarded by both versions (re-read and decided again on a lost race).
+        Whether anything changed, and the payment after."""
+        changed = False
+        while True:
+            batch, decisions = decisions[:CHANGES_PER_TRANSACTION], decisions[CHANGES_PER_TRANSACTION:]
+            moved, payment = with_retries(partial(self._commit, payment_id, org_id, actor, batch))
+            changed = changed or moved
+            if not decisions:
+                return changed, payment
+
+    def _commit(self, payment_id: str, org_id: str | None, actor: str,
+                decisions: list[Decide]) -> tuple[bool, Payment]:
+        found = self.store.batch().add(Payment, payment_id).add(Organization, org_id or "").fetch()
+        payment, org = found.get(Payment, payment_id), found.get(Organization, org_id or "")
+        if payment is None or org is None:
+            raise NotFound("Payment not found.")
+        read_payment, read_org, at = payment, org, utc_now_str()
+        principal = Principal(sub=actor, partner_id=None, groups=frozenset())
+        uow = self.store.unit_of_work()
+        for decide in decisions:
+            change = decide(payment, org)
+            if change is None:
+                continue
+            before = org
+            payment = change.payment
+            org, entries = change.apply(org, actor=actor, at=at)
+            for entry in entries:
+                uow.create(entry)
+            uow.create(audit(principal, partner_id=payment.partner_id, entity_type="payment", entity_id=payment.id,
+                             action=change.action, at=at,
+                             changes={**change.details, "ledger_entries": [e.id for e in entries]}))
+            if entries:
+                uow.create(audit(principal, partner_id=org.partner_id, entity_type="organization", entity_id=org.id,
+                                 action="wallet.reversed" if entries[0].amount < 0 else "wallet.reinstated", at=at,
+                                 changes={"payment_id": payment.id, "amounts": [e.amount for e in entries],
+                                          "reference": entries[0].reference,
+                                          "balance": {"from": before.balance, "to": org.balance}}))
+        if payment is read_payment:
+            return False, payment
+        uow.save(payment, read_payment.version)
+        if org is not read_org:
+            uow.save(org, read_org.version)
+        uow.commit()
+        return True, payment
+
+    def _own(self, principal: Principal, payment_id: str, *, write: bool = False) -> Payment:
+        payment = self.store.get(Payment, payment_id)
+        if payment is None or not principal.can_read(payment.partner_id):
+            raise NotFound("Payment not found.")
+        if write:
+            principal.check_write(payment.partner_id, "Payment")
+        return payment
+
+
+def _refund(payment: Payment, refund_id: str) -> Refund:
+    return next(r for r in payment.refunds if r.id == refund_id)
+
+
+def _refund_seen(seen: rules.SeenRefund) -> Decide:
+    def decide(payment: Payment, _: Organization) -> rules.Change | None:
+        return rules.apply_refund(payment, seen, actor=STRIPE_SUB, at=utc_now_str())
+
+    return decide
+
+
+def _dispute_seen(seen: rules.SeenDispute) -> Decide:
+    def decide(payment: Payment, _: Organization) -> rules.Change | None:
+        return rules.apply_dispute(payment, seen, at=utc_now_str())
+
+    return decide
+
+
+def _refused(refund_id: str, reason: str) -> Decide:
+    def decide(payment: Payment, _: Organization) -> rules.Change | None:
+        return rules.refuse_refund(payment, refund_id, reason, at=utc_now_str())
+
+    return decide
