@@ -13,24 +13,84 @@ the way Stripe documents it (each one covered by tests against Stripe-shaped res
     localstripe would leave it waiting for 3-D Secure.
   - `amount_received` on PaymentIntents (what the webhook credits) and the PaymentIntent in a 402's
     error body, both part of Stripe's responses.
+  - Refunds (https://docs.stripe.com/api/refunds/object): `reason` (duplicate, fraudulent,
+    requested_by_customer; anything else a 400 on `reason`), both `charge` and `payment_intent` whichever the
+    refund was made with, and Stripe's refusals: more than is left (400 on `amount`, worded as Stripe words it),
+    nothing left (`charge_already_refunded`), a charged-back charge (`charge_disputed`), an amount below 1
+    (`parameter_invalid_integer`). Each refund sends `refund.created` (the Refund) and `charge.refunded` (the
+    Charge, with its cumulative `amount_refunded`). `GET /v1/refunds?payment_intent=` lists every refund of
+    it, newest first, in pages. localstripe refunded beyond the charge, took no reason and sent no event.
+  - The Charge: `amount_captured` and `disputed`; `amount_refunded`/`refunded` count no failed refund; and
+    `refunds` only when expanded (`expand[]=refunds`, `latest_charge.refunds`), as since API 2022-11-15.
+  - The test card 4000000000005126: its refund answers `succeeded`, then fails (`expired_or_canceled_card`,
+    a `failure_balance_transaction` giving the money back, the charge's `amount_refunded` down again) with
+    `refund.failed` and `charge.refund.updated`. Stripe fails it "some time later": here fail_refund(id) (or
+    POST /_config/refunds/{id}/fail) fails it now, and fail_refunds_automatically(after) after `after` s.
+  - Disputes (https://docs.stripe.com/api/disputes/object), none in localstripe: the test card
+    4000000000000259 has its charge disputed as fraudulent once its PaymentIntent succeeds (the whole amount,
+    `needs_response`, a balance transaction of `-amount` and a 1500 fee, `reporting_category: dispute`),
+    with `charge.dispute.created` then `charge.dispute.funds_withdrawn`. `GET /v1/disputes/{id}`,
+    `GET /v1/disputes?charge=&payment_intent=`, `POST /v1/disputes/{id}` (evidence; Stripe's test values of
+    `evidence[uncategorized_text]`: `winning_evidence` wins it, with a `dispute_reversal` transaction,
+    `charge.dispute.funds_reinstated` and `.closed`; `losing_evidence` loses it) and `POST .../close` (lost).
+  - Events as Stripe POSTs them: the SDK's API version, `pending_webhooks`, and the `request` (`id`, the
+    `Request-Id` of the response, and `idempotency_key`) that caused them, null for what Stripe does later.
+  - WEBHOOKS records every event (events(types, since, payment_intent)) and holds back, drops, releases
+    (in any order, signed at sending) or discards deliveries, for the delivery-order tests; over HTTP too:
+    POST /_config/webhooks/{hold,drop,release,discard,reset}, GET /_config/webhooks, GET /_config/events.
+    Nothing held, delivery is localstripe's: one signed POST per endpoint, 1 s after the event.
 Checkout Sessions are not used by this service (its console confirms a PaymentIntent with Stripe.js).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import copy
+import hashlib
+import hmac
+import itertools
+import json
+import random
+import secrets
 import threading
+import time
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 
 DEFAULT_PORT = 8420
 DEFAULT_API_KEY = "sk_test_local_payments"
 DEFAULT_WEBHOOK_SECRET = "whsec_local_dev"
 ALWAYS_AUTHENTICATE = frozenset({"4000002760003184", "4000008260003178", "4000008400001629"})
+CARD_REFUND_FAILS = "4000000000005126"  # Stripe: the refund answers `succeeded`, then fails
+CARD_DISPUTED = "4000000000000259"  # Stripe: the charge succeeds, then is disputed as fraudulent
+REFUND_REASONS = ("duplicate", "fraudulent", "requested_by_customer")
+REFUND_FAILURE_REASONS = ("lost_or_stolen_card", "expired_or_canceled_card", "charge_for_pending_refund_disputed",
+                          "insufficient_funds", "declined", "merchant_request", "unknown")
+DISPUTE_FEE = 1500  # Stripe's US dispute fee ($15.00), here in the charge's currency
+DISPUTE_EVIDENCE = (  # the Dispute's `evidence` hash, as Stripe's API reference shows it
+    "access_activity_log", "billing_address", "cancellation_policy", "cancellation_policy_disclosure",
+    "cancellation_rebuttal", "customer_communication", "customer_email_address", "customer_name",
+    "customer_purchase_ip", "customer_signature", "duplicate_charge_documentation", "duplicate_charge_explanation",
+    "duplicate_charge_id", "product_description", "receipt", "refund_policy", "refund_policy_disclosure",
+    "refund_refusal_explanation", "service_date", "service_documentation", "shipping_address", "shipping_carrier",
+    "shipping_date", "shipping_documentation", "shipping_tracking_number", "uncategorized_file", "uncategorized_text")
+TEST_EVIDENCE = {"winning_evidence": "won", "losing_evidence": "lost"}  # Stripe's test values of uncategorized_text
+_OPEN_DISPUTE = ("needs_response", "warning_needs_response")
+_ZERO_DECIMAL = frozenset({"bif", "clp", "djf", "gnf", "jpy", "kmf", "krw", "mga", "pyg", "rwf", "ugx", "vnd", "vuv",
+                           "xaf", "xof", "xpf"})
+_SYMBOLS = {"usd": "$", "eur": "€", "gbp": "£", "sgd": "S$"}
 
 _patched = False
+_SEQUENCE = itertools.count()  # orders objects created within the same second (Stripe lists newest first)
+_refund_failure_after: float | None = None  # set by fail_refunds_automatically()
+# The API request being served, for the events it causes: Stripe's `request.id` and `request.idempotency_key`.
+_REQUEST: contextvars.ContextVar[tuple[str | None, str | None]] = contextvars.ContextVar(
+    "stripe_request", default=(None, None))
 
 
 def _patch_localstripe() -> None:
@@ -42,6 +102,9 @@ def _patch_localstripe() -> None:
     from localstripe import resources as r
 
     r.store.dump_to_disk = lambda: None  # in memory only
+    # Ids from the OS, not the global `random`: a test framework that seeds it (Hypothesis does, per example)
+    # would otherwise make localstripe mint the same ids again, as Stripe never does.
+    r.random = random.SystemRandom()
 
     pi = r.PaymentIntent
     original_init = pi.__init__
@@ -61,6 +124,9 @@ def _patch_localstripe() -> None:
         if getattr(self, "setup_future_usage", None) and self.customer and self.payment_method:
             r.PaymentMethod._api_retrieve(self.payment_method).customer = self.customer  # the card is saved
         original_on_success(self)
+        charge = self.latest_charge
+        if charge is not None and _card_number(r, charge.payment_method) == CARD_DISPUTED:
+            _later(0, dispute._open, charge)  # the network's chargeback comes after the payment, not in its answer
 
     pi._on_success = _on_success
 
@@ -104,9 +170,632 @@ def _patch_localstripe() -> None:
 
     r.UserError.__init__ = error_init
 
+    _patch_events(r)
+    _patch_charges(r)
+    _patch_refunds(r)
+    dispute = _dispute_class(r)
+
     from localstripe import server
 
     server.app.middlewares.insert(0, IDEMPOTENCY.middleware)  # before the app is first frozen
+    server.app.middlewares.insert(1, _request_context)  # a replayed response causes no event: inside the replay
+    _add_routes(r, server, dispute)
+
+
+def _later(delay: float, fn: Callable[..., Any], *args: Any) -> None:
+    """Run `fn` on localstripe's loop after the response being built, outside the current request: what Stripe
+    does asynchronously is caused by no API request (the events' `request` is null)."""
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        fn(*args)
+        return
+    loop.call_later(delay, fn, *args, context=contextvars.Context())
+
+
+def _on_loop[T](fn: Callable[[], T]) -> T:
+    """Call `fn` on localstripe's loop (its state belongs to that thread) and wait for it."""
+    loop = _loop()
+    try:
+        running: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+    except RuntimeError:
+        running = None
+    if running is loop:
+        return fn()
+
+    async def call() -> T:
+        return fn()
+
+    return asyncio.run_coroutine_threadsafe(call(), loop).result(30)
+
+
+def _emit(r: Any, type_: str, obj: Any, previous: dict[str, Any] | None = None) -> None:
+    event = r.Event(type_, obj)
+    if previous:
+        event.data["previous_attributes"] = previous  # Stripe's *.updated events say what changed
+    r.schedule_webhook(event)
+
+
+def _money(amount: int, currency: str) -> str:
+    major = str(amount) if currency in _ZERO_DECIMAL else f"{amount / 100:.2f}"
+    symbol = _SYMBOLS.get(currency)
+    return f"{symbol}{major}" if symbol else f"{major} {currency.upper()}"
+
+
+def _refuse_unknown(r: Any, params: dict[str, Any]) -> None:
+    if params:
+        name = next(iter(params))
+        raise r.UserError(400, f"Received unknown parameter: {name}", {"code": "parameter_unknown", "param": name})
+
+
+def _card_number(r: Any, method_id: Any) -> str | None:
+    if not isinstance(method_id, str):
+        return None
+    try:
+        return getattr(r.PaymentMethod._api_retrieve(method_id), "_card_number", None)
+    except r.UserError:
+        return None
+
+
+def _listed(r: Any, url: str, items: Iterable[Any], limit: Any = None, starting_after: Any = None) -> Any:
+    """A list object, newest first as Stripe lists (localstripe keeps store order within a second)."""
+    listed = r.List(url, limit=limit, starting_after=starting_after)
+    listed._list = sorted(items, key=lambda o: (o.created, getattr(o, "_seq", 0)), reverse=True)
+    return listed
+
+
+def _balance_transaction(r: Any, amount: int, currency: str, *, category: str, source: str, type_: str,
+                         fee: int = 0, fee_description: str | None = None, description: str | None = None) -> Any:
+    """A BalanceTransaction as Stripe shows it; localstripe's constructor knows only charges and refunds."""
+    txn = r.BalanceTransaction.__new__(r.BalanceTransaction)
+    r.StripeObject.__init__(txn)
+    txn.amount, txn.currency, txn.description, txn.source = amount, currency, description, source
+    txn.available_on, txn.balance_type, txn.exchange_rate, txn.status = txn.created, "payments", None, "available"
+    txn.fee, txn.reporting_category, txn.type = fee, category, type_
+    txn.fee_details = [{"amount": fee, "application": None, "currency": currency, "description": fee_description,
+                        "type": "stripe_fee"}] if fee else []
+    return txn  # `net` is localstripe's property: amount - fee
+
+
+def _patch_events(r: Any) -> None:
+    """Events as Stripe POSTs them: in the endpoint's API version (the SDK's), with `pending_webhooks` and the
+    `request` that caused them; every one goes through WEBHOOKS (recorded, held or dropped)."""
+    import stripe
+    from localstripe import webhooks
+
+    original_init = r.Event.__init__
+
+    def __init__(self: Any, type: str, data: Any) -> None:
+        original_init(self, type, data)
+        self.api_version = stripe.api_version  # localstripe says 2017-08-15
+        self.pending_webhooks = sum(hook.events is None or type in hook.events for hook in webhooks._webhooks.values())
+        request_id, key = _REQUEST.get()
+        self.request = {"id": request_id, "idempotency_key": key}
+
+    r.Event.__init__ = __init__
+    WEBHOOKS._deliver_later = r.schedule_webhook
+    r.schedule_webhook = WEBHOOKS._schedule  # resources.py calls it by its module-global name
+
+
+def _patch_charges(r: Any) -> None:
+    """The Charge's refund totals count only refunds that did not fail (a failed refund gives the money back);
+    `amount_captured` and `disputed` as Stripe shows them; `refunds` only when expanded (API 2022-11-15)."""
+    charge = r.Charge
+    charge.refunds = property(lambda self: _listed(r, f"/v1/charges/{self.id}/refunds", getattr(self, "_refunds", [])))
+    charge.amount_refunded = property(lambda self: sum(
+        x.amount for x in getattr(self, "_refunds", []) if x.status not in ("failed", "canceled")))
+    charge.amount_captured = property(lambda self: self.amount if self.captured and self.status == "succeeded" else 0)
+    charge.disputed = property(lambda self: getattr(self, "_dispute", None) is not None)
+
+    original_export = r.StripeObject._export
+
+    def _export(self: Any, expand: Any = None) -> dict[str, Any]:
+        paths = expand if isinstance(expand, list) else []
+        lists = [p for p in paths if isinstance(p, str) and p.rsplit(".", 1)[-1] == "refunds"]
+        rest = [p for p in paths if p not in lists] + [p.rsplit(".", 1)[0] for p in lists if "." in p]
+        obj: dict[str, Any] = original_export(self, rest if isinstance(expand, list) else expand)
+        if isinstance(self, r.Charge):
+            obj.pop("refunds", None)
+        for path in lists:  # `expand[]=refunds`, `expand[]=latest_charge.refunds`, ...
+            _expand_refunds(r, obj, path.split(".")[:-1])
+        return obj
+
+    r.StripeObject._export = _export
+
+
+def _expand_refunds(r: Any, node: Any, path: list[str]) -> None:
+    if isinstance(node, list):
+        for item in node:
+            _expand_refunds(r, item, path)
+    elif isinstance(node, dict) and path:
+        if path[0] not in node:
+            raise r.UserError(400, f"Bad expand '{path[0]}'")
+        _expand_refunds(r, node[path[0]], path[1:])
+    elif isinstance(node, dict):
+        if node.get("object") != "charge":
+            raise r.UserError(400, "Bad expand 'refunds'")
+        node["refunds"] = r.Charge._api_retrieve(node["id"]).refunds._export()
+
+
+def _refunded_charge(r: Any, charge: Any, payment_intent: Any) -> Any:
+    if charge is None and payment_intent is None:
+        raise r.UserError(400, "Expected charge or payment_intent")
+    if charge is not None and payment_intent is not None:
+        raise r.UserError(400, "Bad request")
+    if payment_intent is not None:
+        if not isinstance(payment_intent, str):
+            raise r.UserError(400, "Bad request")
+        intent = r.PaymentIntent._api_retrieve(payment_intent)
+        if intent.latest_charge is None:  # localstripe would fail on None (a 500)
+            raise r.UserError(400, f"PaymentIntent {payment_intent} does not have a successful charge to refund.")
+        return intent.latest_charge
+    if not isinstance(charge, str):
+        raise r.UserError(400, "Bad request")
+    return r.Charge._api_retrieve(charge)
+
+
+def _patch_refunds(r: Any) -> None:
+    """Refunds as Stripe makes them: `reason`, both `charge` and `payment_intent`, never beyond what is left of the
+    charge nor on a charged-back one, Stripe's events, and the test card whose refunds fail later."""
+    refund = r.Refund
+    original_init = refund.__init__
+
+    def __init__(self: Any, charge: Any = None, payment_intent: Any = None, amount: Any = None, metadata: Any = None,
+                 reason: Any = None, **kwargs: Any) -> None:
+        if kwargs:
+            raise r.UserError(400, "Unexpected " + ", ".join(kwargs))
+        if reason is not None and reason not in REFUND_REASONS:
+            raise r.UserError(400, "Invalid reason: must be one of duplicate, fraudulent, or requested_by_customer",
+                              {"param": "reason"})
+        amount = r.try_convert_to_int(amount)
+        if isinstance(amount, int) and amount < 1:
+            raise r.UserError(400, "This value must be greater than or equal to 1.",
+                              {"param": "amount", "code": "parameter_invalid_integer"})
+        target = _refunded_charge(r, charge, payment_intent)
+        dispute = getattr(target, "_dispute", None)
+        if dispute is not None and dispute.status != "won":
+            raise r.UserError(400, f"Charge {target.id} has been charged back; cannot issue a refund.",
+                              {"code": "charge_disputed"})
+        before, was_refunded = target.amount_refunded, target.refunded
+        left = target.amount - before
+        if left <= 0:
+            raise r.UserError(400, f"Charge {target.id} has already been refunded.",
+                              {"code": "charge_already_refunded"})
+        if isinstance(amount, int) and amount > left:
+            raise r.UserError(400, f"Refund amount ({_money(amount, target.currency)}) is greater than unrefunded "
+                                   f"amount on charge ({_money(left, target.currency)})", {"param": "amount"})
+        original_init(self, charge=charge, payment_intent=payment_intent, amount=left if amount is None else amount,
+                      metadata=metadata)
+        del self.date  # not a Refund field (localstripe sorted by it)
+        self.payment_intent = target.payment_intent  # localstripe leaves it null when created with `charge`
+        self.reason, self.failure_reason, self.failure_balance_transaction = reason, None, None
+        self.receipt_number = self.source_transfer_reversal = self.transfer_reversal = None
+        self._seq = next(_SEQUENCE)
+        target._refunds = [*getattr(target, "_refunds", []), self]
+        _emit(r, "refund.created", self)
+        previous: dict[str, Any] = {"amount_refunded": before}
+        if target.refunded != was_refunded:
+            previous["refunded"] = was_refunded
+        _emit(r, "charge.refunded", target, previous)
+        if _refund_failure_after is not None and _card_number(r, target.payment_method) == CARD_REFUND_FAILS:
+            _later(_refund_failure_after, _fail_quietly, r, self.id)
+
+    refund.__init__ = __init__
+
+    def _api_retrieve(cls: Any, id: Any) -> Any:
+        found = r.store.get(f"refund:{id}")
+        if found is None:
+            raise r.UserError(404, f"No such refund: '{id}'", {"code": "resource_missing", "param": "id"})
+        return found
+
+    refund._api_retrieve = classmethod(_api_retrieve)
+
+    def _api_list_all(cls: Any, url: str, charge: Any = None, payment_intent: Any = None, limit: Any = None,
+                      starting_after: Any = None, **kwargs: Any) -> Any:
+        _refuse_unknown(r, kwargs)
+        if charge is not None:
+            r.Charge._api_retrieve(charge)  # Stripe: a charge that does not exist is an error
+        if payment_intent is not None:
+            r.PaymentIntent._api_retrieve(payment_intent)
+        return _listed(r, url, (x for key, x in list(r.store.items()) if key.startswith("refund:")
+                                and charge in (None, x.charge) and payment_intent in (None, x.payment_intent)),
+                       limit, starting_after)
+
+    refund._api_list_all = classmethod(_api_list_all)
+
+
+def _fail(r: Any, refund_id: str, failure_reason: str) -> Any:
+    """Stripe's asynchronous refund failure: `succeeded` becomes `failed`, the money comes back to the balance
+    (`failure_balance_transaction`), the charge's `amount_refunded` goes down, and Stripe says so."""
+    if failure_reason not in REFUND_FAILURE_REASONS:
+        raise r.UserError(400, f"Invalid failure_reason: must be one of {', '.join(REFUND_FAILURE_REASONS)}")
+    refund = r.Refund._api_retrieve(refund_id)
+    charge = r.Charge._api_retrieve(refund.charge)
+    if _card_number(r, charge.payment_method) != CARD_REFUND_FAILS:
+        raise r.UserError(400, f"Refund {refund_id} cannot fail: Stripe fails only the refunds of the test card "
+                               f"{CARD_REFUND_FAILS}")
+    if refund.status != "succeeded":
+        raise r.UserError(400, f"Refund {refund_id} is {refund.status}: only a succeeded refund fails")
+    previous = {"failure_balance_transaction": None, "failure_reason": None, "status": refund.status}
+    txn = _balance_transaction(r, refund.amount, refund.currency, category="refund_failure", type_="refund_failure",
+                               source=refund.id, description="REFUND FAILURE")
+    refund.status, refund.failure_reason, refund.failure_balance_transaction = "failed", failure_reason, txn.id
+    _emit(r, "refund.failed", refund)
+    _emit(r, "charge.refund.updated", refund, previous)
+    return refund
+
+
+def _fail_quietly(r: Any, refund_id: str) -> None:
+    try:
+        _fail(r, refund_id, "expired_or_canceled_card")
+    except r.UserError:
+        pass  # failed by hand already
+
+
+def fail_refund(refund_id: str, failure_reason: str = "expired_or_canceled_card") -> dict[str, Any]:
+    """Make a refund of the test card 4000000000005126 fail now (as Stripe does some time after answering it
+    `succeeded`); returns the Refund. ValueError when Stripe would not fail it."""
+    _patch_localstripe()
+    from localstripe import resources as r
+
+    def fail() -> dict[str, Any]:
+        try:
+            exported: dict[str, Any] = _fail(r, refund_id, failure_reason)._export()
+        except r.UserError as error:
+            raise ValueError(error.body["error"].get("message")) from None
+        return exported
+
+    return _on_loop(fail)
+
+
+def fail_refunds_automatically(after: float | None = 0.5) -> None:
+    """Every refund of the test card 4000000000005126 fails `after` seconds after it is made, as in Stripe's test
+    mode; None (the default state) leaves them `succeeded` until fail_refund()."""
+    global _refund_failure_after
+    _refund_failure_after = after
+
+
+def _dispute_class(r: Any) -> Any:
+    class Dispute(r.StripeObject):
+        """Stripe's Dispute (`du_`): opened by the card network (here: the test card 4000000000000259), never by
+        the API; answered with evidence (`POST /v1/disputes/{id}`) or accepted (`/close`)."""
+
+        object = "dispute"
+        _id_prefix = "du_"
+
+        def __init__(self, charge: Any, reason: str = "fraudulent") -> None:
+            super().__init__()
+            self.amount, self.currency, self.charge = charge.amount, charge.currency, charge.id
+            self.payment_intent, self.reason, self.status = charge.payment_intent, reason, "needs_response"
+            self.is_charge_refundable = False  # a chargeback took the money already (only inquiries are refundable)
+            self.metadata: dict[str, str] = {}
+            self.evidence: dict[str, str | None] = dict.fromkeys(DISPUTE_EVIDENCE)
+            due_by = (self.created // 86400 + 20) * 86400 - 1  # Stripe: the end of a day some weeks ahead
+            self.evidence_details = {"due_by": due_by, "has_evidence": False, "past_due": False,
+                                     "submission_count": 0}
+            self.balance_transactions = [_balance_transaction(
+                r, -self.amount, self.currency, category="dispute", type_="adjustment", source=self.id,
+                fee=DISPUTE_FEE, fee_description="Dispute fee", description=f"Chargeback withdrawal for {charge.id}")]
+            self._seq = next(_SEQUENCE)
+
+        @classmethod
+        def _open(cls, charge: Any) -> None:
+            dispute = cls(charge)
+            charge._dispute = dispute
+            _emit(r, "charge.dispute.created", dispute)
+            _emit(r, "charge.dispute.funds_withdrawn", dispute)  # the amount and the fee leave the balance at once
+
+        @classmethod
+        def _api_retrieve(cls, id: Any) -> Any:
+            found = r.store.get(f"dispute:{id}")
+            if found is None:
+                raise r.UserError(404, f"No such dispute: '{id}'", {"code": "resource_missing", "param": "dispute"})
+            return found
+
+        @classmethod
+        def _api_list_all(cls, url: str, charge: Any = None, payment_intent: Any = None, limit: Any = None,
+                          starting_after: Any = None, **kwargs: Any) -> Any:
+            _refuse_unknown(r, kwargs)
+            return _listed(r, url, (d for key, d in list(r.store.items()) if key.startswith("dispute:")
+                                    and charge in (None, d.charge) and payment_intent in (None, d.payment_intent)),
+                           limit, starting_after)
+
+        @classmethod
+        def _api_update(cls, id: Any, evidence: Any = None, metadata: Any = None, submit: Any = None,
+                        **kwargs: Any) -> Any:
+            _refuse_unknown(r, kwargs)
+            dispute = cls._api_retrieve(id)
+            submit = True if submit is None else r.try_convert_to_bool(submit)  # Stripe submits unless told not to
+            if not isinstance(evidence or {}, dict) or not isinstance(metadata or {}, dict) or type(submit) is not bool:
+                raise r.UserError(400, "Bad request")
+            unknown = sorted(set(evidence or {}) - set(DISPUTE_EVIDENCE))
+            if unknown:
+                raise r.UserError(400, f"Received unknown parameter: evidence[{unknown[0]}]",
+                                  {"code": "parameter_unknown", "param": f"evidence[{unknown[0]}]"})
+            if evidence and dispute.status not in _OPEN_DISPUTE:
+                raise r.UserError(400, f"Dispute {dispute.id} is {dispute.status}: its evidence can no longer be "
+                                       "changed.")
+            previous: dict[str, Any] = {}
+            if metadata:
+                previous["metadata"] = dict(dispute.metadata)
+                dispute.metadata.update(metadata)
+                dispute.metadata = {k: v for k, v in dispute.metadata.items() if v != ""}  # "" unsets, as Stripe
+            if evidence:
+                previous["evidence"] = {k: dispute.evidence[k] for k in evidence if dispute.evidence[k] != evidence[k]}
+                previous["evidence_details"] = dict(dispute.evidence_details)
+                dispute.evidence.update(evidence)
+                dispute.evidence_details["has_evidence"] = True
+                if submit:
+                    previous["status"] = dispute.status
+                    dispute.evidence_details["submission_count"] += 1
+                    dispute.status = dispute.status.replace("needs_response", "under_review")
+            _emit(r, "charge.dispute.updated", dispute, previous)
+            outcome = TEST_EVIDENCE.get(dispute.evidence["uncategorized_text"] or "")
+            if evidence and submit and outcome:  # Stripe's test mode decides on these values
+                dispute._close(outcome)
+            return dispute
+
+        def _close(self, status: str) -> None:
+            self.status = status
+            if status == "won":  # the amount and the fee come back
+                self.balance_transactions = [*self.balance_transactions, _balance_transaction(
+                    r, self.amount, self.currency, category="dispute_reversal", type_="adjustment", source=self.id,
+                    fee=-DISPUTE_FEE, fee_description="Dispute fee", description=f"Chargeback reversal for "
+                                                                                   f"{self.charge}")]
+                _emit(r, "charge.dispute.funds_reinstated", self)
+            _emit(r, "charge.dispute.closed", self)
+
+        @classmethod
+        def _api_close(cls, id: Any, **kwargs: Any) -> Any:
+            _refuse_unknown(r, kwargs)
+            dispute = cls._api_retrieve(id)
+            if dispute.status not in _OPEN_DISPUTE:
+                raise r.UserError(400, f"Dispute {dispute.id} is {dispute.status}: it cannot be closed.")
+            dispute._close(dispute.status.replace("needs_response", "closed") if dispute.status.startswith("warning")
+                           else "lost")  # accepting it: Stripe's answer is a lost dispute
+            return dispute
+
+    return Dispute
+
+
+@web.middleware
+async def _request_context(request: web.Request, handler: Any) -> web.StreamResponse:
+    """Stripe's events name the API request that caused them, and its response carries the same `Request-Id`."""
+    if not request.path.startswith("/v1/"):
+        return await handler(request)
+    request_id = "req_" + secrets.token_hex(7)
+    token = _REQUEST.set((request_id, request.headers.get("Idempotency-Key")))
+    try:
+        response: web.StreamResponse = await handler(request)
+    finally:
+        _REQUEST.reset(token)
+    response.headers["Request-Id"] = request_id
+    return response
+
+
+def _types(data: dict[str, Any]) -> list[str]:
+    value = data.get("types", data.get("type"))
+    if isinstance(value, str):
+        return [t for t in value.split(",") if t]
+    return [t for t in value if isinstance(t, str)] if isinstance(value, list) else []
+
+
+def _add_routes(r: Any, server: Any, dispute: Any) -> None:
+    """Stripe's dispute routes, and the local controls, registered as server.py registers its own before the app
+    is frozen. aiohttp (>= 3.10) matches the most explicit path first: `/_config/webhooks/hold` is not localstripe's
+    `/_config/webhooks/{id}` (which registers an endpoint)."""
+
+    def control(action: Callable[[dict[str, Any], web.Request], Awaitable[Any]]) -> Any:
+        async def handle(request: web.Request) -> web.StreamResponse:
+            data = dict(server.unflatten_data(request.query) or {})
+            if request.method == "POST":
+                data.update(await server.get_post_data(request) or {})
+            return server.json_response(await action(data, request))
+        return handle
+
+    async def hold(data: dict[str, Any], _: web.Request) -> Any:
+        WEBHOOKS.hold(*_types(data))
+        return WEBHOOKS.state()
+
+    async def drop(data: dict[str, Any], _: web.Request) -> Any:
+        WEBHOOKS.drop(*_types(data))
+        return WEBHOOKS.state()
+
+    async def release(data: dict[str, Any], _: web.Request) -> Any:
+        try:
+            events = WEBHOOKS._take(data.get("event_id"))
+        except LookupError:
+            raise r.UserError(404, f"No held event: '{data.get('event_id')}'") from None
+        return {"released": await WEBHOOKS._deliver(events), **WEBHOOKS.state()}  # answered once delivered
+
+    async def discard(data: dict[str, Any], _: web.Request) -> Any:
+        try:
+            return {"discarded": WEBHOOKS.discard(data.get("event_id")), **WEBHOOKS.state()}
+        except LookupError:
+            raise r.UserError(404, f"No held event: '{data.get('event_id')}'") from None
+
+    async def reset(data: dict[str, Any], _: web.Request) -> Any:
+        WEBHOOKS.reset()
+        return WEBHOOKS.state()
+
+    async def state(data: dict[str, Any], _: web.Request) -> Any:
+        return {**WEBHOOKS.state(), "held_events": WEBHOOKS.held()}
+
+    async def events(data: dict[str, Any], _: web.Request) -> Any:
+        since = data.get("since")
+        since = int(since) if isinstance(since, str) and since.isdigit() else since
+        try:
+            found = WEBHOOKS.events(_types(data) or None, since, data.get("payment_intent"))
+        except LookupError:
+            raise r.UserError(404, f"No such event: '{since}'") from None
+        return {"object": "list", "data": found}
+
+    async def fail(data: dict[str, Any], request: web.Request) -> Any:
+        return _fail(r, request.match_info["id"], data.get("failure_reason", "expired_or_canceled_card"))._export()
+
+    async def automatic(data: dict[str, Any], _: web.Request) -> Any:
+        after = data.get("after")
+        fail_refunds_automatically(float(str(after)) if after not in (None, "", "off") else None)
+        return {"after": _refund_failure_after}
+
+    router = server.app.router
+    for method, path, handler in (
+            ("GET", "/v1/disputes", server.api_list_all(dispute, "/v1/disputes")),
+            ("GET", "/v1/disputes/{id}", server.api_retrieve(dispute, "/v1/disputes/{id}")),
+            ("POST", "/v1/disputes/{id}", server.api_update(dispute, "/v1/disputes/{id}")),
+            ("POST", "/v1/disputes/{id}/close", server.api_extra(dispute._api_close, "/v1/disputes/{id}/close")),
+            ("GET", "/_config/webhooks", control(state)),
+            ("POST", "/_config/webhooks/hold", control(hold)),
+            ("POST", "/_config/webhooks/release", control(release)),
+            ("POST", "/_config/webhooks/drop", control(drop)),
+            ("POST", "/_config/webhooks/discard", control(discard)),
+            ("POST", "/_config/webhooks/reset", control(reset)),
+            ("GET", "/_config/events", control(events)),
+            ("POST", "/_config/refunds/fail_automatically", control(automatic)),
+            ("POST", "/_config/refunds/{id}/fail", control(fail))):
+        router.add_route(method, path, handler)
+
+
+class _Webhooks:
+    """Every event localstripe schedules, recorded in order as the envelope Stripe POSTs, and its delivery held
+    back, dropped or let through (one signed POST per endpoint, 1 s later, as localstripe delivers).
+
+    Holding and dropping last until reset(); release() delivers what is held now (all, or one: in any order),
+    discard() forgets it. A type both held and dropped is dropped."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._recorded: list[dict[str, Any]] = []
+        self._by_id: dict[str, dict[str, Any]] = {}
+        self._held: list[Any] = []  # localstripe's Event objects
+        self._hold: set[str] = set()
+        self._drop: set[str] = set()
+        self._hold_all = self._drop_all = False
+        self._deliver_later: Callable[[Any], None] | None = None  # localstripe's schedule_webhook
+        self._sending: set[asyncio.Future[Any]] = set()
+
+    def _schedule(self, event: Any) -> None:
+        envelope = json.loads(json.dumps(event._export()))
+        with self._lock:
+            self._recorded.append(envelope)
+            self._by_id[envelope["id"]] = envelope
+            if self._drop_all or event.type in self._drop:
+                return
+            if self._hold_all or event.type in self._hold:
+                self._held.append(event)
+                return
+        assert self._deliver_later is not None
+        self._deliver_later(event)
+
+    def events(self, types: str | Iterable[str] | None = None, since: str | int | None = None,
+               payment_intent: str | None = None) -> list[dict[str, Any]]:
+        """The recorded envelopes, oldest first: of these `types`, after the event `since` (an id) or created at
+        or after it (a timestamp), about this `payment_intent` (the object's `payment_intent`, or its `id`)."""
+        wanted = {types} if isinstance(types, str) else None if types is None else set(types)
+        with self._lock:
+            recorded = list(self._recorded)
+        if isinstance(since, str):
+            ids = [e["id"] for e in recorded]
+            if since not in ids:
+                raise LookupError(since)
+            recorded = recorded[ids.index(since) + 1:]
+        elif since is not None:
+            recorded = [e for e in recorded if e["created"] >= since]
+        return [copy.deepcopy(e) for e in recorded if (wanted is None or e["type"] in wanted)
+                and (payment_intent is None or _payment_intent_of(e) == payment_intent)]
+
+    def hold(self, *types: str) -> None:
+        """Keep events of these types (all when none) from being delivered until released."""
+        with self._lock:
+            self._hold.update(types)
+            self._hold_all = self._hold_all or not types
+
+    def drop(self, *types: str) -> None:
+        """Never deliver events of these types (all when none), those held included: they stay recorded."""
+        with self._lock:
+            self._drop.update(types)
+            self._drop_all = self._drop_all or not types
+            self._held = [e for e in self._held if not (self._drop_all or e.type in self._drop)]
+
+    def held(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return [copy.deepcopy(self._by_id[e.id]) for e in self._held]
+
+    def _take(self, event_id: str | None) -> list[Any]:
+        with self._lock:
+            taken = [e for e in self._held if event_id is None or e.id == event_id]
+            if event_id is not None and not taken:
+                raise LookupError(event_id)
+            self._held = [e for e in self._held if e not in taken]
+        return taken
+
+    def release(self, event_id: str | None = None) -> list[dict[str, Any]]:
+        """Deliver the held events (all, oldest first, or the one `event_id`) now, and return the deliveries
+        (`event`, `type`, `url`, `status`: None when the endpoint did not answer). From localstripe's own thread
+        it cannot wait: the deliveries are then under way and [] is returned."""
+        events = self._take(event_id)
+        try:
+            on_loop = asyncio.get_running_loop() is _LOOP
+        except RuntimeError:
+            on_loop = False
+        if on_loop:
+            task = asyncio.ensure_future(self._deliver(events))
+            self._sending.add(task)  # the loop keeps only a weak reference
+            task.add_done_callback(self._sending.discard)
+            return []
+        return asyncio.run_coroutine_threadsafe(self._deliver(events), _loop()).result(60)
+
+    def discard(self, event_id: str | None = None) -> list[str]:
+        """Forget the held events (all, or one) without delivering them; returns their ids."""
+        return [e.id for e in self._take(event_id)]
+
+    def reset(self) -> None:
+        """Back to delivering every event; what is held is discarded (the record stays)."""
+        with self._lock:
+            self._hold, self._drop, self._held = set(), set(), []
+            self._hold_all = self._drop_all = False
+
+    def state(self) -> dict[str, Any]:
+        with self._lock:
+            return {"holding": "all" if self._hold_all else sorted(self._hold),
+                    "dropping": "all" if self._drop_all else sorted(self._drop),
+                    "held": [e.id for e in self._held]}
+
+    async def _deliver(self, events: list[Any]) -> list[dict[str, Any]]:
+        """One POST per endpoint and event, one after another in the order given, as localstripe posts them, but
+        signed when sent (as Stripe signs each attempt): a held event's creation time may be older than the
+        5 minutes a receiver accepts."""
+        from localstripe.webhooks import _webhooks
+
+        deliveries: list[dict[str, Any]] = []
+        async with aiohttp.ClientSession() as session:
+            for event in events:
+                payload = json.dumps(event._export(), indent=2, sort_keys=True).encode("utf-8")
+                for hook in list(_webhooks.values()):
+                    if hook.events is not None and event.type not in hook.events:
+                        continue
+                    at = int(time.time())
+                    signature = hmac.new(hook.secret.encode("utf-8"), b"%d.%s" % (at, payload),
+                                         hashlib.sha256).hexdigest()
+                    headers = {"Content-Type": "application/json; charset=utf-8",
+                               "Stripe-Signature": f"t={at},v1={signature}"}
+                    status: int | None = None
+                    try:
+                        async with session.post(hook.url, data=payload, headers=headers) as response:
+                            status = response.status
+                    except aiohttp.ClientError:
+                        pass
+                    deliveries.append({"event": event.id, "type": event.type, "url": hook.url, "status": status})
+        return deliveries
+
+
+def _payment_intent_of(envelope: dict[str, Any]) -> str | None:
+    obj = envelope.get("data", {}).get("object", {})
+    found = obj.get("id") if obj.get("object") == "payment_intent" else obj.get("payment_intent")
+    return found if isinstance(found, str) else None
+
+
+WEBHOOKS = _Webhooks()
 
 
 @dataclass

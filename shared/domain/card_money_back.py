@@ -109,11 +109,18 @@ class Change:
         return updated.model_copy(update={"refund_held": org.refund_held + self.hold}), entries
 
 
+def check_card_payment(payment: Payment) -> None:
+    """Only a `stripe` payment (always assigned to the organization it credited) goes back to its card."""
+    if payment.method != "stripe" or payment.org_id is None:
+        raise Conflict("not_a_card_payment", "Only a payment taken by card through Stripe can be refunded to the card.")
+
+
 def request_refund(payment: Payment, org: Organization, *, amount: int, reason: RefundReason | None,
                    refund_id: str, request_key: str | None, actor: str, at: str) -> Change:
     """A refund to the card asked for here: `pending`, its amount held in the wallet until Stripe answers."""
-    if payment.method != "stripe" or payment.org_id != org.id:
-        raise Conflict("not_a_card_payment", "Only a payment taken by card through Stripe can be refunded to the card.")
+    check_card_payment(payment)
+    if payment.org_id != org.id:
+        raise ValueError("a payment is refunded from the wallet it credited")
     if sum(r.origin == "api" for r in payment.refunds) >= MAX_REFUNDS_PER_PAYMENT:
         raise Conflict("refund_limit_reached", f"A payment takes at most {MAX_REFUNDS_PER_PAYMENT} refunds.")
     if amount > payment.refundable_amount:

@@ -57,6 +57,7 @@ class CardMoneyBackService:
 
         def attempt(complete: Completion | None) -> dict[str, Any]:
             payment = self._own(principal, payment_id, write=True)
+            rules.check_card_payment(payment)
             refund = next((r for r in payment.refunds if request_key and r.request_key == request_key), None)
             if refund is None:  # not a retry of a request that got this far
                 refund_id, at = new_id("rfd"), utc_now_str()

@@ -135,3 +135,52 @@ def business_state(lambdas: Any, org_id: str) -> dict[str, Any]:
         # (event markers are bookkeeping: an event that changed nothing leaves none)
         "credited_payment_intents": sum(m["pk"]["S"].startswith("STRIPE#PI#") for m in markers),
     }
+
+
+# --- card money that comes back (refunds, disputes) ---------------------------------------------------------
+
+def card_payment(lambdas: Any, partner: str, card: str = CARD_OK, amount: int = 5_000) -> tuple[dict, dict]:
+    """An organization whose online top-up of `amount` by `card` was credited (its webhook delivered once):
+    (the organization, its `stripe` payment)."""
+    org = create_org(lambdas, partner, f"Card Co {secrets.token_hex(4)}")
+    intent = pay(lambdas, start_top_up(lambdas, partner, org["id"], amount=amount), card)
+    assert intent["status"] == "succeeded"
+    status, res = deliver(lambdas, stripe_event("payment_intent.succeeded", intent))
+    assert (status, res["outcome"]) == (200, "credited"), res
+    return org, the_payment(lambdas, partner, org["id"])
+
+
+def the_payment(lambdas: Any, partner: str, org_id: str) -> dict[str, Any]:
+    """The organization's one payment, as the API shows it now."""
+    status, page = lambdas.payments("list_payments", query={"org_id": org_id}, **admin(partner))
+    assert status == 200, page
+    [payment] = page["items"]
+    return payment
+
+
+def refund(lambdas: Any, partner: str, payment_id: str, amount: int, *, key: str | None = None,
+           reason: str | None = None, who: dict[str, Any] | None = None) -> tuple[int, Any]:
+    body: dict[str, Any] = {"amount": amount} | ({"reason": reason} if reason else {})
+    return lambdas.allocation("refund_payment", path={"payment_id": payment_id}, body=body,
+                              headers={"idempotency-key": key}, **(who or admin(partner)))
+
+
+def refunds_listed(lambdas: Any, partner: str, payment_id: str) -> list[dict[str, Any]]:
+    status, body = lambdas.allocation("list_refunds", path={"payment_id": payment_id}, **admin(partner))
+    assert status == 200, body
+    return body["items"]
+
+
+def stripe_events(intent_id: str, *types: str) -> list[dict[str, Any]]:
+    """The events the local Stripe sent about a PaymentIntent, oldest first (tests deliver them themselves)."""
+    from local.stripe import WEBHOOKS
+
+    return WEBHOOKS.events(types or None, payment_intent=intent_id)
+
+
+def ledger_of(lambdas: Any, partner: str, org_id: str) -> list[tuple[str, int]]:
+    """The organization's ledger, oldest first, as (type, amount)."""
+    status, page = lambdas.accounts("list_wallet_transactions", path={"org_id": org_id}, query={"limit": "100"},
+                                    **admin(partner))
+    assert status == 200, page
+    return [(e["type"], e["amount"]) for e in reversed(page["items"])]

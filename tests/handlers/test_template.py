@@ -75,7 +75,7 @@ def test_the_openapi_document_states_each_routes_real_status_and_body(lambdas, f
             # Then each route states exactly one success: 201 for a create, 204 for a delete, 202 for a card refund
             # (Stripe may still be working on it), else 200
             assert len(success) == 1, (method, path, sorted(responses))
-            assert (success[0] == 202) == (method, path) == ("post", "/payments/{payment_id}/refunds"), (method, path)
+            assert (success[0] == 202) == ((method, path) == ("post", "/payments/{payment_id}/refunds")), (method, path)
             # and its body's schema (none for 204), and the contract's error shape for 400 and 401
             body = responses[str(success[0])].get("content", {}).get("application/json", {}).get("schema")
             assert (body is None) == (success[0] == 204), (method, path)

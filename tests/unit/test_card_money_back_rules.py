@@ -81,7 +81,7 @@ def test_a_dispute_is_withdrawn_and_reinstated_by_its_balance_transactions():
     def dispute(*categories: str, status: str = "needs_response") -> dict:
         moves = [{"object": "balance_transaction", "reporting_category": c} for c in categories]
         return {"object": "dispute", "id": "du_1", "amount": 900, "status": status, "reason": "fraudulent",
-                "balance_transactions": moves + ["txn_not_expanded"]}
+                "balance_transactions": [*moves, "txn_not_expanded"]}
 
     assert SeenDispute.from_stripe(dispute(status="warning_needs_response")) == SeenDispute(
         id="du_1", amount=900, status="warning_needs_response", reason="fraudulent", withdrawn=False,
@@ -156,13 +156,20 @@ def test_a_refund_beyond_the_wallet_is_refused_credit_already_used_cannot_be_ref
                                 actor="usr_a", at=AT).hold == 2_000
 
 
-@pytest.mark.parametrize("payment", [a_payment(), a_card_payment(org_id="org_2")], ids=["cheque", "another_org"])
-def test_only_a_card_payment_of_the_organization_is_refunded(payment):
+@pytest.mark.parametrize("payment", [a_payment(), a_card_payment(org_id=None)], ids=["cheque", "unassigned"])
+def test_only_a_card_payment_is_refunded(payment):
     with pytest.raises(Conflict) as raised:
         rules.request_refund(payment, an_org(balance=10_000), amount=1, reason=None, refund_id="rfd_1",
                              request_key=None, actor="usr_a", at=AT)
     refused(raised, Conflict, "not_a_card_payment",
             "Only a payment taken by card through Stripe can be refunded to the card.")
+    rules.check_card_payment(a_card_payment())
+
+
+def test_a_payment_is_refunded_only_from_the_wallet_it_credited():
+    with pytest.raises(ValueError, match="the wallet it credited"):
+        rules.request_refund(a_card_payment(org_id="org_2"), an_org(balance=10_000), amount=1, reason=None,
+                             refund_id="rfd_1", request_key=None, actor="usr_a", at=AT)
 
 
 def test_a_payment_takes_a_bounded_number_of_refunds_asked_for_here():
