@@ -20,9 +20,9 @@ EQUIVALENT = {
     "shared.domain.settings.x_default_settings__mutmut_7": "drops trigger_amount=0, which is the default",
     "shared.domain.settings.x_default_settings__mutmut_8": "drops limit_threshold=0, which is the default",
     "shared.domain.settings.x_default_settings__mutmut_9": "drops auto_trigger=False, which is the default",
-    "shared.domain.wallet.x_post__mutmut_13":
-        "posting.amount <= 0 for < 0: a zero posting raised ValueError just above, so no integer tells them apart",
     "shared.domain.wallet.x_post__mutmut_14":
+        "posting.amount <= 0 for < 0: a zero posting raised ValueError just above, so no integer tells them apart",
+    "shared.domain.wallet.x_post__mutmut_15":
         "posting.amount < 1 for < 0: a zero posting raised ValueError just above, so no integer tells them apart",
     "shared.domain.money_back.x_bounce__mutmut_25":
         "code=None for code='validation_error': None keeps Unprocessable's own code, validation_error",

@@ -10,7 +10,7 @@ from typing import Any
 
 from local.aws import LocalAws
 from local.lambdas import FunctionHost, LambdaContext
-from local.stripe import NO_STRIPE
+from local.stripe import NO_STRIPE, LocalStripe, overrides
 from local.template import Template
 from tests.conftest import load_event
 
@@ -141,9 +141,25 @@ def main() -> list[str]:
                 body=body | {"amount": 1}, headers={"idempotency-key": "spare"})
     run("DELETE /payments/{id}/assignment", allocation, "allocation/unassign_payment.json",
         path={"payment_id": spare["id"]})
+    # Card refunds (#11), against the local Stripe: a card top-up credited by its webhook, then refunded
+    from bench.webhook import paid_card_top_up  # (it imports Counted from here)
+
+    stripe = LocalStripe(port=0).start()
+    card_host = FunctionHost(template, {**aws.overrides("ERROR"), **overrides(stripe)})
+    webhook, card_allocation = Counted(card_host, "StripeWebhooksFunction"), Counted(card_host, "AllocationFunction")
+    paid_card_top_up(stripe, webhook, org["id"], partner, "otu_benchrequests")
+    card = next(p for p in payments(load_event("payments/list_payments.json", **who,
+                                               query={"org_id": org["id"], "limit": "100"}))[1]["items"]
+                if p["method"] == "stripe")
+    run("POST /payments/{id}/refunds (Idempotency-Key)", card_allocation, "allocation/refund_payment.json",
+        path={"payment_id": card["id"]})
+    run("GET /payments/{id}/refunds", card_allocation, "allocation/list_refunds.json",
+        path={"payment_id": card["id"]})
+    stripe.stop()
     aws.stop()
 
-    lines = ["DynamoDB requests per route (botocore before-call events on the function's client)",
+    lines = ["DynamoDB requests per route (botocore before-call events on the function's client; a refund also "
+             "makes one Stripe call)",
              f"  {'route':<42}{'reads':>6}{'writes':>7}  operations"]
     for label, calls in rows:
         reads = sum(n for op, n in calls.items() if op in READS)

@@ -44,6 +44,25 @@ def _event(type_: str, obj: dict[str, Any]) -> dict[str, Any]:
             "livemode": False, "data": {"object": obj}}
 
 
+def paid_card_top_up(stripe: LocalStripe, webhook: Counted, org_id: str, partner: str, record_id: str) -> Any:
+    """A SGD 50.00 online top-up of `org_id` paid by card in the local Stripe and credited by its webhook (its
+    record written directly, as the online top-up route would); returns the PaymentIntent."""
+    client = stripe_client(stripe.endpoint)
+    intent = client.v1.payment_intents.create({
+        "amount": 5_000, "currency": "sgd", "payment_method_types": ["card"],
+        "metadata": {"purpose": "online_top_up", "org_id": org_id, "partner_id": partner,
+                     "online_top_up_id": record_id}})
+    at = utc_now_str()
+    record = OnlineTopUp(id=record_id, org_id=org_id, partner_id=partner, amount=5_000, currency="SGD",
+                         trigger_amount=2_000, limit_threshold=1_000, auto_trigger=True, customer_id="cus_bench",
+                         payment_intent_id=intent.id, created_at=at, created_by="bench", updated_at=at)
+    UnitOfWork(webhook.module.deps.db).create(record).commit()
+    paid = pay(stripe.endpoint, intent.id, str(intent.client_secret))
+    status, body, _ = webhook(_delivery(_event("payment_intent.succeeded", paid)))
+    assert (status, body["outcome"]) == (200, "credited"), body
+    return intent
+
+
 def main() -> list[str]:
     template = Template.load()
     aws = LocalAws.start().provision(template)
@@ -85,18 +104,7 @@ def main() -> list[str]:
         _, org, _ = accounts(load_event("accounts/create_organization.json", body={"name": f"Refund bench {i}",
                                                                                   "currency": "SGD"},
                                         headers={"idempotency-key": None}, **who))
-        at, record_id = utc_now_str(), f"otu_benchrefund{i}"
-        intent = client.v1.payment_intents.create({
-            "amount": 5_000, "currency": "sgd", "payment_method_types": ["card"],
-            "metadata": {"purpose": "online_top_up", "org_id": org["id"], "partner_id": partner,
-                         "online_top_up_id": record_id}})
-        record = OnlineTopUp(id=record_id, org_id=org["id"], partner_id=partner, amount=5_000, currency="SGD",
-                             trigger_amount=2_000, limit_threshold=1_000, auto_trigger=True, customer_id="cus_bench",
-                             payment_intent_id=intent.id, created_at=at, created_by="bench", updated_at=at)
-        UnitOfWork(webhook.module.deps.db).create(record).commit()
-        paid = pay(stripe.endpoint, intent.id, str(intent.client_secret))
-        status, body, _ = webhook(_delivery(_event("payment_intent.succeeded", paid)))
-        assert (status, body["outcome"]) == (200, "credited"), body
+        intent = paid_card_top_up(stripe, webhook, org["id"], partner, f"otu_benchrefund{i}")
         client.v1.refunds.create({"payment_intent": intent.id, "amount": 2_000})
         [refunded] = WEBHOOKS.events("charge.refunded", payment_intent=intent.id)
         timed("charge.refunded (debits)", _delivery(refunded), 200)

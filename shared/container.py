@@ -186,7 +186,7 @@ class Container:
     def reconciliation(self) -> Reconciliation:
         from shared.services.reconciliation import Reconciliation
 
-        return Reconciliation(self.stripe_pending, lambda: self.stripe,
+        return Reconciliation(self.store, self.stripe_pending, lambda: self.stripe,
                               lambda intent, source: self.stripe_webhooks.settle_intent(intent, source),
                               lambda: self.card_money_back, lambda attempt: self.card_funding.complete(attempt))
 

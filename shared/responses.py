@@ -60,6 +60,7 @@ class WalletOut(TypedDict):
     org_id: str
     currency: str
     balance: int
+    refund_held: int  # card refunds waiting for Stripe: part of the balance no debit may spend
     updated_at: str
 
 

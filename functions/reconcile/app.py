@@ -17,5 +17,8 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
     result = deps.reconciliation.run(event["time"])
     metrics.add_metric(name="StripeUnavailable", unit=MetricUnit.Count,
                        value=result["outcomes"].get("stripe_unavailable", 0))
+    metrics.add_metric(name="ReconcileErrors", unit=MetricUnit.Count, value=len(result["errors"]))
+    for error in result["errors"]:
+        logger.error("reconciliation could not look at a record", extra={"record": error})
     logger.info("reconciliation settled what waited for Stripe", extra=result)
     return result

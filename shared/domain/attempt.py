@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from shared.domain.base import Record
+from shared.domain.reconciling import Reconciling
 from shared.vocabulary import AttemptStatus, SettingsMethod
 
 
@@ -40,6 +41,7 @@ class AutoTopUpAttempt(Record):
     customer_id: str | None = None
     payment_method_id: str | None = None
     event_published: bool = False  # the domain event of its outcome went to the bus
+    reconciling: Reconciling | None = None  # stripe: the reconciliation's next look while charge_pending
     created_at: str
     updated_at: str
     version: int = 1

@@ -209,8 +209,9 @@ def apply_dispute(payment: Payment, seen: SeenDispute, *, at: str) -> Change | N
     dispute = dispute.model_copy(update={"updated_at": at})
     disputes = [dispute if d.id == seen.id else d for d in payment.disputes] if current else [*payment.disputes,
                                                                                               dispute]
-    action = ("payment.dispute_funds_withdrawn" if postings and postings[0].amount < 0 and len(postings) == 1
-              else "payment.dispute_funds_reinstated" if postings else "payment.dispute_updated")
+    moves = [p.type for p in postings]
+    action = ("payment.dispute_updated" if not moves else "payment.dispute_funds_withdrawn" if moves == ["reversal"]
+              else "payment.dispute_funds_reinstated")
     return Change(bump(payment, at, disputes=disputes), action,
                   {"dispute_id": dispute.id, "amount": dispute.amount, "status": dispute.status,
                    "withdrawn": dispute.withdrawn, "reinstated": dispute.reinstated}, postings)

@@ -4,6 +4,7 @@ and its online top-ups with Stripe."""
 from __future__ import annotations
 
 from shared.domain.base import Part, Record
+from shared.domain.reconciling import Reconciling
 from shared.vocabulary import LedgerType, OnlineTopUpStatus, SettingsMethod, WithdrawalMethod
 
 
@@ -101,6 +102,7 @@ class OnlineTopUp(Record):
     status: OnlineTopUpStatus = "requires_payment"
     reason: str | None = None
     payment_id: str | None = None
+    reconciling: Reconciling | None = None  # the reconciliation's next look until it succeeds
     created_at: str
     created_by: str
     updated_at: str

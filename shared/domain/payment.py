@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from shared.domain.base import Part, Record
+from shared.domain.reconciling import Reconciling
 from shared.vocabulary import AllocationKind, PaymentMethod, PaymentStatus, RefundOrigin, RefundReason, RefundStatus
 
 
@@ -62,6 +63,7 @@ class Payment(Record):
     bounce_reason: str | None = None
     refunds: list[Refund] = []  # stripe payments only
     disputes: list[Dispute] = []  # stripe payments only
+    reconciling: Reconciling | None = None  # the reconciliation's next look while a refund is pending
     created_at: str
     created_by: str
     updated_at: str

@@ -32,9 +32,7 @@ class AttemptMapper(Mapper[AutoTopUpAttempt]):
         return self.key(record.org_id, record.business_date)
 
     def attributes(self, record: AutoTopUpAttempt) -> dict[str, Any]:
-        if record.status != "charge_pending":
-            return {}
-        return pending_attributes(record.created_at, self.entity, record.org_id, record.business_date)
+        return pending_attributes(record, self.entity, record.org_id, record.business_date)
 
 
 ATTEMPTS = AttemptMapper()

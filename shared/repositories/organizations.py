@@ -109,9 +109,7 @@ class OnlineTopUpMapper(Mapper[OnlineTopUp]):
         return self.key(record.org_id, record.id)
 
     def attributes(self, record: OnlineTopUp) -> dict[str, Any]:
-        if record.status != "requires_payment":
-            return {}
-        return pending_attributes(record.created_at, self.entity, record.org_id, record.id)
+        return pending_attributes(record, self.entity, record.org_id, record.id)
 
 
 @register

@@ -19,7 +19,7 @@ from shared.repositories.dynamo import Dynamo, values
 from shared.repositories.keys import META, Key, UnsafeKeyPart, join, key
 from shared.repositories.mapping import Mapper, register
 from shared.repositories.pages import PageQuery, read_page
-from shared.repositories.stripe_pending import payment_pending_since, pending_attributes
+from shared.repositories.stripe_pending import pending_attributes
 
 
 def partner_index_pk(partner_id: str) -> str:
@@ -47,9 +47,7 @@ class PaymentMapper(Mapper[Payment]):
                                  "status": record.status, "allocated_amount": record.allocated_amount}
         if record.org_id:
             attrs |= {"gsi2pk": org_index_pk(record.partner_id, record.org_id), "gsi2sk": order}
-        if (since := payment_pending_since(record)) is not None:
-            attrs |= pending_attributes(since, self.entity, record.id)
-        return attrs
+        return attrs | pending_attributes(record, self.entity, record.id)
 
 
 PAYMENTS = PaymentMapper()

@@ -14,6 +14,7 @@ its webhook would, so that a refund never arrives before the money it returns.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from functools import partial
 from typing import Any
 
@@ -22,7 +23,8 @@ from shared.clock import utc_now_str
 from shared.domain import card_money_back as rules
 from shared.domain.organization import Organization
 from shared.domain.payment import Payment, Refund
-from shared.errors import NotFound
+from shared.domain.reconciling import key_expired
+from shared.errors import Conflict, NotFound
 from shared.idempotency import Completion, Idempotency
 from shared.ids import new_id
 from shared.models import RefundIn
@@ -30,6 +32,7 @@ from shared.repositories.keys import hashed
 from shared.repositories.store import Store
 from shared.repositories.stripe_markers import StripeMarker
 from shared.services.common import audit, once, with_retries
+from shared.stripe_gateway import PaymentProviderError
 
 STRIPE_SUB = "system:stripe"
 CHANGES_PER_TRANSACTION = 20  # each change writes at most 4 items beside the payment and the organization
@@ -52,13 +55,17 @@ class CardMoneyBackService:
 
     # --- the API --------------------------------------------------------------------------------------
     def request_refund(self, principal: Principal, payment_id: str, body: RefundIn, key: str | None) -> dict[str, Any]:
-        """202: the refund as Stripe answered it (`pending` when Stripe could not say yet)."""
+        """202: the refund as Stripe answered it (`pending` when Stripe did not answer: its amount stays held, and the
+        reconciliation asks again)."""
         request_key = hashed(f"{principal.home_partner()}|{payment_id}|{key}") if key is not None else None
 
         def attempt(complete: Completion | None) -> dict[str, Any]:
             payment = self._own(principal, payment_id, write=True)
             rules.check_card_payment(payment)
             refund = next((r for r in payment.refunds if request_key and r.request_key == request_key), None)
+            if refund is not None and (refund.amount, refund.reason) != (body.amount, body.reason):
+                raise Conflict("idempotency_key_reused",
+                               "This Idempotency-Key was already used with a different request body.")
             if refund is None:  # not a retry of a request that got this far
                 refund_id, at = new_id("rfd"), utc_now_str()
                 payment = self._change(payment.id, payment.org_id, principal.sub, lambda p, org: rules.request_refund(
@@ -66,7 +73,10 @@ class CardMoneyBackService:
                     actor=principal.sub, at=at))
                 refund = _refund(payment, refund_id)
             if refund.status == "pending" and refund.stripe_refund_id is None:
-                payment = self._send(payment, refund)
+                try:
+                    payment = self._send(payment, refund)
+                except PaymentProviderError:
+                    pass  # 202 `pending`, its amount held: the reconciliation asks Stripe again (the same request)
             result = refund_out(payment, _refund(payment, refund.id))
             return self.store.unit_of_work().commit_returning(result, complete) if complete else result
 
@@ -94,15 +104,25 @@ class CardMoneyBackService:
         changed = self._change_all(marker.payment_id, marker.org_id, STRIPE_SUB, seen)[0]
         return "applied" if changed else "already_applied"
 
-    def resend_pending(self, payment: Payment) -> int:
-        """The reconciliation's part: a refund asked for here whose Stripe call never answered (a crash or
-        Stripe down) is asked again, the identical request; returns how many were sent."""
-        sent = 0
-        for refund in payment.refunds:
-            if refund.status == "pending" and refund.stripe_refund_id is None and refund.origin == "api":
-                self._send(payment, refund)
-                sent += 1
-        return sent
+    def reconcile_refunds(self, payment: Payment, now: datetime) -> str:
+        """The reconciliation's part, for a payment with a pending refund: its refunds as Stripe shows them (a
+        refund Stripe made is linked by our id in its metadata), then each refund asked for here that Stripe does not
+        have is asked again, the identical request, while Stripe still holds its key; after that it is failed
+        `not_sent` and its hold released (resending could then refund twice)."""
+        if not payment.reference:
+            return "payment_unknown"
+        outcome = self.sync(payment.reference, refunds=True, disputes=False)
+        current = self.store.get(Payment, payment.id) or payment
+        for refund in current.refunds:
+            if refund.status != "pending" or refund.stripe_refund_id is not None or refund.origin != "api":
+                continue
+            if key_expired(refund.created_at, now):
+                current = self._change(current.id, current.org_id, STRIPE_SUB, _refused(refund.id, "not_sent"))
+                outcome = "not_sent"
+            else:
+                current = self._send(current, refund)
+                outcome = "resent"
+        return outcome
 
     # --- steps -------------------------------------------------------------------------------------------
     def _send(self, payment: Payment, refund: Refund) -> Payment:
@@ -163,8 +183,11 @@ class CardMoneyBackService:
                              action=change.action, at=at,
                              changes={**change.details, "ledger_entries": [e.id for e in entries]}))
             if entries:
+                signs = {e.amount < 0 for e in entries}
+                action = ("wallet.reversed" if signs == {True} else "wallet.reinstated" if signs == {False}
+                          else "wallet.reversed_and_reinstated")
                 uow.create(audit(principal, partner_id=org.partner_id, entity_type="organization", entity_id=org.id,
-                                 action="wallet.reversed" if entries[0].amount < 0 else "wallet.reinstated", at=at,
+                                 action=action, at=at,
                                  changes={"payment_id": payment.id, "amounts": [e.amount for e in entries],
                                           "reference": entries[0].reference,
                                           "balance": {"from": before.balance, "to": org.balance}}))

@@ -58,7 +58,7 @@ def organization_out(org: Organization) -> dict[str, Any]:
 
 
 def wallet_out(org: Organization) -> dict[str, Any]:
-    return {"org_id": org.id, "currency": org.currency, "balance": org.balance,
+    return {"org_id": org.id, "currency": org.currency, "balance": org.balance, "refund_held": org.refund_held,
             "updated_at": org.wallet_updated_at}
 
 

@@ -1,64 +1,76 @@
 """The reconciliation (scheduled, every 15 minutes): card money whose webhook never arrived is settled from Stripe.
 
-It reads the sparse pending index (shared.repositories.stripe_pending) for what began waiting between
-WINDOW and AFTER before the run's time, asks Stripe where each stands, and settles it through the webhook's own
-code path, so whichever comes first (the webhook or this) does the work and the other finds it done:
+It reads the sparse pending index (shared.repositories.stripe_pending) for what is due for a look (15 minutes
+after it began waiting, then later and later: shared.domain.reconciling), re-reads each record consistently (the
+index lags), asks Stripe where it stands, and settles it through the webhook's own code path, so whichever comes
+first (the webhook or this) does the work and the other finds it done:
   - an automatic top-up attempt `charge_pending`: its PaymentIntent, read by id. One whose charge call never
     answered (no PaymentIntent id) is charged again with the identical request (same key: Stripe answers with the
-    first PaymentIntent, never a second charge) and then read;
-  - an online top-up `requires_payment`: its PaymentIntent, read by id (one the customer never paid stays);
-  - a payment with a `pending` refund: a refund asked for here whose Stripe call never answered is asked again
-    (the identical request), then the payment's refunds are read and applied.
-Stripe not answering leaves the record waiting: the next run tries it again.
+    first PaymentIntent, never a second charge), but only while Stripe still holds that key (23 hours); after
+    that it is failed `charge_unconfirmed` (a webhook of a charge Stripe did make would still credit it);
+  - an online top-up until it succeeds: its PaymentIntent, read by id (one the customer never paid waits);
+  - a payment with a `pending` refund: its refunds read from Stripe first (a refund Stripe made is linked by our
+    refund id in its metadata), then a refund asked for here that Stripe does not have is asked again (the
+    identical request) while its key lives, else failed `not_sent` and its hold released.
+A record still waiting afterwards is looked at again later; Stripe not answering leaves it waiting too.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from shared.clock import rfc3339
+from shared.clock import rfc3339, utc_now_str
 from shared.domain.attempt import AutoTopUpAttempt
-from shared.domain.organization import OnlineTopUp
 from shared.domain.payment import Payment
-from shared.repositories.stripe_pending import StripePendingRepository
+from shared.domain.reconciling import key_expired, next_look
+from shared.errors import ConcurrentUpdate
+from shared.repositories.store import Store
+from shared.repositories.stripe_pending import StripePendingRepository, Waiting, ids_of, since
+from shared.services.common import with_retries
 from shared.stripe_gateway import PaymentProviderError
 
-AFTER = timedelta(minutes=15)  # a webhook normally arrives within seconds; this leaves it time
-WINDOW = timedelta(days=3)  # Stripe retries a webhook for 3 days; older waiting records are left to finance
-LIMIT = 500  # records per run (each costs 1-3 Stripe reads); the rest wait for the next run, oldest first
+LIMIT = 300  # records per run (each costs 1-3 Stripe reads, ~50 ms each); the rest are due in the next run
 
 
 class Reconciliation:
-    def __init__(self, pending: StripePendingRepository, gateway: Callable[[], Any],
+    def __init__(self, store: Store, pending: StripePendingRepository, gateway: Callable[[], Any],
                  settle_intent: Callable[[dict[str, Any], str], str], card_money: Callable[[], Any],
                  charge: Callable[[AutoTopUpAttempt], AutoTopUpAttempt]):
-        self.pending, self._gateway, self._settle_intent = pending, gateway, settle_intent
+        self.store, self.pending, self._gateway, self._settle_intent = store, pending, gateway, settle_intent
         self._card_money, self._charge = card_money, charge
 
     def run(self, event_time: str) -> dict[str, Any]:
-        """Settle what began waiting in [time - WINDOW, time - AFTER]; the counts of each outcome."""
-        moment = datetime.fromisoformat(event_time.upper())
-        if moment.tzinfo is None:
+        """Look at what is due at `event_time`: the counts of each outcome, and the records that failed."""
+        now = datetime.fromisoformat(event_time.upper())
+        if now.tzinfo is None:
             raise ValueError("the event time must carry its time zone")
-        waiting = self.pending.waiting(since=rfc3339(moment - WINDOW), until=rfc3339(moment - AFTER), limit=LIMIT)
+        due = self.pending.due(until=rfc3339(now), limit=LIMIT)
         outcomes: Counter[str] = Counter()
-        for record in waiting:
+        errors: list[str] = []
+        for record in due:
             try:
-                outcomes[self._one(record)] += 1
+                outcome = self._look(record, now)
             except PaymentProviderError:
-                outcomes["stripe_unavailable"] += 1  # still waiting: the next run asks again
-        return {"checked": len(waiting), "outcomes": dict(sorted(outcomes.items()))}
+                outcome = "stripe_unavailable"  # still waiting: looked at again later
+            except Exception as error:  # noqa: BLE001 - one record's fault must not stop the others (it alarms)
+                outcome = "error"
+                errors.append(f"{type(record).__name__} {'/'.join(ids_of(record))}: {type(error).__name__}: {error}")
+            outcomes[outcome] += 1
+            self._reschedule(record, now)
+        return {"checked": len(due), "outcomes": dict(sorted(outcomes.items())), "errors": errors}
 
-    def _one(self, record: AutoTopUpAttempt | OnlineTopUp | Payment) -> str:
+    def _look(self, listed: Waiting, now: datetime) -> str:
+        record = self.store.get(type(listed), *ids_of(listed))  # consistent: the index may lag
+        if record is None or since(record) is None:
+            return "already_settled"
         if isinstance(record, Payment):
-            self._card_money().resend_pending(record)
-            if not record.reference:
-                return "payment_unknown"
-            return str(self._card_money().sync(record.reference, refunds=True, disputes=False))
+            return str(self._card_money().reconcile_refunds(record, now))
         if isinstance(record, AutoTopUpAttempt) and record.payment_intent_id is None:
+            if key_expired(record.updated_at, now):
+                return self._unconfirmed(record)
             record = self._charge(record)  # the identical request: Stripe answers with the first PaymentIntent
             if record.status != "charge_pending":
                 return record.status  # declined: recorded failed
@@ -66,3 +78,30 @@ class Reconciliation:
                 return "still_pending"
         assert record.payment_intent_id is not None  # an online top-up has one from its start
         return self._settle_intent(self._gateway().payment_intent(record.payment_intent_id), "reconciliation")
+
+    def _unconfirmed(self, attempt: AutoTopUpAttempt) -> str:
+        """A charge whose call never answered, past its key's lifetime: it cannot be resent safely."""
+        def fail() -> str:
+            current = self.store.get(AutoTopUpAttempt, attempt.org_id, attempt.business_date)
+            if current is None or current.status != "charge_pending" or current.payment_intent_id:
+                return "already_settled"
+            failed = current.model_copy(update={"status": "failed", "reason": "charge_unconfirmed",
+                                                "updated_at": utc_now_str(), "version": current.version + 1})
+            self.store.unit_of_work().save(failed, current.version).commit()
+            return "charge_unconfirmed"
+
+        return with_retries(fail)
+
+    def _reschedule(self, listed: Waiting, now: datetime) -> None:
+        """The record's next look, if it still waits (a record settled meanwhile is left alone)."""
+        record = self.store.get(type(listed), *ids_of(listed))
+        began = since(record) if record is not None else None
+        if record is None or began is None:
+            return
+        # a payment's pending refund is never given up: its hold must be released
+        schedule = next_look(began, record.reconciling, now, may_stop=not isinstance(record, Payment))
+        later = record.model_copy(update={"reconciling": schedule, "version": record.version + 1})
+        try:
+            self.store.unit_of_work().save(later, record.version).commit()
+        except ConcurrentUpdate:
+            pass  # it changed meanwhile (settled, or another run rescheduled it): its own write decides

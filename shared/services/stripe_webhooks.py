@@ -131,7 +131,9 @@ class StripeWebhookService:
             if obj.get("object") != expected:
                 raise BadRequest(f"The event carries no {expected}.", code="malformed_event")
             intent_id = _id_of(obj.get("payment_intent"))
-            if intent_id is None or self._card_money is None:
+            if self._card_money is None:
+                raise RuntimeError("refund and dispute events need the card money service")  # 500: Stripe retries
+            if intent_id is None:
                 outcome = "not_ours"  # a charge made without a PaymentIntent is not this service's
             else:
                 outcome = self._card_money().sync(intent_id, refunds=event_type in REFUND_EVENTS,
@@ -153,7 +155,8 @@ class StripeWebhookService:
         intent_id = _id_of(intent.get("id"))
         if intent_id is None:
             raise ValueError("a PaymentIntent without an id")
-        event = {"id": f"{source}:{intent_id}:{status}", "type": type_, "created": created}
+        attempt = _id_of(charge) or "none"  # each try of the PaymentIntent (a second card) is decided again
+        event = {"id": f"{source}:{intent_id}:{status}:{attempt}", "type": type_, "created": created}
         return self._intent(event, intent)
 
     def _intent(self, event: dict[str, Any], intent: dict[str, Any]) -> str:

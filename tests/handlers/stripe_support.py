@@ -92,7 +92,7 @@ def run_worker(lambdas: Any, org_id: str, business_date: str) -> dict[str, Any]:
 
 
 VOLATILE = {"id", "created_at", "updated_at", "wallet_updated_at", "at", "version", "expiration", "allocated_at",
-            "payment_id", "ledger_entry", "gsi1sk", "gsi2sk", "sk", "pk", "gsi2pk", "gsi1pk", "received_date",
+            "payment_id", "ledger_entry", "gsi1sk", "gsi2sk", "gsi3sk", "sk", "pk", "gsi2pk", "gsi1pk", "received_date",
             "stripe_id", "payment_intent_id", "customer_id", "payment_method_id", "reference", "org_id", "partner_id",
             "payment_intent", "balance"}  # ids and times differ between organizations; balances are in "wallet"
 

@@ -21,6 +21,7 @@ from local.process import free_port
 from shared.auth import Principal
 from shared.container import Container
 from shared.models import RefundIn
+from shared.repositories.stripe_pending import ids_of
 from shared.settings import get_settings
 from shared.stripe_gateway import PaymentProviderError
 from tests.conftest import load_event
@@ -45,6 +46,13 @@ def reconcile(lambdas, after: timedelta = timedelta(minutes=16)) -> dict[str, An
     return lambdas.host.invoke(RECONCILE, load_event("reconcile/scheduled.json") | {"time": when})
 
 
+def waiting_ids(after: timedelta = timedelta(minutes=16)) -> set[str]:
+    """The ids of what the pending index has due for a look `after` from now (what a run then would look at)."""
+    until = (datetime.now(UTC) + after).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    records = Container(get_settings()).stripe_pending.due(until=until, limit=10_000)
+    return {"/".join(ids_of(r)) if not hasattr(r, "id") else r.id for r in records}
+
+
 def a_paid_top_up_without_its_webhook(lambdas, partner) -> tuple[dict, dict]:
     """An online top-up of SGD 50.00 the customer paid by card; its webhook never arrived."""
     org = create_org(lambdas, partner, f"Quiet Co {datetime.now(UTC).timestamp()}")
@@ -67,6 +75,7 @@ def test_rc1_a_top_up_whose_webhook_never_came_is_settled_by_one_run_and_the_lat
     reconcile(lambdas, after=timedelta(minutes=5))
     # Then it is left for its webhook
     assert (balance(lambdas, partner, org), top_up_status(lambdas, partner, org["id"])) == (0, "requires_payment")
+    assert top_up["id"] in waiting_ids()
     # When a run comes after 15 minutes
     result = reconcile(lambdas)
     # Then it is settled, as its webhook would have: the payment, the wallet credit, the settings chosen
@@ -79,6 +88,7 @@ def test_rc1_a_top_up_whose_webhook_never_came_is_settled_by_one_run_and_the_lat
     settings = lambdas.accounts("get_payment_settings", path={"org_id": org["id"]}, **admin(partner))[1]
     assert (settings["method"], settings["trigger_amount"]) == ("stripe", 2_000)
     settled = business_state(lambdas, org["id"])
+    assert top_up["id"] not in waiting_ids()  # settled, it left the pending index
     # When the late webhook arrives after all, twice
     [late] = stripe_events(top_up["payment_intent_id"], "payment_intent.succeeded")
     assert [deliver(lambdas, late)[1]["outcome"] for _ in range(2)] == ["already_credited"] * 2
@@ -96,12 +106,14 @@ def test_rc1_an_automatic_card_charge_whose_webhook_never_came_is_settled_once(l
     assert run_worker(lambdas, org_id, "2031-05-01")["batchItemFailures"] == []
     [attempt] = business_state(lambdas, org_id)["attempts"]
     assert attempt["status"] == "charge_pending"
+    assert f"{org_id}/2031-05-01" in waiting_ids()
     # When the reconciliation runs 16 minutes later
     reconcile(lambdas)
     # Then the attempt is credited once and the wallet holds its SGD 20.00
     state = business_state(lambdas, org_id)
     assert [a["status"] for a in state["attempts"]] == ["credited"]
     assert balance(lambdas, partner, {"id": org_id}) == 2_500
+    assert f"{org_id}/2031-05-01" not in waiting_ids()
     # And the late webhook credits nothing
     payments = lambdas.payments("list_payments", query={"org_id": org_id}, **admin(partner))[1]["items"]
     charge = next(p for p in payments if p["amount"] == 2_000)["reference"]
@@ -135,7 +147,7 @@ def stripe_down() -> Container:
 
 def test_rc3_stripe_down_leaves_the_work_waiting_and_the_next_run_does_it(lambdas, partner):
     # Given a paid online top-up whose webhook was lost, and an automatic charge whose call never reached Stripe
-    org, _ = a_paid_top_up_without_its_webhook(lambdas, partner)
+    org, top_up = a_paid_top_up_without_its_webhook(lambdas, partner)
     card_org, _ = card_customer(lambdas, partner)
     assert lambdas.accounts("debit_wallet", path={"org_id": card_org}, body={"amount": 4_500, "reference": "usage"},
                             headers=NO_KEY, **admin(partner))[0] == 201
@@ -151,8 +163,10 @@ def test_rc3_stripe_down_leaves_the_work_waiting_and_the_next_run_does_it(lambda
     assert result["outcomes"].get("stripe_unavailable", 0) >= 2, result
     assert (balance(lambdas, partner, org), top_up_status(lambdas, partner, org["id"])) == (0, "requires_payment")
     assert [a["status"] for a in business_state(lambdas, card_org)["attempts"]] == ["charge_pending"]
-    # When the next run finds Stripe up
-    reconcile(lambdas)
+    # And their next look is put off 15 minutes
+    assert top_up["id"] not in waiting_ids(timedelta(minutes=16)) and top_up["id"] in waiting_ids(timedelta(minutes=32))
+    # When the run of that next look finds Stripe up
+    reconcile(lambdas, after=timedelta(minutes=32))
     # Then the top-up is credited, and the charge was made (the identical request) and credited, once each
     assert balance(lambdas, partner, org) == 5_000
     state = business_state(lambdas, card_org)
@@ -169,9 +183,11 @@ def test_a_refund_whose_answer_never_came_is_asked_again_identically_and_settled
     org, payment = card_payment(lambdas, partner)
     down = stripe_down()
     finance = Principal(sub="admin@example.com", partner_id=partner, groups=frozenset({"finance-admin"}))
-    with pytest.raises(PaymentProviderError):  # the client sees 502 and may retry
-        down.card_money_back.request_refund(finance, payment["id"], RefundIn(amount=2_000), None)
-    # Then it is pending, its amount held: no other debit may spend it
+    answered = down.card_money_back.request_refund(finance, payment["id"], RefundIn(amount=2_000), None)
+    # Then it is accepted pending (202), its amount held: no other debit may spend it
+    assert (answered["status"], answered["stripe_refund_id"]) == ("pending", None)
+    wallet = lambdas.accounts("get_wallet", path={"org_id": org["id"]}, **admin(partner))[1]
+    assert (wallet["balance"], wallet["refund_held"]) == (5_000, 2_000)
     [pending] = lambdas.allocation("list_refunds", path={"payment_id": payment["id"]}, **admin(partner))[1]["items"]
     assert (pending["status"], pending["stripe_refund_id"]) == ("pending", None)
     spend = lambdas.accounts("debit_wallet", path={"org_id": org["id"]}, body={"amount": 3_001, "reference": "u"},
@@ -189,3 +205,50 @@ def test_a_refund_whose_answer_never_came_is_asked_again_identically_and_settled
     for event in stripe_events(payment["reference"], "charge.refunded"):
         assert deliver(lambdas, event)[1]["outcome"] == "already_applied"
     assert balance(lambdas, partner, org) == 3_000
+
+
+def test_a_top_up_never_paid_is_looked_at_later_and_later_and_crowds_out_nothing(lambdas, partner):
+    # Given an online top-up the customer never paid
+    org = create_org(lambdas, partner, f"Abandoned Co {datetime.now(UTC).timestamp()}")
+    top_up = start_top_up(lambdas, partner, org["id"], amount=1_000)
+    assert top_up["id"] in waiting_ids()
+    # When a run looks at it
+    assert reconcile(lambdas)["outcomes"].get("still_pending", 0) >= 1
+    # Then its next look is later: not due again at once, but within the next half hour
+    assert top_up["id"] not in waiting_ids(timedelta(minutes=16))
+    assert top_up["id"] in waiting_ids(timedelta(minutes=32))
+    # And after 3 days of looks it is no longer looked at (finance sees it as it is)
+    for hours in (1, 3, 8, 20, 40, 73):
+        reconcile(lambdas, after=timedelta(hours=hours))
+    assert top_up["id"] not in waiting_ids(timedelta(days=30))
+    assert top_up_status(lambdas, partner, org["id"]) == "requires_payment"
+
+
+def test_what_never_reached_stripe_is_not_resent_once_stripes_key_may_be_gone(lambdas, partner):
+    # Given a card payment, a refund asked for while Stripe was down, and an automatic charge that never got through
+    from tests.handlers.stripe_support import card_payment
+    from tests.stripe_console import stripe_client
+
+    org, payment = card_payment(lambdas, partner)
+    down = stripe_down()
+    finance = Principal(sub="admin@example.com", partner_id=partner, groups=frozenset({"finance-admin"}))
+    assert down.card_money_back.request_refund(finance, payment["id"], RefundIn(amount=1_500), None)["status"] == (
+        "pending")
+    card_org, _ = card_customer(lambdas, partner)
+    assert lambdas.accounts("debit_wallet", path={"org_id": card_org}, body={"amount": 4_500, "reference": "usage"},
+                            headers=NO_KEY, **admin(partner))[0] == 201
+    with pytest.raises(PaymentProviderError):
+        down.auto_top_up.top_up(card_org, "2031-05-03")
+    # When the first run that looks at them comes a day later (Stripe keeps idempotency keys 24 hours)
+    reconcile(lambdas, after=timedelta(hours=24))
+    # Then neither is sent again: the refund failed `not_sent`, its hold released, the wallet untouched
+    [refund_] = lambdas.allocation("list_refunds", path={"payment_id": payment["id"]}, **admin(partner))[1]["items"]
+    assert (refund_["status"], refund_["failure_reason"]) == ("failed", "not_sent")
+    wallet = lambdas.accounts("get_wallet", path={"org_id": org["id"]}, **admin(partner))[1]
+    assert (wallet["balance"], wallet["refund_held"]) == (5_000, 0)
+    client = stripe_client(lambdas.stripe.endpoint)
+    assert client.v1.refunds.list({"payment_intent": payment["reference"]}).data == []
+    # And the charge failed `charge_unconfirmed`, with no PaymentIntent made for it
+    [attempt] = business_state(lambdas, card_org)["attempts"]
+    assert (attempt["status"], attempt["reason"]) == ("failed", "charge_unconfirmed")
+    assert balance(lambdas, partner, {"id": card_org}) == 500

@@ -93,4 +93,4 @@ def test_the_reconciliation_runs_at_least_hourly_and_has_an_alarm():
     assert schedule == "rate(15 minutes)"
     alarm = template.resources["ReconcileAlarm"]["Properties"]
     names = {m["MetricStat"]["Metric"]["MetricName"] for m in alarm["Metrics"] if "MetricStat" in m}
-    assert names == {"Errors", "StripeUnavailable"}
+    assert names == {"Errors", "StripeUnavailable", "ReconcileErrors"}

@@ -387,3 +387,95 @@ def test_held_refund_money_cannot_be_spent_but_a_reversal_may_go_below():
     assert post(org, [Posting("usage", -1_000, None)], actor="usr_a", at=AT)[0].balance == 2_000
     assert post(org, [Posting("reversal", -5_000, None)], actor="usr_a", at=AT)[0].balance == -2_000
     assert org.available == 1_000
+
+
+# --- what the mutants showed untested ---------------------------------------------------------------------
+
+def test_the_smallest_amount_stripe_sends_is_read():
+    obj = {"object": "refund", "id": "re_1", "amount": 1, "status": "succeeded"}
+    assert SeenRefund.from_stripe(obj) == SeenRefund(id="re_1", amount=1, status="succeeded", refund_id=None)
+
+
+def test_a_change_moves_only_its_own_refund_or_dispute_and_stamps_the_payment():
+    others = [a_refund(id="rfd_0", status="succeeded", stripe_refund_id="re_0", held=False)]
+    payment = a_card_payment(refunds=[*others, a_refund()], disputes=[
+        Dispute(id="du_0", amount=100, status="lost", withdrawn=True, created_at=T0, updated_at=T0),
+        Dispute(id="du_1", amount=AMOUNT, status="needs_response", withdrawn=True, created_at=T0, updated_at=T0)])
+    refunded = rules.apply_refund(payment, seen_refund("succeeded"), actor="s", at=AT)
+    assert refunded is not None and refunded.payment.refunds[0] == others[0]
+    assert (refunded.payment.updated_at, refunded.payment.version) == (AT, 2)
+    refused_ = rules.refuse_refund(payment, "rfd_1", "charge_disputed", at=AT)
+    assert refused_ is not None and refused_.payment.refunds[0] == others[0]
+    assert refused_.payment.updated_at == AT
+    assert refused_.details == {"refund_id": "rfd_1", "stripe_refund_id": None, "amount": 2_000, "status": "failed",
+                                "origin": "api", "failure_reason": "charge_disputed"}
+    won = rules.apply_dispute(payment, seen_dispute("won", reinstated=True), at=AT)
+    assert won is not None and won.payment.disputes[0] == payment.disputes[0]
+    assert won.payment.disputes[1].updated_at == AT and won.payment.disputes[1].created_at == T0
+    assert (won.payment.updated_at, won.postings) == (AT, [Posting("reinstatement", AMOUNT, "du_1")])
+
+
+def test_a_refund_first_seen_in_stripe_keeps_stripes_failure_reason_and_says_so():
+    change = rules.apply_refund(a_card_payment(), seen_refund("failed", refund_id=None,
+                                                              failure_reason="lost_or_stolen_card"), actor="s", at=AT)
+    assert change is not None
+    [refund] = change.payment.refunds
+    assert (refund.status, refund.failure_reason, change.postings, change.payment.updated_at) == (
+        "failed", "lost_or_stolen_card", [], AT)
+    assert change.details == {"refund_id": refund.id, "stripe_refund_id": "re_1", "amount": 2_000,
+                              "status": "failed", "origin": "stripe", "failure_reason": "lost_or_stolen_card"}
+
+
+def test_a_hold_alone_does_not_touch_the_ledger_or_its_time():
+    org = an_org(balance=3_000, wallet_updated_at=T0)
+    change = rules.request_refund(a_card_payment(), org, amount=1_000, reason=None, refund_id="rfd_1",
+                                  request_key=None, actor="u", at=AT)
+    held, entries = change.apply(org, actor="u", at=AT)
+    assert (held.wallet_updated_at, held.ledger_seq, entries, held.refund_held) == (T0, 0, [], 1_000)
+
+
+def test_a_payment_of_another_wallet_is_a_bug_named_as_such():
+    with pytest.raises(ValueError, match=r"^a payment is refunded from the wallet it credited$"):
+        rules.request_refund(a_card_payment(org_id="org_2"), an_org(balance=10), amount=1, reason=None,
+                             refund_id="rfd_1", request_key=None, actor="u", at=AT)
+
+
+def test_a_future_date_is_a_validation_error_unless_told_otherwise():
+    from datetime import date
+
+    from shared.domain.payments import check_not_future
+    from shared.errors import Unprocessable
+
+    with pytest.raises(Unprocessable) as raised:
+        check_not_future("2026-11-23", date(2026, 11, 21), "bounced_date")
+    refused(raised, Unprocessable, "validation_error", "bounced_date cannot be in the future.",
+            [{"field": "bounced_date", "message": "is in the future"}])
+
+
+# --- the reconciliation's schedule (shared.domain.reconciling) ------------------------------------------
+
+def test_a_waiting_record_is_first_looked_at_15_minutes_on_then_later_and_later():
+    from datetime import UTC, datetime
+
+    from shared.domain.reconciling import Reconciling, due, first_look, key_expired, next_look
+
+    since = "2026-11-21T09:00:00.000Z"
+    assert first_look(since) == "2026-11-21T09:15:00.000Z" == due(since, None)
+    now = datetime(2026, 11, 21, 9, 15, tzinfo=UTC)
+    gaps, schedule = [], None
+    for _ in range(8):
+        schedule = next_look(since, schedule, now, may_stop=True)
+        gaps.append(datetime.fromisoformat(schedule.next_at) - now)
+    assert [int(g.total_seconds() // 60) for g in gaps] == [15, 30, 60, 120, 240, 360, 360, 360]
+    assert schedule == Reconciling(next_at="2026-11-21T15:15:00.000Z", looks=8, stopped=False)
+    assert due(since, schedule) == "2026-11-21T15:15:00.000Z"
+    # after 3 days it stops, unless it may not (a held refund is never given up)
+    late = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
+    assert next_look(since, schedule, late, may_stop=True).stopped is True
+    assert next_look(since, schedule, late, may_stop=False).stopped is False
+    assert next_look(since, schedule, datetime(2026, 11, 24, 8, 59, tzinfo=UTC), may_stop=True).stopped is False
+    assert due(since, Reconciling(next_at="x", looks=9, stopped=True)) is None
+    # a request first sent 23 hours ago may no longer be resent with its key
+    assert key_expired(since, datetime(2026, 11, 22, 8, 0, tzinfo=UTC)) is True
+    assert key_expired(since, datetime(2026, 11, 22, 7, 59, tzinfo=UTC)) is False
+    assert next_look(since, None, now, may_stop=True).looks == 1
