@@ -51,8 +51,8 @@ import hashlib
 import hmac
 import itertools
 import json
-import random
 import secrets
+import string
 import threading
 import time
 from collections.abc import Awaitable, Callable, Iterable
@@ -103,8 +103,10 @@ def _patch_localstripe() -> None:
 
     r.store.dump_to_disk = lambda: None  # in memory only
     # Ids from the OS, not the global `random`: a test framework that seeds it (Hypothesis does, per example)
-    # would otherwise make localstripe mint the same ids again, as Stripe never does.
-    r.random = random.SystemRandom()
+    # would otherwise make localstripe mint the same ids again, as Stripe never does. (Its `random_id` itself is
+    # replaced: a test that swaps `resources.random` and puts it back cannot undo this.)
+    alphabet = string.ascii_letters + string.digits
+    r.random_id = lambda n: "".join(secrets.choice(alphabet) for _ in range(n))
 
     pi = r.PaymentIntent
     original_init = pi.__init__
