@@ -38,6 +38,7 @@ STRIPE_SUB = "system:stripe"
 CHANGES_PER_TRANSACTION = 20  # each change writes at most 4 items beside the payment and the organization
 
 type Decide = Callable[[Payment, Organization], rules.Change | None]
+type Finish = Callable[[Payment], dict[str, Any]]  # a last item for the transaction, made from the payment after it
 
 
 def refund_out(payment: Payment, refund: Refund) -> dict[str, Any]:
@@ -72,12 +73,17 @@ class CardMoneyBackService:
                     p, org, amount=body.amount, reason=body.reason, refund_id=refund_id, request_key=request_key,
                     actor=principal.sub, at=at))
                 refund = _refund(payment, refund_id)
+            rid = refund.id
+            # the idempotency record's completion rides in the transaction of Stripe's answer
+            finish = (lambda p: complete(refund_out(p, _refund(p, rid)))) if complete else None
             if refund.status == "pending" and refund.stripe_refund_id is None:
                 try:
-                    payment = self._send(payment, refund)
+                    payment = self._send(payment, refund, finish)
                 except PaymentProviderError:
                     pass  # 202 `pending`, its amount held: the reconciliation asks Stripe again (the same request)
-            result = refund_out(payment, _refund(payment, refund.id))
+                else:
+                    return refund_out(payment, _refund(payment, rid))
+            result = refund_out(payment, _refund(payment, rid))
             return self.store.unit_of_work().commit_returning(result, complete) if complete else result
 
         return once(self.idempotency, principal, f"payment.refund:{payment_id}", key, body, attempt)
@@ -125,8 +131,8 @@ class CardMoneyBackService:
         return outcome
 
     # --- steps -------------------------------------------------------------------------------------------
-    def _send(self, payment: Payment, refund: Refund) -> Payment:
-        """Ask Stripe (the identical request each time), then apply its answer."""
+    def _send(self, payment: Payment, refund: Refund, finish: Finish | None = None) -> Payment:
+        """Ask Stripe (the identical request each time), then apply its answer (with `finish`'s item)."""
         answer = self._gateway().refund(refund_id=refund.id, payment_id=payment.id, org_id=payment.org_id or "",
                                         intent_id=payment.reference or "", amount=refund.amount, reason=refund.reason)
         seen = rules.SeenRefund.from_stripe(answer)
@@ -134,7 +140,7 @@ class CardMoneyBackService:
             decide = _refund_seen(seen)
         else:  # Stripe refused it (400): it is failed, and its hold released
             decide = _refused(refund.id, str(answer.get("failure_reason") or "refused_by_stripe"))
-        return self._change(payment.id, payment.org_id, STRIPE_SUB, decide)
+        return self._change(payment.id, payment.org_id, STRIPE_SUB, decide, finish)
 
     def _credited(self, intent_id: str) -> StripeMarker | str:
         """The PaymentIntent's marker, after settling its success from Stripe if its event is late; else
@@ -145,24 +151,26 @@ class CardMoneyBackService:
         outcome = self._settle_intent(self._gateway().payment_intent(intent_id), "refund_or_dispute")
         return self.store.get(StripeMarker, "payment_intent", intent_id) or outcome
 
-    def _change(self, payment_id: str, org_id: str | None, actor: str, decide: Decide) -> Payment:
-        return self._change_all(payment_id, org_id, actor, [decide])[1]
+    def _change(self, payment_id: str, org_id: str | None, actor: str, decide: Decide,
+                finish: Finish | None = None) -> Payment:
+        return self._change_all(payment_id, org_id, actor, [decide], finish)[1]
 
-    def _change_all(self, payment_id: str, org_id: str | None, actor: str,
-                    decisions: list[Decide]) -> tuple[bool, Payment]:
+    def _change_all(self, payment_id: str, org_id: str | None, actor: str, decisions: list[Decide],
+                    finish: Finish | None = None) -> tuple[bool, Payment]:
         """Apply `decisions` in order on one read of the payment and its organization, in transactions of at most
         CHANGES_PER_TRANSACTION changes, each guarded by both versions (re-read and decided again on a lost race).
         Whether anything changed, and the payment after."""
         changed = False
         while True:
             batch, decisions = decisions[:CHANGES_PER_TRANSACTION], decisions[CHANGES_PER_TRANSACTION:]
-            moved, payment = with_retries(partial(self._commit, payment_id, org_id, actor, batch))
+            last = finish if not decisions else None
+            moved, payment = with_retries(partial(self._commit, payment_id, org_id, actor, batch, last))
             changed = changed or moved
             if not decisions:
                 return changed, payment
 
-    def _commit(self, payment_id: str, org_id: str | None, actor: str,
-                decisions: list[Decide]) -> tuple[bool, Payment]:
+    def _commit(self, payment_id: str, org_id: str | None, actor: str, decisions: list[Decide],
+                finish: Finish | None = None) -> tuple[bool, Payment]:
         found = self.store.batch().add(Payment, payment_id).add(Organization, org_id or "").fetch()
         payment, org = found.get(Payment, payment_id), found.get(Organization, org_id or "")
         if payment is None or org is None:
@@ -191,13 +199,16 @@ class CardMoneyBackService:
                                  changes={"payment_id": payment.id, "amounts": [e.amount for e in entries],
                                           "reference": entries[0].reference,
                                           "balance": {"from": before.balance, "to": org.balance}}))
-        if payment is read_payment:
+        if finish is not None:
+            uow.raw(finish(payment))  # committed even when nothing else changed (Stripe's answer was applied)
+        elif payment is read_payment:
             return False, payment
-        uow.save(payment, read_payment.version)
+        if payment is not read_payment:
+            uow.save(payment, read_payment.version)
         if org is not read_org:
             uow.save(org, read_org.version)
         uow.commit()
-        return True, payment
+        return payment is not read_payment, payment
 
     def _own(self, principal: Principal, payment_id: str, *, write: bool = False) -> Payment:
         payment = self.store.get(Payment, payment_id)
