@@ -24,6 +24,8 @@ EQUIVALENT = {
         "posting.amount <= 0 for < 0: a zero posting raised ValueError just above, so no integer tells them apart",
     "shared.domain.wallet.x_post__mutmut_15":
         "posting.amount < 1 for < 0: a zero posting raised ValueError just above, so no integer tells them apart",
+    "shared.domain.reconciling.x_next_look__mutmut_21":
+        "the exponent capped at 9 for 8: 15 min x 2**8 is already beyond MAX_GAP (6 h), which min() keeps",
     "shared.domain.money_back.x_bounce__mutmut_25":
         "code=None for code='validation_error': None keeps Unprocessable's own code, validation_error",
     "shared.domain.money_back.x_bounce__mutmut_28":
