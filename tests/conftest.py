@@ -7,6 +7,8 @@ import http.client
 import json
 import os
 import secrets
+from collections import Counter
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -103,3 +105,64 @@ def snapshot(client: Any, table: str) -> list[dict[str, Any]]:
 @pytest.fixture
 def partner() -> str:
     return new_partner()
+
+
+# --- the parallel run's order (`make test`: -n 2 --dist loadfile) ---------------------------------------------------
+# A unit of work is a test file, run whole on one worker with its module and session fixtures; the end-to-end files
+# of the shared stack (tests/e2e/conftest.py's session fixture) are one unit, so that one worker starts that stack,
+# not both (a start takes ~15 s of the two cores). xdist hands out the units with the most tests first, so the files
+# of a few long tests (the state machine, the fuzzer, the isolation runs) came last and one worker could run the
+# state machine alone for minutes after the other had finished. Here the longest unit goes first (longest
+# processing time first): the two longest start at once and the short files fill the end, so that both workers end
+# about together. Seconds per file on one of two busy workers (measured with --durations, rounded; the first use of
+# a session fixture is counted in its file); a file not listed is estimated from its number of tests. (Not
+# `--dist loadgroup`: xdist 3.8 names a test's group in `item._nodeid`, which pytest 9 no longer reads, so its
+# xdist_group marks are ignored and every other test is handed out alone, apart from its file's fixtures.)
+FILE_SECONDS = {
+    "tests/handlers/test_allocation_state_machine.py": 220,
+    "tests/handlers/test_adversarial.py": 190,
+    "tests/e2e/test_isolation.py": 100,
+    "tests/e2e/test_fuzz.py": 80,
+    "tests/e2e/test_stripe_flow.py": 40,
+    "tests/handlers/test_money_back.py": 45,
+    "tests/handlers/test_stripe_webhooks.py": 45,
+    "tests/handlers/test_bounded_items.py": 30,
+    "tests/e2e/test_http.py": 25,
+    "tests/handlers/test_money_back_races.py": 25,
+    "tests/handlers/test_hostile_inputs.py": 25,
+    "tests/handlers/test_allocation.py": 20,
+    "tests/handlers/test_auto_top_up.py": 20,
+    "tests/handlers/test_money_back_auto_top_up.py": 20,
+    "tests/e2e/test_allocation_flow.py": 20,
+    "tests/handlers/test_invoice_numbers.py": 15,
+    "tests/unit/test_local_dynamodb.py": 15,
+}
+SECONDS_PER_TEST = {"tests/unit/": 0.05, "tests/handlers/": 1.5, "tests/e2e/": 5.0}
+SHARED_STACK = "tests/e2e/"  # its files use the session's `stack`, but for those that start a stack of their own:
+OWN_STACK = frozenset({"tests/e2e/test_isolation.py"})
+
+
+def expected_seconds(nodeids: Iterable[str]) -> float:
+    """What a unit of work is expected to take, from its files."""
+    tests = Counter(nodeid.split("::", 1)[0] for nodeid in nodeids)
+    return sum(FILE_SECONDS.get(path) or n * next((s for d, s in SECONDS_PER_TEST.items() if path.startswith(d)), 1.0)
+               for path, n in tests.items())
+
+
+@pytest.hookimpl(tryfirst=True, optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class LongestFirst(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path = super()._split_scope(nodeid)
+            return SHARED_STACK if path.startswith(SHARED_STACK) and path not in OWN_STACK else path
+
+        def _assign_work_unit(self, node: Any) -> None:
+            longest = max(self.workqueue, key=lambda unit: expected_seconds(self.workqueue[unit]))
+            self.workqueue.move_to_end(longest, last=False)
+            super()._assign_work_unit(node)
+
+    return LongestFirst(config, log)
