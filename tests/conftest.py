@@ -112,30 +112,33 @@ def partner() -> str:
 # of the shared stack (tests/e2e/conftest.py's session fixture) are one unit, so that one worker starts that stack,
 # not both (a start takes ~15 s of the two cores). xdist hands out the units with the most tests first, so the files
 # of a few long tests (the state machine, the fuzzer, the isolation runs) came last and one worker could run the
-# state machine alone for minutes after the other had finished. Here the longest unit goes first (longest
+# state machine alone for ~100 s after the other had finished. Here the longest unit goes first (longest
 # processing time first): the two longest start at once and the short files fill the end, so that both workers end
-# about together. Seconds per file on one of two busy workers (measured with --durations, rounded; the first use of
-# a session fixture is counted in its file); a file not listed is estimated from its number of tests. (Not
+# about together. Seconds per file on one of two busy workers (a fresh clone's `make test`, rounded; the first use
+# of a session fixture is counted in its file); a file not listed is estimated from its number of tests. (Not
 # `--dist loadgroup`: xdist 3.8 names a test's group in `item._nodeid`, which pytest 9 no longer reads, so its
 # xdist_group marks are ignored and every other test is handed out alone, apart from its file's fixtures.)
 FILE_SECONDS = {
-    "tests/handlers/test_allocation_state_machine.py": 220,
-    "tests/handlers/test_adversarial.py": 190,
-    "tests/e2e/test_isolation.py": 100,
-    "tests/e2e/test_fuzz.py": 80,
-    "tests/e2e/test_stripe_flow.py": 40,
-    "tests/handlers/test_money_back.py": 45,
-    "tests/handlers/test_stripe_webhooks.py": 45,
-    "tests/handlers/test_bounded_items.py": 30,
-    "tests/e2e/test_http.py": 25,
-    "tests/handlers/test_money_back_races.py": 25,
+    "tests/handlers/test_adversarial.py": 170,
+    "tests/handlers/test_allocation_state_machine.py": 150,
+    "tests/e2e/test_isolation.py": 80,
+    "tests/e2e/test_fuzz.py": 60,
+    "tests/handlers/test_bounded_items.py": 35,
+    "tests/e2e/test_allocation_flow.py": 30,
+    "tests/e2e/test_card_refund_flow.py": 30,
+    "tests/handlers/test_money_back.py": 30,
+    "tests/handlers/test_stripe_webhooks.py": 30,
     "tests/handlers/test_hostile_inputs.py": 25,
+    "tests/handlers/test_money_back_races.py": 25,
+    "tests/handlers/test_reconciliation.py": 25,
+    "tests/e2e/test_http.py": 20,
     "tests/handlers/test_allocation.py": 20,
-    "tests/handlers/test_auto_top_up.py": 20,
-    "tests/handlers/test_money_back_auto_top_up.py": 20,
-    "tests/e2e/test_allocation_flow.py": 20,
-    "tests/handlers/test_invoice_numbers.py": 15,
+    "tests/e2e/test_auto_top_up_flow.py": 15,
+    "tests/handlers/test_auto_top_up.py": 15,
+    "tests/handlers/test_card_refunds.py": 15,
     "tests/unit/test_local_dynamodb.py": 15,
+    "tests/e2e/test_stripe_flow.py": 10,
+    "tests/handlers/test_money_back_auto_top_up.py": 10,
 }
 SECONDS_PER_TEST = {"tests/unit/": 0.05, "tests/handlers/": 1.5, "tests/e2e/": 5.0}
 SHARED_STACK = "tests/e2e/"  # its files use the session's `stack`, but for those that start a stack of their own:
