@@ -139,15 +139,11 @@ def business_state(lambdas: Any, org_id: str) -> dict[str, Any]:
 
 # --- card money that comes back (refunds, disputes) ---------------------------------------------------------
 
-def card_payment(lambdas: Any, partner: str, card: str = CARD_OK, amount: int = 5_000) -> tuple[dict, dict]:
-    """An organization whose online top-up of `amount` by `card` was credited (its webhook delivered once):
-    (the organization, its `stripe` payment)."""
-    org = create_org(lambdas, partner, f"Card Co {secrets.token_hex(4)}")
-    intent = pay(lambdas, start_top_up(lambdas, partner, org["id"], amount=amount), card)
-    assert intent["status"] == "succeeded"
-    status, res = deliver(lambdas, stripe_event("payment_intent.succeeded", intent))
-    assert (status, res["outcome"]) == (200, "credited"), res
-    return org, the_payment(lambdas, partner, org["id"])
+def card_payment(lambdas: Any, partner: str, card: str = CARD_OK) -> tuple[dict, dict]:
+    """An organization whose SGD 50.00 online top-up by `card` was credited (card_customer): (the organization,
+    its `stripe` payment)."""
+    org_id, _ = card_customer(lambdas, partner, card)
+    return {"id": org_id}, the_payment(lambdas, partner, org_id)
 
 
 def the_payment(lambdas: Any, partner: str, org_id: str) -> dict[str, Any]:
