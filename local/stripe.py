@@ -57,6 +57,7 @@ import threading
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
+from decimal import ROUND_CEILING, Decimal
 from typing import Any
 
 import aiohttp
@@ -79,11 +80,59 @@ DISPUTE_EVIDENCE = (  # the Dispute's `evidence` hash, as Stripe's API reference
     "duplicate_charge_id", "product_description", "receipt", "refund_policy", "refund_policy_disclosure",
     "refund_refusal_explanation", "service_date", "service_documentation", "shipping_address", "shipping_carrier",
     "shipping_date", "shipping_documentation", "shipping_tracking_number", "uncategorized_file", "uncategorized_text")
+# Stripe's declined test cards (https://docs.stripe.com/testing#declined-payments): the charge fails with this
+# (`code`, `decline_code`, message). 4000000000000341 attaches to a customer but its charges fail; the two that ask
+# for 3-D Secure first are declined once authenticated.
+DECLINED_CARDS = {
+    "4000000000000002": ("card_declined", "generic_decline", "Your card was declined."),
+    "4000000000009995": ("card_declined", "insufficient_funds", "Your card has insufficient funds."),
+    "4000000000009987": ("card_declined", "lost_card", "Your card was declined."),
+    "4000000000009979": ("card_declined", "stolen_card", "Your card was declined."),
+    "4000000000000069": ("expired_card", "expired_card", "Your card has expired."),
+    "4000000000000127": ("incorrect_cvc", "incorrect_cvc", "Your card's security code is incorrect."),
+    "4000000000000119": ("processing_error", "processing_error",
+                         "An error occurred while processing your card. Try again in a little bit."),
+    "4000000000000341": ("card_declined", "generic_decline", "Your card was declined."),
+    "4000008260003178": ("card_declined", "insufficient_funds", "Your card has insufficient funds."),
+    "4000008400001629": ("card_declined", "generic_decline", "Your card was declined."),
+}
 TEST_EVIDENCE = {"winning_evidence": "won", "losing_evidence": "lost"}  # Stripe's test values of uncategorized_text
 _OPEN_DISPUTE = ("needs_response", "warning_needs_response")
-_ZERO_DECIMAL = frozenset({"bif", "clp", "djf", "gnf", "jpy", "kmf", "krw", "mga", "pyg", "rwf", "ugx", "vnd", "vuv",
-                           "xaf", "xof", "xpf"})
 _SYMBOLS = {"usd": "$", "eur": "€", "gbp": "£", "sgd": "S$"}
+
+# Stripe's amount rules per currency (https://docs.stripe.com/currencies), read independently of the service's own
+# table (shared/money.py) so that a mismatch fails a test: ISO code -> (decimals of Stripe's amounts, the minimum
+# charge, the multiple a charge must be), amounts in Stripe's units. Zero-decimal currencies are whole units; ISK is
+# two-decimal at Stripe but charged in whole krónur (a multiple of 100); three-decimal currencies in tens (the last
+# digit 0); HUF and TWD charge as two-decimal. The minimum is Stripe's table where it has one, else the equivalent
+# of USD 0.50 at the approximate rate of _USD_RATES, rounded up to the multiple.
+STRIPE_MAX_AMOUNT = 99_999_999  # 8 digits, in Stripe's units, whatever the currency
+ZERO_DECIMAL_CURRENCIES = frozenset({"BIF", "CLP", "DJF", "GNF", "JPY", "KMF", "KRW", "MGA", "PYG", "RWF", "UGX",
+                                     "VND", "VUV", "XAF", "XOF", "XPF"})
+THREE_DECIMAL_CURRENCIES = frozenset({"BHD", "JOD", "KWD", "OMR", "TND"})
+_STRIPE_MINIMUMS = {  # Stripe's minimum charge amounts, in the currency's major units
+    "USD": "0.50", "AED": "2.00", "AUD": "0.50", "BGN": "1.00", "BRL": "0.50", "CAD": "0.50", "CHF": "0.50",
+    "CZK": "15.00", "DKK": "2.50", "EUR": "0.50", "GBP": "0.30", "HKD": "4.00", "HUF": "175.00", "INR": "0.50",
+    "JPY": "50", "MXN": "10", "MYR": "2", "NOK": "3.00", "NZD": "0.50", "PLN": "2.00", "RON": "2.00", "SEK": "3.00",
+    "SGD": "0.50", "THB": "10"}
+_USD_RATES = {  # approximate units of the currency per US dollar, for the others' equivalent of USD 0.50
+    "BDT": "120", "BHD": "0.376", "CLP": "950", "CNY": "7.2", "EGP": "49", "IDR": "16000", "ILS": "3.7",
+    "ISK": "138", "JOD": "0.709", "KES": "129", "KRW": "1380", "KWD": "0.307", "LKR": "300", "NGN": "1500",
+    "OMR": "0.385", "PHP": "57", "PKR": "280", "QAR": "3.64", "SAR": "3.75", "TND": "3.1", "TRY": "34",
+    "TWD": "32", "UGX": "3700", "VND": "25000", "XAF": "600", "XOF": "600", "ZAR": "18"}
+
+
+def _currency_rules(code: str) -> tuple[int, int, int]:
+    decimals = 0 if code in ZERO_DECIMAL_CURRENCIES else 3 if code in THREE_DECIMAL_CURRENCIES else 2
+    multiple = 100 if code == "ISK" else 10 if decimals == 3 else 1
+    major = Decimal(_STRIPE_MINIMUMS[code]) if code in _STRIPE_MINIMUMS else Decimal("0.50") * Decimal(
+        _USD_RATES[code])
+    units = int((major * 10**decimals).to_integral_value(ROUND_CEILING))
+    return decimals, -(-units // multiple) * multiple, multiple
+
+
+STRIPE_CURRENCY_RULES: dict[str, tuple[int, int, int]] = {
+    code: _currency_rules(code) for code in sorted({*_STRIPE_MINIMUMS, *_USD_RATES})}
 
 _patched = False
 _SEQUENCE = itertools.count()  # orders objects created within the same second (Stripe lists newest first)
@@ -111,14 +160,26 @@ def _patch_localstripe() -> None:
     pi = r.PaymentIntent
     original_init = pi.__init__
 
-    def __init__(self: Any, setup_future_usage: str | None = None, **kwargs: Any) -> None:
+    def __init__(self: Any, setup_future_usage: str | None = None, confirmation_method: str | None = None,
+                 **kwargs: Any) -> None:
         if setup_future_usage not in (None, "on_session", "off_session"):
             raise r.UserError(400, "Invalid setup_future_usage")
+        if confirmation_method not in (None, "automatic", "manual"):
+            raise r.UserError(400, "Invalid confirmation_method: must be one of automatic or manual",
+                              {"param": "confirmation_method"})
+        types = kwargs.get("payment_method_types")
+        if types is not None and (not isinstance(types, list) or not types
+                                  or not all(t in ("card", "sepa_debit") for t in types)):
+            raise r.UserError(400, "Invalid payment_method_types", {"param": "payment_method_types"})
+        _check_amount(r, kwargs.get("amount"), kwargs.get("currency"))
         original_init(self, **kwargs)
         self.setup_future_usage = setup_future_usage
+        self.confirmation_method = confirmation_method or "automatic"
+        self.payment_method_types = list(types or ["card"])
 
     pi.__init__ = __init__
     pi.amount_received = property(lambda self: self.amount if self.status == "succeeded" else 0)
+    pi.last_payment_error = property(_last_payment_error)
 
     original_on_success = pi._on_success
 
@@ -156,11 +217,11 @@ def _patch_localstripe() -> None:
         charge.payment_intent = intent.id
         charge.status, charge.failure_code = "failed", "authentication_required"
         charge.failure_message = "Your card was declined. This transaction requires authentication."
+        charge._decline_code = "authentication_required"
         intent.latest_charge = charge
         r.schedule_webhook(r.Event("payment_intent.payment_failed", intent))
         raise r.UserError(402, charge.failure_message, {
-            "code": "authentication_required", "decline_code": "authentication_required", "charge": charge.id,
-            "payment_intent": intent._export()})
+            **_card_error(r, charge), "payment_intent": intent._export()})
 
     pi._api_create = classmethod(_api_create)
     original_error_init = r.UserError.__init__
@@ -171,6 +232,19 @@ def _patch_localstripe() -> None:
             self.body["error"]["type"] = "card_error"
 
     r.UserError.__init__ = error_init
+
+    original_retrieve = r.StripeObject._api_retrieve.__func__
+
+    def _api_retrieve(cls: Any, id: Any) -> Any:
+        try:
+            return original_retrieve(cls, id)
+        except r.UserError as error:
+            if error.code == 404 and error.body["error"].get("message") == "Not Found":  # Stripe's words
+                raise r.UserError(404, f"No such {cls.object}: '{id}'", {"code": "resource_missing",
+                                                                         "param": "id"}) from None
+            raise
+
+    r.StripeObject._api_retrieve = classmethod(_api_retrieve)
 
     _patch_events(r)
     _patch_charges(r)
@@ -218,10 +292,94 @@ def _emit(r: Any, type_: str, obj: Any, previous: dict[str, Any] | None = None) 
     r.schedule_webhook(event)
 
 
+def _rules(currency: str) -> tuple[int, int, int]:
+    """(decimals, minimum, multiple) of a currency, in Stripe's units; one without a USD rate here has no minimum
+    beyond its multiple."""
+    code = currency.upper()
+    if code in STRIPE_CURRENCY_RULES:
+        return STRIPE_CURRENCY_RULES[code]
+    decimals = 0 if code in ZERO_DECIMAL_CURRENCIES else 3 if code in THREE_DECIMAL_CURRENCIES else 2
+    multiple = 100 if code == "ISK" else 10 if decimals == 3 else 1
+    return decimals, multiple, multiple
+
+
 def _money(amount: int, currency: str) -> str:
-    major = str(amount) if currency in _ZERO_DECIMAL else f"{amount / 100:.2f}"
-    symbol = _SYMBOLS.get(currency)
+    """As Stripe writes an amount in its messages: S$1,000.00, ¥50, 1.010 KWD."""
+    decimals = _rules(currency)[0]
+    major = f"{Decimal(amount).scaleb(-decimals):,.{decimals}f}"
+    symbol = _SYMBOLS.get(currency.lower())
     return f"{symbol}{major}" if symbol else f"{major} {currency.upper()}"
+
+
+def _check_amount(r: Any, amount: Any, currency: Any) -> None:
+    """Stripe's amount rules on a charge (https://docs.stripe.com/currencies): at least 1, at most 8 digits, the
+    currency's multiple (ISK whole krónur, three-decimal currencies tens) and its minimum charge. What is not an
+    integer or a currency is left to localstripe's own checks."""
+    amount = r.try_convert_to_int(amount)
+    if not isinstance(amount, int) or isinstance(amount, bool) or not isinstance(currency, str) or not currency:
+        return
+    if amount < 1:
+        raise r.UserError(400, "This value must be greater than or equal to 1.",
+                          {"param": "amount", "code": "parameter_invalid_integer"})
+    if amount > STRIPE_MAX_AMOUNT:
+        raise r.UserError(400, f"Amount must be no more than {_money(STRIPE_MAX_AMOUNT, currency)}",
+                          {"param": "amount", "code": "amount_too_large"})
+    decimals, minimum, multiple = _rules(currency)
+    code = currency.upper()
+    if amount % multiple and code == "ISK":
+        raise r.UserError(400, "Invalid amount. Currency ISK has become effectively zero-decimal and charged amounts "
+                               "must be evenly divisible by 100.",
+                          {"param": "amount", "code": "invalid_charge_amount_no_decimal_compatible"})
+    if amount % multiple:
+        # Stripe documents no code of its own for this; `invalid_charge_amount` is its error code for "the specified
+        # amount is invalid" (https://docs.stripe.com/error-codes), the closest there is.
+        raise r.UserError(400, f"Invalid amount. Currency {code} is three-decimal and charged amounts must be evenly "
+                               f"divisible by {multiple}.", {"param": "amount", "code": "invalid_charge_amount"})
+    if amount < minimum:
+        raise r.UserError(400, f"Amount must be at least {_money(minimum, currency)} {currency.lower()}",
+                          {"param": "amount", "code": "amount_too_small"})
+
+
+_ADDRESS = ("city", "country", "line1", "line2", "postal_code", "state")
+
+
+def _billing_details(given: Any) -> dict[str, Any]:
+    """A PaymentMethod's (and its Charge's) `billing_details` as Stripe shows them: every field, null when not given."""
+    given = given if isinstance(given, dict) else {}
+    address = given.get("address") if isinstance(given.get("address"), dict) else {}
+    return {"address": {k: address.get(k) for k in _ADDRESS}, "email": given.get("email"),
+            "name": given.get("name"), "phone": given.get("phone")}
+
+
+def _card_error(r: Any, charge: Any) -> dict[str, Any]:
+    """What Stripe says of a declined charge, in a 402's `error` and a PaymentIntent's `last_payment_error`."""
+    error: dict[str, Any] = {"charge": charge.id, "code": charge.failure_code,
+                             "doc_url": f"https://stripe.com/docs/error-codes/{charge.failure_code}",
+                             "message": charge.failure_message, "type": "card_error"}
+    decline = getattr(charge, "_decline_code", None)
+    if decline:
+        error["decline_code"] = decline
+    try:
+        error["payment_method"] = r.PaymentMethod._api_retrieve(charge.payment_method)._export()
+    except r.UserError:
+        pass
+    return error
+
+
+def _last_payment_error(self: Any) -> dict[str, Any] | None:
+    """Stripe's `last_payment_error`: an API error, typed, with the issuer's `decline_code` of a declined card."""
+    from localstripe import resources as r
+
+    if self._authentication_failed:
+        return {"code": "payment_intent_authentication_failure",
+                "doc_url": "https://stripe.com/docs/error-codes/payment-intent-authentication-failure",
+                "message": "The provided PaymentMethod has failed authentication. You can provide payment_method_data "
+                           "or a new PaymentMethod to attempt to fulfill this PaymentIntent again.",
+                "type": "invalid_request_error"}
+    charge = self.latest_charge
+    if charge is not None and charge.status == "failed":
+        return _card_error(r, charge)
+    return None
 
 
 def _refuse_unknown(r: Any, params: dict[str, Any]) -> None:
@@ -288,6 +446,54 @@ def _patch_charges(r: Any) -> None:
         x.amount for x in getattr(self, "_refunds", []) if x.status not in ("failed", "canceled")))
     charge.amount_captured = property(lambda self: self.amount if self.captured and self.status == "succeeded" else 0)
     charge.disputed = property(lambda self: getattr(self, "_dispute", None) is not None)
+
+    def billing_details(self: Any) -> dict[str, Any]:
+        try:
+            return _billing_details(getattr(r.PaymentMethod._api_retrieve(self.payment_method), "billing_details", None))
+        except r.UserError:
+            return _billing_details(None)
+
+    charge.billing_details = property(billing_details)
+
+    def _set_auth_failure(self: Any) -> None:  # the declined test card's own reason (localstripe: always the same)
+        code, decline, message = DECLINED_CARDS.get(_card_number(r, self.payment_method) or "",
+                                                    ("card_declined", "generic_decline", "Your card was declined."))
+        self.status, self.failure_code, self.failure_message, self._decline_code = "failed", code, message, decline
+
+    charge._set_auth_failure = _set_auth_failure
+
+    def _raise_failure(self: Any) -> None:
+        raise r.UserError(402, self.failure_message, _card_error(r, self))
+
+    charge._raise_failure = _raise_failure
+
+    original_declined = r.PaymentMethod._charging_is_declined
+
+    def _charging_is_declined(self: Any) -> bool:
+        return bool(original_declined(self)) or getattr(self, "_card_number", None) in DECLINED_CARDS
+
+    r.PaymentMethod._charging_is_declined = _charging_is_declined
+
+    original_method_init = r.PaymentMethod.__init__
+
+    def method_init(self: Any, *args: Any, **kwargs: Any) -> None:
+        original_method_init(self, *args, **kwargs)
+        self.billing_details = _billing_details(self.billing_details)
+
+    r.PaymentMethod.__init__ = method_init
+
+    original_list = charge._api_list_all.__func__
+
+    def _api_list_all(cls: Any, url: str, payment_intent: Any = None, **kwargs: Any) -> Any:
+        _refuse_unknown(r, {k: v for k, v in kwargs.items() if k not in ("customer", "created", "limit",
+                                                                           "starting_after")})
+        if payment_intent is not None and not isinstance(payment_intent, str):
+            raise r.UserError(400, "Invalid payment_intent", {"param": "payment_intent"})
+        listed = original_list(cls, url, **kwargs)
+        return _listed(r, url, (c for c in listed._list if payment_intent in (None, c.payment_intent)),
+                       kwargs.get("limit"), kwargs.get("starting_after"))
+
+    charge._api_list_all = classmethod(_api_list_all)
 
     original_export = r.StripeObject._export
 
@@ -370,7 +576,7 @@ def _patch_refunds(r: Any) -> None:
                       metadata=metadata)
         del self.date  # not a Refund field (localstripe sorted by it)
         self.payment_intent = target.payment_intent  # localstripe leaves it null when created with `charge`
-        self.reason, self.failure_reason, self.failure_balance_transaction = reason, None, None
+        self.reason = reason  # `failure_reason` and `failure_balance_transaction` only once failed, as Stripe
         self.receipt_number = self.source_transfer_reversal = self.transfer_reversal = None
         self._seq = next(_SEQUENCE)
         target._refunds = [*getattr(target, "_refunds", []), self]

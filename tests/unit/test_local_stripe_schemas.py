@@ -258,7 +258,7 @@ def test_charges_are_listed_by_payment_intent_and_conform(endpoint: str, client:
     # When its charges are listed by payment_intent
     listed = client.v1.charges.list({"payment_intent": intent.id})
     # Then only its own charge comes, as Stripe's Charge, also when retrieved alone
-    charge = client.v1.payment_intents.retrieve(intent.id).latest_charge
+    charge = client.v1.payment_intents.retrieve(intent.id, {"expand": ["latest_charge"]}).latest_charge.id
     assert [c.id for c in listed.data] == [charge]
     for found in [*listed.data, client.v1.charges.retrieve(charge)]:
         conforms("charge", found)
