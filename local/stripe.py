@@ -39,6 +39,36 @@ the way Stripe documents it (each one covered by tests against Stripe-shaped res
     (in any order, signed at sending) or discards deliveries, for the delivery-order tests; over HTTP too:
     POST /_config/webhooks/{hold,drop,release,discard,reset}, GET /_config/webhooks, GET /_config/events.
     Nothing held, delivery is localstripe's: one signed POST per endpoint, 1 s after the event.
+  - Stripe's own schemas: what it returns and sends validates against Stripe's OpenAPI description of API
+    2023-08-16 (tests/stripe_schemas/, tests/unit/test_local_stripe_schemas.py). PaymentIntents carry
+    `payment_method_types` (default ["card"]) and `confirmation_method` (automatic); `last_payment_error` is typed
+    (`card_error`, with `decline_code`, `doc_url` and the PaymentMethod); Charges and PaymentMethods have Stripe's
+    `billing_details`; a Refund has `failure_reason`/`failure_balance_transaction` only once failed (Stripe omits
+    them before); `GET /v1/charges?payment_intent=` lists its charges (localstripe answered 500); an object that does
+    not exist is Stripe's 404 `resource_missing` ("No such payment_intent: 'pi_...'").
+  - Stripe's declined test cards (DECLINED_CARDS, https://docs.stripe.com/testing#declined-payments): 4000000000000002
+    generic_decline, ...9995 insufficient_funds, ...9987 lost_card, ...9979 stolen_card, ...0069 expired_card,
+    ...0127 incorrect_cvc, ...0119 processing_error, ...0341 (attaches, then declined): the 402 `card_error` and the
+    PaymentIntent's `last_payment_error` carry Stripe's `code`, `decline_code` and message. localstripe declined only
+    4000000000000341, without a decline code.
+  - Stripe's amount rules per currency on PaymentIntent create (https://docs.stripe.com/currencies), as the table
+    STRIPE_CURRENCY_RULES: ISO code -> (decimals, minimum charge, multiple), in Stripe's units, read from Stripe's
+    page and not from the service's own table. Below 1: 400 `parameter_invalid_integer`; above 99,999,999
+    (STRIPE_MAX_AMOUNT): 400 `amount_too_large`; ISK not a multiple of 100: 400
+    `invalid_charge_amount_no_decimal_compatible`; a three-decimal currency (BHD JOD KWD OMR TND) not a multiple of
+    10: 400 `invalid_charge_amount`; below the currency's minimum: 400 `amount_too_small` ("Amount must be at least
+    S$0.50 sgd"), all on `amount`. A currency outside the table has no minimum beyond its multiple. Refunds are
+    bounded by what is left of their charge, as before (Stripe sets no minimum on a refund).
+  - Stripe slower than Lambda, or failing (FAULTS; on a LocalStripe: delay_responses, fail_requests, drop_responses,
+    reset_faults), for the API's requests only (`/v1/...`): FAULTS.delay(seconds, path_prefix="/v1/") performs each
+    request at once and answers it `seconds` later; FAULTS.fail(status=500, times=1, path_prefix, method) answers the
+    next `times` matching requests 429, 500, 503 (any 5xx) without performing them, in Stripe's error shape (5xx:
+    `api_error`; 429: `rate_limit`, typed `invalid_request_error` as Stripe sends it and as its schema allows);
+    FAULTS.drop(times=1, path_prefix, method, hold=0) performs the next `times` requests, holds the connection `hold`
+    seconds and closes it unanswered (a timeout for the client, although Stripe did the work: a retry with the same
+    `Idempotency-Key` gets the first answer); FAULTS.reset() clears them. Over HTTP: POST /_config/faults/delay
+    {seconds, path_prefix}, /_config/faults/fail {status, times, path_prefix, method}, /_config/faults/drop {times,
+    path_prefix, method, hold}, /_config/faults/reset; GET /_config/faults shows them.
 Checkout Sessions are not used by this service (its console confirms a PaymentIntent with Stripe.js).
 """
 
@@ -253,8 +283,9 @@ def _patch_localstripe() -> None:
 
     from localstripe import server
 
-    server.app.middlewares.insert(0, IDEMPOTENCY.middleware)  # before the app is first frozen
-    server.app.middlewares.insert(1, _request_context)  # a replayed response causes no event: inside the replay
+    server.app.middlewares.insert(0, FAULTS.middleware)  # outermost: a refused request reaches nothing
+    server.app.middlewares.insert(1, IDEMPOTENCY.middleware)  # before the app is first frozen
+    server.app.middlewares.insert(2, _request_context)  # a replayed response causes no event: inside the replay
     _add_routes(r, server, dispute)
 
 
@@ -324,7 +355,7 @@ def _check_amount(r: Any, amount: Any, currency: Any) -> None:
     if amount > STRIPE_MAX_AMOUNT:
         raise r.UserError(400, f"Amount must be no more than {_money(STRIPE_MAX_AMOUNT, currency)}",
                           {"param": "amount", "code": "amount_too_large"})
-    decimals, minimum, multiple = _rules(currency)
+    _, minimum, multiple = _rules(currency)
     code = currency.upper()
     if amount % multiple and code == "ISK":
         raise r.UserError(400, "Invalid amount. Currency ISK has become effectively zero-decimal and charged amounts "
@@ -449,9 +480,10 @@ def _patch_charges(r: Any) -> None:
 
     def billing_details(self: Any) -> dict[str, Any]:
         try:
-            return _billing_details(getattr(r.PaymentMethod._api_retrieve(self.payment_method), "billing_details", None))
+            method = r.PaymentMethod._api_retrieve(self.payment_method)
         except r.UserError:
             return _billing_details(None)
+        return _billing_details(getattr(method, "billing_details", None))
 
     charge.billing_details = property(billing_details)
 
@@ -846,8 +878,36 @@ def _add_routes(r: Any, server: Any, dispute: Any) -> None:
         fail_refunds_automatically(float(str(after)) if after not in (None, "", "off") else None)
         return {"after": _refund_failure_after}
 
+    def fault(action: Callable[[dict[str, Any]], None]) -> Callable[[dict[str, Any], web.Request], Awaitable[Any]]:
+        async def handle(data: dict[str, Any], _: web.Request) -> Any:
+            try:
+                action(data)
+            except (TypeError, ValueError) as error:
+                raise r.UserError(400, str(error)) from None
+            return FAULTS.state()
+        return handle
+
+    def option(data: dict[str, Any], name: str, default: Any) -> Any:
+        value = data.get(name)
+        return default if value in (None, "") else value
+
+    async def faults(data: dict[str, Any], _: web.Request) -> Any:
+        return FAULTS.state()
+
+    delay = fault(lambda d: FAULTS.delay(option(d, "seconds", 0), option(d, "path_prefix", "/v1/")))
+    fail_ = fault(lambda d: FAULTS.fail(option(d, "status", 500), option(d, "times", 1),
+                                        option(d, "path_prefix", "/v1/"), option(d, "method", None)))
+    drop_ = fault(lambda d: FAULTS.drop(option(d, "times", 1), option(d, "path_prefix", "/v1/"),
+                                        option(d, "method", None), option(d, "hold", 0)))
+    clear = fault(lambda d: FAULTS.reset())
+
     router = server.app.router
     for method, path, handler in (
+            ("GET", "/_config/faults", control(faults)),
+            ("POST", "/_config/faults/delay", control(delay)),
+            ("POST", "/_config/faults/fail", control(fail_)),
+            ("POST", "/_config/faults/drop", control(drop_)),
+            ("POST", "/_config/faults/reset", control(clear)),
             ("GET", "/v1/disputes", server.api_list_all(dispute, "/v1/disputes")),
             ("GET", "/v1/disputes/{id}", server.api_retrieve(dispute, "/v1/disputes/{id}")),
             ("POST", "/v1/disputes/{id}", server.api_update(dispute, "/v1/disputes/{id}")),
@@ -1047,6 +1107,119 @@ class _Idempotency:
 IDEMPOTENCY = _Idempotency()
 
 
+_FAULT_BODIES = {  # Stripe's error bodies; a 429 is Stripe's `rate_limit` (typed as its schema allows)
+    429: {"type": "invalid_request_error", "code": "rate_limit",
+          "message": "Request rate limit exceeded. Learn more about rate limits here "
+                     "https://stripe.com/docs/rate-limits."},
+    500: {"type": "api_error", "message": "An unknown error occurred"},
+    503: {"type": "api_error", "message": "Stripe is temporarily unavailable. Please try again later."},
+}
+
+
+@dataclass
+class _Fault:
+    kind: str  # "fail": answered `status` without being performed; "drop": performed, never answered
+    remaining: int
+    path_prefix: str
+    method: str | None
+    status: int = 0
+    hold: float = 0.0
+
+    def matches(self, method: str, path: str) -> bool:
+        return path.startswith(self.path_prefix) and self.method in (None, method)
+
+    def state(self) -> dict[str, Any]:
+        shown = {"kind": self.kind, "remaining": self.remaining, "path_prefix": self.path_prefix,
+                 "method": self.method}
+        return {**shown, "status": self.status} if self.kind == "fail" else {**shown, "hold": self.hold}
+
+
+class _Faults:
+    """Stripe slower than its callers, or failing: for the API's requests (`/v1/...`, never `/_config`).
+
+    delay(seconds, path_prefix) performs each request at once and answers it `seconds` later; fail(status, times,
+    path_prefix, method) answers the next `times` requests `status` in Stripe's error shape without performing
+    them; drop(times, path_prefix, method, hold) performs the next `times` requests, then holds the connection
+    `hold` seconds and closes it unanswered (the client sees a timeout or a dropped connection although Stripe did
+    the work; an `Idempotency-Key` retried then gets the first answer). Faults are taken in the order set, each
+    request by the first that matches; reset() clears them all."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._delays: dict[str, float] = {}
+        self._faults: list[_Fault] = []
+        self._holding: set[asyncio.Future[Any]] = set()
+
+    def delay(self, seconds: float, path_prefix: str = "/v1/") -> None:
+        """Answer every API request whose path starts with `path_prefix` `seconds` late (0 ends it)."""
+        seconds = float(seconds)
+        if seconds < 0:
+            raise ValueError("a delay is 0 seconds or more")
+        with self._lock:
+            if seconds:
+                self._delays[path_prefix] = seconds
+            else:
+                self._delays.pop(path_prefix, None)
+
+    def fail(self, status: int = 500, times: int = 1, path_prefix: str = "/v1/", method: str | None = None) -> None:
+        """Answer the next `times` matching API requests `status` (429, 500, 503, any 5xx), not performing them."""
+        status = int(status)
+        if status != 429 and not 500 <= status <= 599:
+            raise ValueError("a failure is 429 or a 5xx status")
+        self._add(_Fault("fail", int(times), path_prefix, method.upper() if method else None, status=status))
+
+    def drop(self, times: int = 1, path_prefix: str = "/v1/", method: str | None = None, hold: float = 0.0) -> None:
+        """Perform the next `times` matching API requests but close their connections unanswered, after `hold` s."""
+        self._add(_Fault("drop", int(times), path_prefix, method.upper() if method else None, hold=float(hold)))
+
+    def _add(self, fault: _Fault) -> None:
+        if fault.remaining < 1:
+            raise ValueError("times is 1 or more")
+        with self._lock:
+            self._faults.append(fault)
+
+    def reset(self) -> None:
+        with self._lock:
+            self._delays, self._faults = {}, []
+
+    def state(self) -> dict[str, Any]:
+        with self._lock:
+            return {"delays": dict(self._delays), "faults": [f.state() for f in self._faults]}
+
+    def _take(self, method: str, path: str) -> tuple[_Fault | None, float]:
+        with self._lock:
+            delay = max((s for prefix, s in self._delays.items() if path.startswith(prefix)), default=0.0)
+            fault = next((f for f in self._faults if f.matches(method, path)), None)
+            if fault is not None:
+                fault.remaining -= 1
+                if fault.remaining == 0:
+                    self._faults.remove(fault)
+            return fault, delay
+
+    @web.middleware
+    async def middleware(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        if not request.path.startswith("/v1/"):
+            return await handler(request)
+        fault, delay = self._take(request.method, request.path)
+        if fault is not None and fault.kind == "fail":
+            body = _FAULT_BODIES.get(fault.status, _FAULT_BODIES[500])
+            response: web.StreamResponse = web.json_response(
+                {"error": dict(body)}, status=fault.status, headers={"Request-Id": "req_" + secrets.token_hex(7)})
+        else:
+            response = await handler(request)
+        if fault is not None and fault.kind == "drop":
+            await asyncio.sleep(fault.hold)
+            if request.transport is not None:
+                request.transport.abort()  # the work is done; the answer never leaves
+            raise asyncio.CancelledError
+        if delay:
+            await asyncio.sleep(delay)
+        return response
+
+
+FAULTS = _Faults()
+
+
 _LOOP: asyncio.AbstractEventLoop | None = None
 
 
@@ -1100,6 +1273,21 @@ class LocalStripe:
 
         self.webhook_url = url
         register_webhook("payments", url, self.webhook_secret, None)
+
+    # Stripe slower than Lambda, or failing (FAULTS; over HTTP: /_config/faults/...).
+    def delay_responses(self, seconds: float, path_prefix: str = "/v1/") -> None:
+        FAULTS.delay(seconds, path_prefix)
+
+    def fail_requests(self, status: int = 500, times: int = 1, path_prefix: str = "/v1/",
+                      method: str | None = None) -> None:
+        FAULTS.fail(status, times, path_prefix, method)
+
+    def drop_responses(self, times: int = 1, path_prefix: str = "/v1/", method: str | None = None,
+                       hold: float = 0.0) -> None:
+        FAULTS.drop(times, path_prefix, method, hold)
+
+    def reset_faults(self) -> None:
+        FAULTS.reset()
 
     def stop(self) -> None:
         if self._site is not None:

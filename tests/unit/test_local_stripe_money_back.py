@@ -1,4 +1,5 @@
-"""The local Stripe's refunds, disputes and webhook controls (local/stripe.py), through the real stripe SDK, shaped
+"""The local Stripe's refunds, disputes, webhook controls and latency/failure controls (local/stripe.py), through the
+real stripe SDK, shaped
 as Stripe's API reference shows them: https://docs.stripe.com/api/refunds/object,
 https://docs.stripe.com/api/disputes/object, https://docs.stripe.com/testing#disputes and #refunds.
 
@@ -24,7 +25,9 @@ from localstripe import webhooks as localstripe_webhooks
 from local.stripe import (
     CARD_DISPUTED,
     CARD_REFUND_FAILS,
+    DEFAULT_API_KEY,
     DISPUTE_EVIDENCE,
+    FAULTS,
     WEBHOOKS,
     LocalStripe,
     fail_refund,
@@ -54,9 +57,11 @@ def client(endpoint: str) -> Any:
 @pytest.fixture(autouse=True)
 def normal_delivery() -> Iterator[None]:
     WEBHOOKS.reset()
+    FAULTS.reset()
     fail_refunds_automatically(None)
     yield
     WEBHOOKS.reset()
+    FAULTS.reset()
     fail_refunds_automatically(None)
 
 
@@ -547,3 +552,118 @@ def test_a_refund_fails_over_http(endpoint: str, client: Any) -> None:
     assert requests.post(f"{endpoint}/_config/refunds/fail_automatically", data={"after": "0.5"},
                          timeout=5).json() == {"after": 0.5}
     assert requests.post(f"{endpoint}/_config/refunds/fail_automatically", timeout=5).json() == {"after": None}
+
+
+# Stripe slower than Lambda, or failing
+
+
+def intents_made(endpoint: str, key: str) -> int:
+    """How many PaymentIntents carry this test's marker in their metadata."""
+    client = stripe_client(endpoint)
+    return sum(i.metadata.to_dict().get("marker") == key for i in client.v1.payment_intents.list({"limit": 100}).data)
+
+
+def test_a_delay_answers_late_what_it_did_at_once(endpoint: str, client: Any) -> None:
+    # Given PaymentIntents answered 0.6 s late
+    FAULTS.delay(0.6, "/v1/payment_intents")
+    marker = secrets.token_hex(4)
+    # When one is created by a client that waits only 0.2 s
+    with pytest.raises(requests.Timeout):
+        requests.post(f"{endpoint}/v1/payment_intents", timeout=0.2, headers={
+            "Authorization": f"Bearer {DEFAULT_API_KEY}"}, data={"amount": "5000", "currency": "sgd",
+                                                                 "metadata[marker]": marker})
+    # Then Stripe made it all the same, and another path is answered at once
+    started = time.monotonic()
+    client.v1.customers.create({"email": "x@example.com"})
+    assert time.monotonic() - started < 0.5
+    time.sleep(0.5)
+    FAULTS.reset()
+    assert intents_made(endpoint, marker) == 1
+    # And a patient client gets its answer, late
+    FAULTS.delay(0.3)
+    started = time.monotonic()
+    assert client.v1.payment_intents.create({"amount": 5000, "currency": "sgd"}).status == "requires_payment_method"
+    assert time.monotonic() - started >= 0.3
+
+
+def test_failures_answer_stripes_error_without_doing_anything(endpoint: str, client: Any) -> None:
+    # Given the next two POSTs to /v1/payment_intents fail with 503, then one with 429
+    FAULTS.fail(503, times=2, path_prefix="/v1/payment_intents", method="POST")
+    FAULTS.fail(429, path_prefix="/v1/payment_intents", method="POST")
+    marker = secrets.token_hex(4)
+    params = {"amount": 5000, "currency": "sgd", "metadata": {"marker": marker}}
+    # When a PaymentIntent is created four times with one Idempotency-Key, a customer read in between
+    errors: list[stripe.StripeError] = []
+    for _ in range(3):
+        with pytest.raises(stripe.StripeError) as caught:
+            client.v1.payment_intents.create(params, {"idempotency_key": marker})
+        errors.append(caught.value)
+    assert client.v1.customers.create({"email": "y@example.com"}).object == "customer"  # not a matching request
+    made = client.v1.payment_intents.create(params, {"idempotency_key": marker})
+    # Then Stripe's 503 api_error twice and its 429 rate_limit, none of them performed nor remembered
+    assert [(type(e), e.http_status) for e in errors] == [(stripe.APIError, 503), (stripe.APIError, 503),
+                                                         (stripe.RateLimitError, 429)]
+    assert [e.json_body["error"]["type"] for e in errors] == ["api_error", "api_error", "invalid_request_error"]
+    assert errors[2].json_body["error"]["code"] == "rate_limit" and all(e.request_id for e in errors)
+    assert made.status == "requires_payment_method" and intents_made(endpoint, marker) == 1
+    assert FAULTS.state() == {"delays": {}, "faults": []}
+
+
+def test_a_dropped_answer_was_done_and_its_retry_replays_it(endpoint: str, client: Any) -> None:
+    # Given the next POST's answer dropped, and the one after held 1 s then dropped
+    FAULTS.drop(path_prefix="/v1/payment_intents", method="POST")
+    FAULTS.drop(path_prefix="/v1/payment_intents", method="POST", hold=1.0)
+    marker = secrets.token_hex(4)
+    params = {"amount": 5000, "currency": "sgd", "metadata": {"marker": marker}}
+    # When a PaymentIntent is created: the connection is closed unanswered
+    with pytest.raises(stripe.APIConnectionError):
+        client.v1.payment_intents.create(params, {"idempotency_key": marker})
+    # And retried with the same key by a client that waits 0.3 s: it times out
+    with pytest.raises(requests.Timeout):
+        requests.post(f"{endpoint}/v1/payment_intents", timeout=0.3, headers={
+            "Authorization": f"Bearer {DEFAULT_API_KEY}", "Idempotency-Key": marker},
+            data={"amount": "5000", "currency": "sgd", "metadata[marker]": marker})
+    # Then Stripe made it once, and the next retry gets the first answer
+    again = client.v1.payment_intents.create(params, {"idempotency_key": marker})
+    assert again.last_response.headers.get("Idempotent-Replayed") == "true"
+    assert intents_made(endpoint, marker) == 1
+
+
+def test_the_latency_and_failure_controls_over_http(endpoint: str, client: Any) -> None:
+    # Given a delay, a failure and a drop set over HTTP (forms and JSON)
+    delayed = requests.post(f"{endpoint}/_config/faults/delay", data={"seconds": "0.25",
+                                                                      "path_prefix": "/v1/refunds"}, timeout=5).json()
+    failing = requests.post(f"{endpoint}/_config/faults/fail", json={"status": 500, "times": 1,
+                                                                     "path_prefix": "/v1/customers"}, timeout=5)
+    dropping = requests.post(f"{endpoint}/_config/faults/drop", json={"times": 2, "method": "get"}, timeout=5)
+    # Then the state says so
+    assert delayed == {"delays": {"/v1/refunds": 0.25}, "faults": []} and dropping.status_code == 200
+    assert failing.json()["faults"] == [{"kind": "fail", "remaining": 1, "path_prefix": "/v1/customers",
+                                         "method": None, "status": 500}]
+    assert requests.get(f"{endpoint}/_config/faults", timeout=5).json()["faults"][1] == {
+        "kind": "drop", "remaining": 2, "path_prefix": "/v1/", "method": "GET", "hold": 0.0}
+    # And a customer is refused once with Stripe's 500
+    with pytest.raises(stripe.APIError) as caught:
+        client.v1.customers.create({"email": "z@example.com"})
+    assert (caught.value.http_status, caught.value.json_body["error"]["type"]) == (500, "api_error")
+    # And nonsense is refused, the controls themselves are never delayed, failed nor dropped
+    refused_ = requests.post(f"{endpoint}/_config/faults/fail", data={"status": "404"}, timeout=5)
+    assert (refused_.status_code, refused_.json()["error"]["type"]) == (400, "invalid_request_error")
+    # And reset clears them all
+    assert requests.post(f"{endpoint}/_config/faults/reset", timeout=5).json() == {"delays": {}, "faults": []}
+    assert client.v1.customers.create({"email": "z@example.com"}).object == "customer"
+
+
+def test_the_controls_on_the_local_stripe_object_are_the_modules() -> None:
+    # Given a LocalStripe (its state is the process's)
+    local = LocalStripe(port=0)
+    # When each control is set through it
+    local.delay_responses(0.1, "/v1/charges")
+    local.fail_requests(429, times=2)
+    local.drop_responses(hold=2.5, method="post")
+    # Then FAULTS holds them, and reset_faults clears them
+    assert FAULTS.state() == {"delays": {"/v1/charges": 0.1}, "faults": [
+        {"kind": "fail", "remaining": 2, "path_prefix": "/v1/", "method": None, "status": 429},
+        {"kind": "drop", "remaining": 1, "path_prefix": "/v1/", "method": "POST", "hold": 2.5}]}
+    local.reset_faults()
+    assert FAULTS.state() == {"delays": {}, "faults": []}
