@@ -6,6 +6,7 @@ from typing import Any
 
 from shared.auth import Principal
 from shared.clock import utc_now_str
+from shared.cursor import Owner
 from shared.domain.organization import Organization
 from shared.domain.settings import change_settings, default_settings, settings_changed
 from shared.domain.wallet import Posting, post, post_partner
@@ -18,8 +19,11 @@ from shared.repositories.organizations import OrganizationNameLock, Organization
 from shared.repositories.partner_wallets import PartnerWalletRepository
 from shared.repositories.store import Store
 from shared.services.common import (
+    FIRST_PAGE,
     attempt_out,
     audit,
+    cursor_scope,
+    issued,
     ledger_out,
     list_scope,
     once,
@@ -43,9 +47,11 @@ class AccountService:
         self.idempotency = idempotency
 
     def auto_top_ups(self, principal: Principal, org_id: str, limit: int, cursor: str | None) -> dict[str, Any]:
-        scope = list_scope(principal, "auto_top_ups", org_id=org_id)
-        if cursor is None:  # a cursor was issued for this organization to this caller only
-            self._organization(principal, org_id)
+        if cursor is None:  # the owner is read first; a cursor carries it (checked before the page is read)
+            org = self._organization(principal, org_id)
+            scope = list_scope(principal, "auto_top_ups", owner=Owner(org.partner_id, org_id))
+        else:
+            scope = cursor_scope(self.store.cursors, principal, "auto_top_ups", org_id, cursor)
         attempts, next_cursor = self.attempts.page(org_id, limit=limit, cursor=cursor, scope=scope)
         return page([attempt_out(a) for a in attempts], next_cursor)
 
@@ -111,13 +117,15 @@ class AccountService:
 
     def wallet_transactions(self, principal: Principal, org_id: str, limit: int,
                             cursor: str | None) -> dict[str, Any]:
-        scope = list_scope(principal, "wallet_transactions", org_id=org_id)
+        codec, route = self.store.cursors, "wallet_transactions"
+        scope = FIRST_PAGE if cursor is None else cursor_scope(codec, principal, route, org_id, cursor)
         org, entries, next_cursor = self.organizations.ledger_page(org_id, limit=limit, cursor=cursor,
                                                                    scope=scope)
-        if cursor is None:  # the first page carries the owner; a cursor was issued for this org only
+        if cursor is None:  # the first page reads the owner with the entries; its cursor carries it
             if org is None:
                 raise NotFound("Organization not found.")
             principal.check_read(org.partner_id, "Organization")
+            next_cursor = issued(codec, principal, route, Owner(org.partner_id, org_id), next_cursor)
         return page([ledger_out(e) for e in entries], next_cursor)
 
     def get_settings(self, principal: Principal, org_id: str) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from shared.auth import Principal
-from shared.cursor import scope_of
+from shared.cursor import CursorCodec, Owner, invalid_cursor, owned_scope
 from shared.domain.attempt import AutoTopUpAttempt
 from shared.domain.audit import AuditRecord
 from shared.domain.invoice import CreditNote, Invoice
@@ -42,10 +42,35 @@ def organization_for(store: Store, principal: Principal, org_id: str, *, write: 
     return org
 
 
-def list_scope(principal: Principal, route: str, **filters: Any) -> str:
-    """Binds a cursor to the caller's tenant, the list and its filters."""
+def list_scope(principal: Principal, route: str, *, owner: Owner | None = None, **filters: Any) -> str:
+    """Binds a cursor to its owner, the caller's tenant, the list and its filters. `owner`: the partner whose
+    rows the list holds and the organization or payment it belongs to; a partner-wide list (None) belongs to the
+    caller's own partner (403 for a token that names none)."""
     principal.require_member()
-    return scope_of(principal.partner_id or f"platform:{principal.sub}", route, filters)
+    owner = owner or Owner(principal.home_partner())
+    return owned_scope(owner, principal.partner_id or f"platform:{principal.sub}", route, filters)
+
+
+# The scope a first page of an owned list is read under until its rows show the owner; a cursor under it is never
+# handed out (`issued` re-signs it), and one that were would carry no owner: 400.
+FIRST_PAGE = "first-page"
+
+
+def cursor_scope(codec: CursorCodec, principal: Principal, route: str, resource: str, cursor: str) -> str:
+    """A cursor page of a list that belongs to `resource` (an organization or payment): the scope to read it
+    under, once the cursor is known to be this resource's and the caller may read its owner's partner. Every
+    refusal is 400 invalid_cursor, as for a forged cursor: a foreign one tells nothing, not even that its owner
+    exists (the first page, read with no cursor, answers 404 like the resource)."""
+    principal.require_member()
+    owner = codec.owner(cursor)
+    if owner.resource != resource or not principal.can_read(owner.partner_id):
+        raise invalid_cursor()
+    return list_scope(principal, route, owner=owner)
+
+
+def issued(codec: CursorCodec, principal: Principal, route: str, owner: Owner, next_cursor: str | None) -> str | None:
+    """A first page's next cursor (read under FIRST_PAGE), re-signed for the owner its rows showed."""
+    return codec.reissue(next_cursor, FIRST_PAGE, list_scope(principal, route, owner=owner))
 
 
 def page(items: list[dict[str, Any]], next_cursor: str | None) -> dict[str, Any]:

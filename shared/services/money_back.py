@@ -10,6 +10,7 @@ from typing import Any
 
 from shared.auth import Principal
 from shared.clock import now, rfc3339
+from shared.cursor import Owner
 from shared.domain import money_back as rules
 from shared.domain.invoice import CreditNote, CreditNoteCounter, Invoice, credit_note_number
 from shared.domain.organization import Organization, Withdrawal
@@ -25,9 +26,12 @@ from shared.repositories.invoices import InvoiceRepository
 from shared.repositories.organizations import OrganizationRepository
 from shared.repositories.store import Store
 from shared.services.common import (
+    FIRST_PAGE,
     audit,
     credit_note_out,
+    cursor_scope,
     invoice_out,
+    issued,
     list_scope,
     once,
     organization_for,
@@ -176,11 +180,13 @@ class MoneyBackService:
         return once(self.idempotency, principal, f"wallet.withdraw:{org_id}", key, body, attempt)
 
     def list_withdrawals(self, principal: Principal, org_id: str, limit: int, cursor: str | None) -> dict[str, Any]:
-        scope = list_scope(principal, "withdrawals", org_id=org_id)
+        codec, route = self.store.cursors, "withdrawals"
+        scope = FIRST_PAGE if cursor is None else cursor_scope(codec, principal, route, org_id, cursor)
         org, items, next_cursor = self.organizations.withdrawals_page(org_id, limit=limit, cursor=cursor, scope=scope)
-        if cursor is None:  # the first page carries the owner; a cursor was issued for this org to this caller only
+        if cursor is None:  # the first page reads the owner with the withdrawals; its cursor carries it
             if org is None:
                 raise NotFound("Organization not found.")
             principal.check_read(org.partner_id, "Organization")
+            next_cursor = issued(codec, principal, route, Owner(org.partner_id, org_id), next_cursor)
         return page([withdrawal_out(w) for w in items], next_cursor)
 

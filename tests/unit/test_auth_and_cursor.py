@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from shared.auth import Principal, parse_groups, principal_from_event
-from shared.cursor import CursorCodec, scope_of
+from shared.cursor import CursorCodec, Owner, owned_scope, scope_of
 from shared.errors import BadRequest, Forbidden, NotFound, Unauthorized
 
 
@@ -99,3 +99,41 @@ def test_cursor_of_another_scope_or_secret_is_refused():
     for garbage in ("", ".", "abc", "a.b.c", "x" * 9000, ".\u0098\u0093", "é.é"):  # non-ASCII: found by schemathesis
         with pytest.raises(BadRequest):
             codec.decode(garbage, scope)
+
+
+@given(keys, st.sampled_from([None, "org_01JZ8Q6A1B2C3D4E5F6G7H8J9K", "pay_01JZ8Q6A1B2C3D4E5F6G7H8J9K"]))
+def test_a_cursor_carries_the_owner_it_was_issued_for(key, resource):
+    # Invariant (issue 25, finding 6): the owner read back from a cursor is the one it was issued for, and its
+    # scope still binds it (another owner's scope refuses it)
+    owner = Owner("ptn_a", resource)
+    scope = owned_scope(owner, "ptn_home", "wallet_transactions", {})
+    cursor = codec.encode(key, scope)
+    assert codec.owner(cursor) == owner
+    assert codec.decode(cursor, scope) == key
+    with pytest.raises(BadRequest):
+        codec.decode(cursor, owned_scope(Owner("ptn_b", resource), "ptn_home", "wallet_transactions", {}))
+
+
+def test_a_cursor_without_an_owner_or_not_ours_names_none():
+    # Given a cursor whose scope names no owner, a forged one, and one under another secret
+    plain = codec.encode({"pk": "x"}, scope_of("ptn_a", "payments", {}))
+    foreign = CursorCodec(b"another-secret-of-32-bytes-long!").encode({"pk": "x"}, owned_scope(Owner("ptn_a"), "r"))
+    for cursor in (plain, plain[:-1] + ("A" if plain[-1] != "A" else "B"), foreign, ""):
+        # Then asking for its owner is 400 invalid_cursor
+        with pytest.raises(BadRequest) as err:
+            codec.owner(cursor)
+        assert err.value.code == "invalid_cursor"
+
+
+def test_a_first_pages_cursor_is_reissued_for_its_owner():
+    # Given a first page's cursor read under a provisional scope
+    cursor = codec.encode({"pk": "x", "sk": "y"}, "first-page")
+    owned = owned_scope(Owner("ptn_a", "org_1"), "ptn_home", "withdrawals", {})
+    # When it is reissued for the owner its rows showed
+    again = codec.reissue(cursor, "first-page", owned)
+    # Then it resumes at the same key under the owner's scope, and the provisional scope no longer opens it
+    assert again is not None and codec.decode(again, owned) == {"pk": "x", "sk": "y"}
+    assert codec.owner(again) == Owner("ptn_a", "org_1")
+    with pytest.raises(BadRequest):
+        codec.decode(again, "first-page")
+    assert codec.reissue(None, "first-page", owned) is None
