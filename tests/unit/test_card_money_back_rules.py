@@ -467,7 +467,7 @@ def test_a_waiting_record_is_first_looked_at_15_minutes_on_then_later_and_later(
         schedule = next_look(since, schedule, now, may_stop=True)
         gaps.append(datetime.fromisoformat(schedule.next_at) - now)
     assert [int(g.total_seconds() // 60) for g in gaps] == [15, 30, 60, 120, 240, 360, 360, 360]
-    assert schedule == Reconciling(next_at="2026-11-21T15:15:00.000Z", looks=8, stopped=False)
+    assert schedule == Reconciling(next_at="2026-11-21T15:15:00.000Z", looks=8, stopped=False, since=since)
     assert due(since, schedule) == "2026-11-21T15:15:00.000Z"
     # after 3 days it stops, unless it may not (a held refund is never given up)
     late = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
