@@ -14,6 +14,11 @@ import hmac
 
 TOLERANCE_SECONDS = 300
 MAX_HEADER = 2048
+# The one answer to every delivery that does not verify (no header, a malformed one, no matching signature, a
+# timestamp outside the tolerance): saying which would tell a caller holding a captured signature that it was
+# otherwise valid. The reason is logged only (shared.webhook_edge).
+REFUSED_CODE = "invalid_signature"
+REFUSED_MESSAGE = "The webhook could not be verified."
 
 
 class SignatureError(Exception):

@@ -7,7 +7,8 @@ import base64
 from typing import Any
 
 from shared.edge import INTERNAL, proxy_response, status_of
-from shared.errors import ApiError
+from shared.errors import ApiError, error_body
+from shared.stripe_signature import REFUSED_CODE, REFUSED_MESSAGE
 
 
 def raw_body(event: dict[str, Any]) -> bytes:
@@ -28,6 +29,8 @@ def stripe_webhook(service: Any, event: dict[str, Any], logger: Any) -> dict[str
         result = service.receive(headers.get("stripe-signature"), raw_body(event))
     except ApiError as error:
         logger.warning("stripe webhook refused", extra={"code": error.code, "reason": error.message})
+        if error.code == REFUSED_CODE:  # one answer for every signature failure; the reason is in the log only
+            return proxy_response(400, error_body(REFUSED_CODE, REFUSED_MESSAGE))
         return proxy_response(status_of(error), error.body())
     except Exception:
         logger.exception("stripe webhook failed; Stripe will retry it")
