@@ -527,6 +527,26 @@ def _patch_charges(r: Any) -> None:
 
     charge._api_list_all = classmethod(_api_list_all)
 
+    def _intents_listed(cls: Any, url: str, customer: Any = None, created: Any = None, limit: Any = None,
+                        starting_after: Any = None, **kwargs: Any) -> Any:
+        """`GET /v1/payment_intents?customer=&created[gte|gt|lte|lt]=` as Stripe lists them, newest first
+        (localstripe took no filter)."""
+        _refuse_unknown(r, kwargs)
+        bounds = created if isinstance(created, dict) else {} if created is None else {"eq": created}
+        try:
+            limits = {op: int(value) for op, value in bounds.items()}
+        except (TypeError, ValueError):
+            raise r.UserError(400, "Invalid integer: created", {"param": "created"}) from None
+        if set(limits) - {"gte", "gt", "lte", "lt", "eq"}:
+            raise r.UserError(400, "Invalid created", {"param": "created"})
+        tests = {"gte": lambda c, v: c >= v, "gt": lambda c, v: c > v, "lte": lambda c, v: c <= v,
+                 "lt": lambda c, v: c < v, "eq": lambda c, v: c == v}
+        found = [i for k, i in r.store.items() if k.startswith("payment_intent:")
+                 and customer in (None, i.customer) and all(tests[op](i.created, v) for op, v in limits.items())]
+        return _listed(r, url, found, limit, starting_after)
+
+    r.PaymentIntent._api_list_all = classmethod(_intents_listed)
+
     original_export = r.StripeObject._export
 
     def _export(self: Any, expand: Any = None) -> dict[str, Any]:

@@ -71,7 +71,7 @@ def create_resolver(logger: Logger) -> APIGatewayHttpResolver:
 
     @app.exception_handler(ApiError)
     def _api_error(error: ApiError) -> Response:
-        return json_response(status_of(error), error.body())
+        return json_response(status_of(error), error.body(), headers=error.headers() or None)
 
     @app.exception_handler(RequestValidationError)
     def _invalid(error: RequestValidationError) -> Response:

@@ -36,7 +36,7 @@ if TYPE_CHECKING:  # the services import their repositories; only the routes tha
     from shared.services.reconciliation import Reconciliation
     from shared.services.stripe_webhooks import StripeWebhookService
     from shared.services.sweep import Sweep
-    from shared.stripe_gateway import StripeGateway
+    from shared.stripe_gateway import Deadline, StripeGateway
     from shared.vocabulary import SettingsMethod
 
 
@@ -51,6 +51,12 @@ class Container:
     @classmethod
     def from_env(cls, overrides: dict[str, Any] | None = None) -> Container:
         return cls(get_settings(), overrides)
+
+    def begin(self, context: Any) -> None:
+        """At the start of each invocation: Lambda's context for idempotency, and its remaining time as the
+        deadline of every Stripe call (a call never outlives the function)."""
+        self.idempotency.register_context(context)
+        self.deadline.start(context.get_remaining_time_in_millis())
 
     # --- outside boundaries ------------------------------------------------------------------------------
     @cached_property
@@ -76,10 +82,16 @@ class Container:
                                            endpoint_url=self.settings.events_endpoint)
 
     @cached_property
+    def deadline(self) -> Deadline:
+        from shared.stripe_gateway import Deadline
+
+        return Deadline()
+
+    @cached_property
     def stripe(self) -> StripeGateway:
         from shared.stripe_gateway import StripeGateway
 
-        return StripeGateway(self.settings)
+        return StripeGateway(self.settings, self.deadline)
 
     # --- storage -----------------------------------------------------------------------------------------
     @cached_property
@@ -188,7 +200,7 @@ class Container:
 
         return Reconciliation(self.store, self.stripe_pending, lambda: self.stripe,
                               lambda intent, source: self.stripe_webhooks.settle_intent(intent, source),
-                              lambda: self.card_money_back, lambda attempt: self.card_funding.complete(attempt))
+                              lambda: self.card_money_back, self.card_funding, self.deadline)
 
     @cached_property
     def sweep(self) -> Sweep:
@@ -200,7 +212,7 @@ class Container:
     def card_funding(self) -> CardFunding:
         from shared.services.funding import CardFunding
 
-        return CardFunding(self.store, lambda: self.stripe)
+        return CardFunding(self.store, lambda: self.stripe, self.clock)
 
     @cached_property
     def funding(self) -> dict[SettingsMethod, Funding]:

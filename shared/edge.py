@@ -13,6 +13,7 @@ from shared.errors import (
     NotFound,
     PreconditionFailed,
     Unauthorized,
+    Unavailable,
     Unprocessable,
     UpstreamFailure,
     error_body,
@@ -21,7 +22,7 @@ from shared.errors import (
 JSON = "application/json"
 STATUS: dict[type[ApiError], int] = {
     BadRequest: 400, Unauthorized: 401, Forbidden: 403, NotFound: 404, Conflict: 409, PreconditionFailed: 412,
-    Unprocessable: 422, UpstreamFailure: 502,
+    Unprocessable: 422, UpstreamFailure: 502, Unavailable: 503,
 }
 INTERNAL = error_body("internal_error", "Something went wrong on our side.")
 

@@ -24,6 +24,10 @@ class ApiError(Exception):
     def body(self) -> dict[str, Any]:
         return error_body(self.code, self.message, self.details)
 
+    def headers(self) -> dict[str, str]:
+        """Headers the answer carries beside the body (Retry-After)."""
+        return {}
+
 
 class BadRequest(ApiError):
     """The request cannot be read (bad JSON, a bad cursor, an unverifiable webhook)."""
@@ -64,6 +68,17 @@ class UpstreamFailure(ApiError):
     """A provider the service depends on (Stripe) failed; nothing was written."""
 
     code = "upstream_failure"
+
+
+class Unavailable(ApiError):
+    """A provider the service depends on (Stripe) could not answer now; the same request (with the same
+    `Idempotency-Key`) may be sent again after `retry_after` seconds."""
+
+    code = "service_unavailable"
+    retry_after = 5
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
 
 
 class ConcurrentUpdate(Exception):

@@ -283,7 +283,9 @@ CreditNotePage, WithdrawalPage = _page(CreditNoteOut), _page(WithdrawalOut)
 ERRORS = {400: "Malformed request (bad JSON, bad cursor)", 401: "No or invalid token",
           403: "The role may not do this", 404: "Not found, or another partner's",
           409: "A state rule refuses it (the code names the rule)", 412: "Stale If-Match",
-          422: "Field validation", 502: "Stripe did not answer; the same request (Idempotency-Key) may be retried"}
+          422: "Field validation; `card_amount_not_allowed`; Stripe refused it (`payment_provider_refused`)",
+          502: "A provider failed", 503: "Stripe could not answer now (`payment_provider_unavailable`, Retry-After): "
+          "the same request with the same Idempotency-Key resumes it"}
 
 
 def documented(status: int, model: Any, description: str, *errors: int) -> dict[int, Any]:

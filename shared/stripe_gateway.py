@@ -10,21 +10,89 @@ Stripe branch pay for it, never the webhook, the other routes or a worker withou
   automatic charge   "auto-top-up:{org_id}:{business_date}"   at most one charge per organization a day
   refund             "refund:{refund_id}"                      its record (a pending refund) is made before the call
 
-Reads (no key): a PaymentIntent with its latest charge, and every refund and dispute of a PaymentIntent.
+Reads (no key): a PaymentIntent with its latest charge, every refund and dispute of a PaymentIntent, and a
+customer's PaymentIntents (the automatic charge looked up once its key has expired).
+
+Amounts: the callers speak this service's ISO minor units; each amount is converted to Stripe's units here
+(shared.domain.card_amounts) on the way out. Amounts Stripe shows are converted back where they are read.
+
+Time: no Stripe call outlives its function. Each try is bounded (connect 2 s, read 4 s) and tried again (the
+same request, the same key) only on what may pass on a second try (no connection, a timeout, 409, 429, 5xx),
+only while the invocation's `Deadline` leaves time for a whole try and for recording the outcome afterwards.
+What then still has no answer raises `PaymentProviderError` (503 `payment_provider_unavailable`, `Retry-After`),
+which says whether the request may have reached Stripe (`sent`). Any other refusal by Stripe raises
+`ProviderRefused` (422 `payment_provider_refused` with Stripe's code and message), a card's decline `CardDeclined`.
 """
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
-from shared.errors import Unprocessable, UpstreamFailure
+from shared.domain.card_amounts import to_stripe
+from shared.errors import Unavailable, Unprocessable
 from shared.settings import Settings
 
+CONNECT_SECONDS = 2.0
+READ_SECONDS = 4.0
+TRY_SECONDS = CONNECT_SECONDS + READ_SECONDS  # the longest one try can take
+RESERVE_SECONDS = 2.0  # left after the last try, to record what Stripe answered (or that it did not)
+BACKOFF_SECONDS = 0.5  # before the second try; doubled before each later one
+MAX_TRIES = 3
 
-class PaymentProviderError(UpstreamFailure):
-    code = "payment_provider_error"
+
+class Deadline:
+    """When the current invocation must be done with Stripe: Lambda's remaining time, set at its start
+    (`start`); without one (a script, a test) there is no limit but the tries'."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic):
+        self._clock = clock
+        self._ends_at: float | None = None
+
+    def start(self, remaining_ms: int) -> None:
+        self._ends_at = self._clock() + remaining_ms / 1000
+
+    def left(self) -> float:
+        return float("inf") if self._ends_at is None else self._ends_at - self._clock()
+
+    def allows_a_try(self, before: float = 0.0) -> bool:
+        """Whether a whole try (after `before` seconds of waiting) and the recording of its outcome still fit."""
+        return self.left() >= before + TRY_SECONDS + RESERVE_SECONDS
+
+
+class PaymentProviderError(Unavailable):
+    """Stripe did not answer (unreachable, a timeout, 409, 429 or 5xx, or no time left to ask). `sent`: the
+    request may have reached Stripe (a timeout or a 5xx after sending), so Stripe may have acted on it."""
+
+    code = "payment_provider_unavailable"
+
+    def __init__(self, message: str, *, sent: bool = False, code: str | None = None):
+        super().__init__(message, code=code)
+        self.sent = sent
+
+
+class ProviderRefused(Unprocessable):
+    """Stripe refused the request (a 4xx other than 409 and 429): its code and message, as Stripe gave them."""
+
+    code = "payment_provider_refused"
+
+    def __init__(self, stripe_code: str, message: str, *, decline_code: str | None = None,
+                 payment_intent_id: str | None = None, param: str | None = None):
+        detail: dict[str, Any] = {"code": stripe_code, "message": message}
+        if decline_code:
+            detail["decline_code"] = decline_code
+        if param:
+            detail["param"] = param
+        super().__init__(f"Stripe refused the request: {message}", details=[detail])
+        self.stripe_code, self.stripe_message, self.decline_code = stripe_code, message, decline_code
+        self.payment_intent_id = payment_intent_id
+
+
+class CardDeclined(ProviderRefused):
+    """Stripe declined the card (HTTP 402): `decline_code` is the issuer's reason where Stripe gives one."""
 
 
 @dataclass(frozen=True)
@@ -34,23 +102,31 @@ class Intent:
     client_secret: str | None = None
 
 
-class CardDeclined(Exception):
-    """Stripe refused an off-session charge (HTTP 402); `reason` is its decline code."""
-
-    def __init__(self, reason: str, message: str, payment_intent_id: str | None):
-        super().__init__(message)
-        self.reason, self.message, self.payment_intent_id = reason, message, payment_intent_id
-
-
 def decline_reason(error: dict[str, Any] | None) -> str:
     """Stripe's reason for a failed payment: the decline code when there is one, else the error code."""
     error = error or {}
     return str(error.get("decline_code") or error.get("code") or "payment_failed")
 
 
+def _maybe_sent(error: Exception) -> bool:
+    """Whether a request that got no answer may have reached Stripe: only a connection never made was not sent."""
+    import requests
+
+    cause = error.__cause__
+    if isinstance(cause, requests.exceptions.ConnectTimeout):
+        return False
+    if isinstance(cause, requests.exceptions.ConnectionError):
+        import urllib3
+
+        reason = getattr(cause.args[0], "reason", None) if cause.args else None
+        return not isinstance(reason, urllib3.exceptions.NewConnectionError)
+    return True
+
+
 class StripeGateway:
-    def __init__(self, settings: Settings):
-        self.settings = settings
+    def __init__(self, settings: Settings, deadline: Deadline | None = None,
+                 sleep: Callable[[float], None] = time.sleep):
+        self.settings, self.deadline, self._sleep = settings, deadline or Deadline(), sleep
 
     @cached_property
     def client(self) -> Any:
@@ -59,49 +135,50 @@ class StripeGateway:
         if self.settings.stripe_api_key is None:
             raise PaymentProviderError("Card payments are not configured.", code="stripe_not_configured")
         base: Any = {"api": self.settings.stripe_api_base} if self.settings.stripe_api_base else None
-        # The SDK retries network errors and 409/429/5xx itself, with the same idempotency key.
+        # The tries are this gateway's own (bounded by the deadline), never the SDK's.
         return stripe.StripeClient(self.settings.stripe_api_key.get_secret_value(), base_addresses=base,
-                                   max_network_retries=2)
+                                   max_network_retries=0,
+                                   http_client=stripe.RequestsClient(timeout=(CONNECT_SECONDS, READ_SECONDS)))
 
-    def _call(self, fn: Any, params: dict[str, Any], key: str) -> Any:
+    def _ask(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """One request, tried again while it may pass and time allows; raises PaymentProviderError,
+        ProviderRefused or CardDeclined (see the module's docstring)."""
         import stripe
 
-        try:
-            return fn(params, {"idempotency_key": key})
-        except stripe.InvalidRequestError as error:
-            if error.code in ("amount_too_small", "amount_too_large"):
-                raise Unprocessable(error.user_message or "Stripe refused the amount.",
-                                    details=[{"field": "amount", "message": error.user_message or "",
-                                              "type": error.code}]) from None
-            raise PaymentProviderError(f"Stripe refused the request ({error.code or 'invalid_request'}): "
-                                       f"{error.user_message or ''}") from None
-        except stripe.CardError:
-            raise
-        except stripe.StripeError as error:
-            raise PaymentProviderError(f"Stripe did not answer as expected ({type(error).__name__}); "
-                                       "please try again.") from None
-
-    def _read(self, fn: Any, *args: Any) -> Any:
-        import stripe
-
-        try:
-            return fn(*args)
-        except stripe.StripeError as error:
-            raise PaymentProviderError(f"Stripe did not answer as expected ({type(error).__name__}); "
-                                       "please try again.") from None
+        sent, wait = False, 0.0
+        for tries in range(1, MAX_TRIES + 1):
+            if not self.deadline.allows_a_try(wait):
+                break
+            if wait:
+                self._sleep(wait)
+            try:
+                return fn(*args)
+            except stripe.CardError as error:
+                raise _declined(error) from None
+            except stripe.APIConnectionError as error:
+                sent = sent or _maybe_sent(error)
+            except (stripe.RateLimitError, stripe.APIError) as error:  # 429, 5xx
+                sent = sent or error.http_status != 429
+            except stripe.StripeError as error:
+                if error.http_status != 409:  # 409: the same key is still in flight at Stripe
+                    raise _refused(error) from None
+                sent = True
+            wait = BACKOFF_SECONDS * 2 ** (tries - 1)
+        raise PaymentProviderError("Stripe could not answer now; please try again with the same Idempotency-Key.",
+                                   sent=sent)
 
     def _all(self, fn: Any, params: dict[str, Any]) -> list[dict[str, Any]]:
         """Every object of a Stripe list, page after page (100 a page)."""
         out: list[dict[str, Any]] = []
         while True:
-            page = self._read(fn, {**params, "limit": 100})
+            page = self._ask(fn, {**params, "limit": 100})
             out += [o.to_dict() for o in page.data]
             if not page.has_more or not page.data:
                 return out
             params = {**params, "starting_after": page.data[-1].id}
 
     def payment_intent(self, intent_id: str) -> dict[str, Any]:
-        return dict(self._read(self.client.v1.payment_intents.retrieve, intent_id).to_dict())
+        return dict(self._ask(self.client.v1.payment_intents.retrieve, intent_id).to_dict())
 
     def refunds_of(self, intent_id: str) -> list[dict[str, Any]]:
         return self._all(self.client.v1.refunds.list, {"payment_intent": intent_id})
@@ -109,61 +186,73 @@ class StripeGateway:
     def disputes_of(self, intent_id: str) -> list[dict[str, Any]]:
         return self._all(self.client.v1.disputes.list, {"payment_intent": intent_id})
 
-    def refund(self, *, refund_id: str, payment_id: str, org_id: str, intent_id: str, amount: int,
-               reason: str | None) -> dict[str, Any]:
-        """The refund asked for here; the same refund id always sends the identical request (its key and body).
-        Stripe's refusal (400: already refunded, disputed) comes back as a failed Refund; raises
-        PaymentProviderError when Stripe could not be asked."""
-        import stripe
+    def payment_intents_of(self, customer_id: str, created_from: int) -> list[dict[str, Any]]:
+        """The customer's PaymentIntents created at or after `created_from` (Unix seconds)."""
+        return self._all(self.client.v1.payment_intents.list,
+                         {"customer": customer_id, "created": {"gte": created_from}})
 
-        params: dict[str, Any] = {"payment_intent": intent_id, "amount": amount,
+    def refund(self, *, refund_id: str, payment_id: str, org_id: str, intent_id: str, amount: int, currency: str,
+               reason: str | None) -> dict[str, Any]:
+        """The refund asked for here; the same refund id always sends the identical request (its key and body)."""
+        params: dict[str, Any] = {"payment_intent": intent_id, "amount": to_stripe(amount, currency),
                                   "metadata": {"refund_id": refund_id, "payment_id": payment_id, "org_id": org_id}}
         if reason:
             params["reason"] = reason
-        try:
-            return dict(self.client.v1.refunds.create(params, {"idempotency_key": f"refund:{refund_id}"}).to_dict())
-        except stripe.InvalidRequestError as error:
-            return {"object": "refund", "id": None, "amount": amount, "status": "failed",
-                    "failure_reason": error.code or "invalid_request", "metadata": params["metadata"],
-                    "message": error.user_message or ""}
-        except stripe.StripeError as error:
-            raise PaymentProviderError(f"Stripe did not answer as expected ({type(error).__name__}); "
-                                       "please try again.") from None
+        refund = self._ask(self.client.v1.refunds.create, params, {"idempotency_key": f"refund:{refund_id}"})
+        return dict(refund.to_dict())
 
     def create_customer(self, *, org_id: str, partner_id: str, name: str) -> str:
-        customer = self._call(self.client.v1.customers.create,
-                              {"name": name, "metadata": {"org_id": org_id, "partner_id": partner_id}},
-                              f"customer:{org_id}")
+        customer = self._ask(self.client.v1.customers.create,
+                             {"name": name, "metadata": {"org_id": org_id, "partner_id": partner_id}},
+                             {"idempotency_key": f"customer:{org_id}"})
         return str(customer.id)
 
     def start_online_payment(self, *, top_up_id: str, org_id: str, partner_id: str, customer_id: str, amount: int,
                              currency: str) -> Intent:
         """A PaymentIntent the console confirms with the card, which Stripe then saves for off-session use."""
-        intent = self._call(self.client.v1.payment_intents.create, {
-            "amount": amount, "currency": currency.lower(), "customer": customer_id,
+        intent = self._ask(self.client.v1.payment_intents.create, {
+            "amount": to_stripe(amount, currency), "currency": currency.lower(), "customer": customer_id,
             "setup_future_usage": "off_session", "payment_method_types": ["card"],
             "metadata": {"purpose": "online_top_up", "online_top_up_id": top_up_id, "org_id": org_id,
                          "partner_id": partner_id},
-        }, f"online-top-up:{top_up_id}")
+        }, {"idempotency_key": f"online-top-up:{top_up_id}"})
         return Intent(id=str(intent.id), status=str(intent.status), client_secret=intent.client_secret)
 
     def charge_off_session(self, *, org_id: str, partner_id: str, business_date: str, customer_id: str,
                            payment_method_id: str, amount: int, currency: str) -> Intent:
-        """The daily automatic top-up's charge of the saved card; raises CardDeclined when refused."""
-        import stripe
-
-        try:
-            intent = self._call(self.client.v1.payment_intents.create, {
-                "amount": amount, "currency": currency.lower(), "customer": customer_id,
-                "payment_method": payment_method_id, "payment_method_types": ["card"],
-                "off_session": True, "confirm": True,
-                "metadata": {"purpose": "auto_top_up", "org_id": org_id, "partner_id": partner_id,
-                             "business_date": business_date},
-            }, f"auto-top-up:{org_id}:{business_date}")
-        except stripe.CardError as error:
-            json_body: dict[str, Any] = error.json_body if isinstance(error.json_body, dict) else {}
-            body = json_body.get("error") or {}
-            intent_id = (body.get("payment_intent") or {}).get("id")
-            raise CardDeclined(decline_reason(body), error.user_message or "The card was declined.",
-                               intent_id) from None
+        """The daily automatic top-up's charge of the saved card; raises CardDeclined or ProviderRefused when
+        Stripe refuses it, PaymentProviderError when it did not answer."""
+        intent = self._ask(self.client.v1.payment_intents.create, {
+            "amount": to_stripe(amount, currency), "currency": currency.lower(), "customer": customer_id,
+            "payment_method": payment_method_id, "payment_method_types": ["card"],
+            "off_session": True, "confirm": True,
+            "metadata": {"purpose": "auto_top_up", "org_id": org_id, "partner_id": partner_id,
+                         "business_date": business_date},
+        }, {"idempotency_key": f"auto-top-up:{org_id}:{business_date}"})
         return Intent(id=str(intent.id), status=str(intent.status))
+
+
+def _body(error: Any) -> dict[str, Any]:
+    json_body = error.json_body if isinstance(error.json_body, dict) else {}
+    body = json_body.get("error")
+    return body if isinstance(body, dict) else {}
+
+
+def _intent_id(body: dict[str, Any]) -> str | None:
+    intent = body.get("payment_intent")
+    return str(intent["id"]) if isinstance(intent, dict) and intent.get("id") else None
+
+
+def _declined(error: Any) -> CardDeclined:
+    body = _body(error)
+    return CardDeclined(str(body.get("code") or error.code or "card_declined"),
+                        str(body.get("message") or error.user_message or "The card was declined."),
+                        decline_code=str(body.get("decline_code") or body.get("code") or "generic_decline"),
+                        payment_intent_id=_intent_id(body), param=body.get("param"))
+
+
+def _refused(error: Any) -> ProviderRefused:
+    body = _body(error)
+    return ProviderRefused(str(body.get("code") or error.code or body.get("type") or "invalid_request"),
+                           str(body.get("message") or error.user_message or "Stripe refused the request."),
+                           payment_intent_id=_intent_id(body), param=body.get("param"))

@@ -80,7 +80,8 @@ def list_withdrawals(org_id: str, limit: Limit = 50, cursor: Cursor = None):
 
 
 @app.post("/organizations/<org_id>/online-top-ups",
-          responses=documented(201, R.OnlineTopUpOut, "The online top-up and its client secret", 403, 404, 409, 422))
+          responses=documented(201, R.OnlineTopUpOut, "The online top-up and its client secret", 403, 404, 409, 422,
+                               503))
 def start_online_top_up(org_id: str, body: OnlineTopUpIn):
     top_up = deps.online_top_ups.start(principal(app), org_id, body, header(app, "Idempotency-Key"))
     return json_response(201, top_up, R.OnlineTopUpOut)
@@ -107,5 +108,5 @@ def credit_partner_wallet(partner_id: str, body: PartnerCreditIn):
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 @metrics.log_metrics
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
-    deps.idempotency.register_context(context)
+    deps.begin(context)
     return handle(app, event, context)

@@ -134,7 +134,7 @@ def bounce_payment(payment_id: str, body: BounceIn):
 
 
 @app.post("/payments/<payment_id>/refunds",
-          responses=documented(202, R.RefundOut, "The refund, as Stripe answered it", 403, 404, 409, 422, 502))
+          responses=documented(202, R.RefundOut, "The refund, as Stripe answered it", 403, 404, 409, 422, 503))
 def refund_payment(payment_id: str, body: RefundIn):
     refund = deps.card_money_back.request_refund(principal(app), payment_id, body, header(app, "Idempotency-Key"))
     metrics.add_metric(name="CardRefundRequested", unit=MetricUnit.Count, value=1)
@@ -149,5 +149,5 @@ def list_refunds(payment_id: str):
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 @metrics.log_metrics
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
-    deps.idempotency.register_context(context)
+    deps.begin(context)
     return handle(app, event, context)

@@ -68,5 +68,5 @@ def payment_history(payment_id: str, limit: Limit = 50, cursor: Cursor = None):
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 @metrics.log_metrics
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
-    deps.idempotency.register_context(context)
+    deps.begin(context)
     return handle(app, event, context)

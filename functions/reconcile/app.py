@@ -14,6 +14,7 @@ deps = Container.from_env()
 @logger.inject_lambda_context
 @metrics.log_metrics
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    deps.begin(context)
     result = deps.reconciliation.run(event["time"])
     metrics.add_metric(name="StripeUnavailable", unit=MetricUnit.Count,
                        value=result["outcomes"].get("stripe_unavailable", 0))

@@ -13,4 +13,5 @@ deps = Container.from_env()
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    deps.begin(context)  # the Stripe reads of refund and dispute events end before the function does
     return stripe_webhook(deps.stripe_webhooks, event, logger)

@@ -23,6 +23,7 @@ def record_handler(record: SQSRecord) -> str:
 
 @logger.inject_lambda_context
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    deps.begin(context)  # no Stripe charge outlives the batch: what has no time left is delivered again
     response = process_partial_response(event=event, record_handler=record_handler, processor=processor,
                                         context=context)
     return dict(response)  # Powertools' TypedDict of SQS's partial-failure response

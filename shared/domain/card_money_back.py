@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from shared.domain.allocation import bump
+from shared.domain.card_amounts import CARD_CURRENCIES, from_stripe
 from shared.domain.organization import LedgerEntry, Organization
 from shared.domain.payment import Dispute, Payment, Refund
 from shared.domain.wallet import Posting, post
@@ -39,6 +40,15 @@ def _text(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
+def _amount(obj: dict[str, Any]) -> int | None:
+    """A Stripe object's `amount`, in this service's minor units of its `currency` (ISK: Stripe's 500 is 5); None
+    when it has none or a currency this service does not know (not ours). Never rounded: shared.domain.card_amounts."""
+    amount, currency = _int(obj.get("amount")), _text(obj.get("currency"))
+    if amount is None or currency is None or currency.upper() not in CARD_CURRENCIES:
+        return None
+    return from_stripe(amount, currency)
+
+
 @dataclass(frozen=True)
 class SeenRefund:
     """A Stripe Refund, as Stripe answered it."""
@@ -55,7 +65,7 @@ class SeenRefund:
         """None for what is not a Refund Stripe could have sent (it is then left alone)."""
         if not isinstance(obj, dict) or obj.get("object") != "refund":
             return None
-        rid, amount, status = _text(obj.get("id")), _int(obj.get("amount")), _REFUND_STATUS.get(str(obj.get("status")))
+        rid, amount, status = _text(obj.get("id")), _amount(obj), _REFUND_STATUS.get(str(obj.get("status")))
         if rid is None or amount is None or status is None:
             return None
         metadata = obj["metadata"] if isinstance(obj.get("metadata"), dict) else {}
@@ -79,7 +89,7 @@ class SeenDispute:
     def from_stripe(cls, obj: Any) -> SeenDispute | None:
         if not isinstance(obj, dict) or obj.get("object") != "dispute":
             return None
-        did, amount, status = _text(obj.get("id")), _int(obj.get("amount")), _text(obj.get("status"))
+        did, amount, status = _text(obj.get("id")), _amount(obj), _text(obj.get("status"))
         if did is None or amount is None or status is None:
             return None
         moves = [t for t in obj.get("balance_transactions") or [] if isinstance(t, dict)]
@@ -178,13 +188,16 @@ def apply_refund(payment: Payment, seen: SeenRefund, *, actor: str, at: str) -> 
     return Change(bump(payment, at, refunds=refunds), action, _details(refund), postings, hold)
 
 
-def refuse_refund(payment: Payment, refund_id: str, failure_reason: str, *, at: str) -> Change | None:
-    """Stripe refused the refund asked for here (400: e.g. already refunded, disputed): failed, its hold released."""
+def refuse_refund(payment: Payment, refund_id: str, failure_reason: str, *, at: str,
+                  message: str | None = None) -> Change | None:
+    """Stripe refused the refund asked for here (400: e.g. already refunded, disputed), or it was never sent:
+    failed, its hold released. `message`: Stripe's, when Stripe refused it (the request is answered 422 again)."""
     current = next((r for r in payment.refunds if r.id == refund_id), None)
     if current is None or current.status != "pending" or current.stripe_refund_id is not None:
         return None
     refund = current.model_copy(update={"status": "failed", "failure_reason": failure_reason, "held": False,
-                                        "updated_at": at})
+                                        "refused_code": failure_reason if message is not None else None,
+                                        "failure_message": message, "updated_at": at})
     refunds = [refund if r.id == refund_id else r for r in payment.refunds]
     return Change(bump(payment, at, refunds=refunds), "payment.refund_failed", _details(refund),
                   hold=-current.amount if current.held else 0)

@@ -27,6 +27,8 @@ class Refund(Part):
     held: bool = False  # its amount is held in the wallet (`refund_held`) while pending
     request_key: str | None = None  # the hashed Idempotency-Key that asked for it: a retry resumes it
     failure_reason: str | None = None
+    refused_code: str | None = None  # Stripe's error code when Stripe refused it (asked again: the same 422)
+    failure_message: str | None = None  # Stripe's message, when it gave one
     created_at: str
     created_by: str
     updated_at: str

@@ -21,10 +21,11 @@ from typing import Any
 from shared.auth import Principal
 from shared.clock import utc_now_str
 from shared.domain import card_money_back as rules
+from shared.domain.card_amounts import check_refundable
 from shared.domain.organization import Organization
 from shared.domain.payment import Payment, Refund
 from shared.domain.reconciling import key_expired
-from shared.errors import Conflict, NotFound
+from shared.errors import Conflict, NotFound, Unprocessable
 from shared.idempotency import Completion, Idempotency
 from shared.ids import new_id
 from shared.models import RefundIn
@@ -32,7 +33,7 @@ from shared.repositories.keys import hashed
 from shared.repositories.store import Store
 from shared.repositories.stripe_markers import StripeMarker
 from shared.services.common import audit, once, with_retries
-from shared.stripe_gateway import PaymentProviderError
+from shared.stripe_gateway import PaymentProviderError, ProviderRefused
 
 STRIPE_SUB = "system:stripe"
 CHANGES_PER_TRANSACTION = 20  # each change writes at most 4 items beside the payment and the organization
@@ -56,14 +57,20 @@ class CardMoneyBackService:
 
     # --- the API --------------------------------------------------------------------------------------
     def request_refund(self, principal: Principal, payment_id: str, body: RefundIn, key: str | None) -> dict[str, Any]:
-        """202: the refund as Stripe answered it (`pending` when Stripe did not answer: its amount stays held, and the
-        reconciliation asks again)."""
-        request_key = hashed(f"{principal.home_partner()}|{payment_id}|{key}") if key is not None else None
+        """202: the refund as Stripe answered it, or `pending` when Stripe was asked but did not answer (its amount
+        stays held; the reconciliation asks again). Stripe not reached is 503 (the refund waits, held: the same
+        `Idempotency-Key` resumes it, else the reconciliation asks), Stripe's refusal 422 (the refund failed, its
+        hold released). The key is required: a refund retried without one could become a second refund."""
+        if key is None:
+            raise Unprocessable("Refunds need an Idempotency-Key header, so that a retried request can never "
+                                "refund twice.", code="idempotency_key_required")
+        request_key = hashed(f"{principal.home_partner()}|{payment_id}|{key}")
 
         def attempt(complete: Completion | None) -> dict[str, Any]:
             payment = self._own(principal, payment_id, write=True)
             rules.check_card_payment(payment)
-            refund = next((r for r in payment.refunds if request_key and r.request_key == request_key), None)
+            check_refundable(body.amount, payment.currency)
+            refund = next((r for r in payment.refunds if r.request_key == request_key), None)
             if refund is not None and (refund.amount, refund.reason) != (body.amount, body.reason):
                 raise Conflict("idempotency_key_reused",
                                "This Idempotency-Key was already used with a different request body.")
@@ -73,14 +80,18 @@ class CardMoneyBackService:
                     p, org, amount=body.amount, reason=body.reason, refund_id=refund_id, request_key=request_key,
                     actor=principal.sub, at=at))
                 refund = _refund(payment, refund_id)
+            elif refund.status == "failed" and refund.refused_code:
+                raise ProviderRefused(refund.refused_code, refund.failure_message or "Stripe refused the refund.")
             rid = refund.id
             # the idempotency record's completion rides in the transaction of Stripe's answer
             finish = (lambda p: complete(refund_out(p, _refund(p, rid)))) if complete else None
             if refund.status == "pending" and refund.stripe_refund_id is None:
                 try:
                     payment = self._send(payment, refund, finish)
-                except PaymentProviderError:
-                    pass  # 202 `pending`, its amount held: the reconciliation asks Stripe again (the same request)
+                except PaymentProviderError as unanswered:
+                    if not unanswered.sent:
+                        raise  # 503: Stripe was not reached; the refund waits, held, for this key or the reconciliation
+                    # sent, no answer: 202 `pending`, held; the reconciliation reads Stripe and settles it
                 else:
                     return refund_out(payment, _refund(payment, rid))
             result = refund_out(payment, _refund(payment, rid))
@@ -126,21 +137,29 @@ class CardMoneyBackService:
                 current = self._change(current.id, current.org_id, STRIPE_SUB, _refused(refund.id, "not_sent"))
                 outcome = "not_sent"
             else:
-                current = self._send(current, refund)
-                outcome = "resent"
+                try:
+                    current = self._send(current, refund)
+                    outcome = "resent"
+                except ProviderRefused:
+                    current = self.store.get(Payment, current.id) or current
+                    outcome = "refused"
         return outcome
 
     # --- steps -------------------------------------------------------------------------------------------
     def _send(self, payment: Payment, refund: Refund, finish: Finish | None = None) -> Payment:
         """Ask Stripe (the identical request each time), then apply its answer (with `finish`'s item)."""
-        answer = self._gateway().refund(refund_id=refund.id, payment_id=payment.id, org_id=payment.org_id or "",
-                                        intent_id=payment.reference or "", amount=refund.amount, reason=refund.reason)
+        try:
+            answer = self._gateway().refund(refund_id=refund.id, payment_id=payment.id, org_id=payment.org_id or "",
+                                            intent_id=payment.reference or "", amount=refund.amount,
+                                            currency=payment.currency, reason=refund.reason)
+        except ProviderRefused as refused:  # (400: already refunded, disputed...): failed, its hold released
+            self._change(payment.id, payment.org_id, STRIPE_SUB,
+                         _refused(refund.id, refused.stripe_code, refused.stripe_message))
+            raise
         seen = rules.SeenRefund.from_stripe(answer)
-        if seen is not None:
-            decide = _refund_seen(seen)
-        else:  # Stripe refused it (400): it is failed, and its hold released
-            decide = _refused(refund.id, str(answer.get("failure_reason") or "refused_by_stripe"))
-        return self._change(payment.id, payment.org_id, STRIPE_SUB, decide, finish)
+        if seen is None:
+            raise ValueError(f"Stripe answered the refund {refund.id} with no Refund")
+        return self._change(payment.id, payment.org_id, STRIPE_SUB, _refund_seen(seen), finish)
 
     def _credited(self, intent_id: str) -> StripeMarker | str:
         """The PaymentIntent's marker, after settling its success from Stripe if its event is late; else
@@ -237,8 +256,8 @@ def _dispute_seen(seen: rules.SeenDispute) -> Decide:
     return decide
 
 
-def _refused(refund_id: str, reason: str) -> Decide:
+def _refused(refund_id: str, reason: str, message: str | None = None) -> Decide:
     def decide(payment: Payment, _: Organization) -> rules.Change | None:
-        return rules.refuse_refund(payment, refund_id, reason, at=utc_now_str())
+        return rules.refuse_refund(payment, refund_id, reason, message=message, at=utc_now_str())
 
     return decide

@@ -11,21 +11,25 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from shared.auth import Principal
-from shared.clock import utc_now_str
+from shared.clock import rfc3339
 from shared.domain.attempt import AutoTopUpAttempt
 from shared.domain.invoice import Invoice, InvoiceCounter
 from shared.domain.organization import Organization
+from shared.domain.reconciling import key_expired
 from shared.domain.wallet import Posting, post, post_partner
 from shared.repositories.partner_wallets import PartnerWalletRepository
 from shared.repositories.store import Store
 from shared.repositories.unit_of_work import UnitOfWork
 from shared.services.common import audit, with_retries
 from shared.services.invoicing import with_free_number, write_invoice
+from shared.stripe_gateway import CardDeclined, ProviderRefused, StripeGateway
 
 SYSTEM = Principal(sub="system:auto-top-up", partner_id=None, groups=frozenset())
+LOOKUP_MARGIN_SECONDS = 3600  # Stripe's `created` and ours come from two clocks
 
 
 @dataclass(frozen=True)
@@ -119,43 +123,64 @@ class MasterWalletFunding:
 class CardFunding:
     """`stripe`: recorded `charge_pending` before the off-session charge (see the module's docstring)."""
 
-    def __init__(self, store: Store, gateway: Callable[[], Any]):
-        self.store, self._gateway = store, gateway
+    def __init__(self, store: Store, gateway: Callable[[], StripeGateway], clock: Callable[[], float]):
+        self.store, self._gateway, self._clock = store, gateway, clock
 
     def fund(self, claim: Claim) -> AutoTopUpAttempt:
         org = claim.org
         uow = self.store.unit_of_work()
         if not (org.stripe_customer_id and org.stripe_payment_method_id):
             final = claim.settle(uow, "failed", reason="no_saved_card")
-        else:
+        else:  # the charge is sent right after this commit: its send time, at the latest
             final = claim.settle(uow, "charge_pending", customer_id=org.stripe_customer_id,
-                                 payment_method_id=org.stripe_payment_method_id)
+                                 payment_method_id=org.stripe_payment_method_id, charge_sent_at=claim.at)
         uow.commit()
         return final
 
-    def complete(self, attempt: AutoTopUpAttempt) -> AutoTopUpAttempt:
+    def complete(self, attempt: AutoTopUpAttempt, now: datetime | None = None) -> AutoTopUpAttempt:
         """The off-session charge of a `charge_pending` attempt, and what Stripe answered. Repeating it (a
-        crash or error around the call) sends the same request with the same key: no second charge."""
-        from shared.stripe_gateway import CardDeclined
-
+        crash or error around the call) sends the same request with the same key: no second charge. Past the
+        key's lifetime (a redriven message, a late look) it is never resent: the charge is looked up instead.
+        Stripe's refusal fails the attempt at once; no answer raises PaymentProviderError (it stays pending)."""
         if not (attempt.customer_id and attempt.payment_method_id):
             raise RuntimeError(f"attempt {attempt.org_id}/{attempt.business_date} has no card to charge")
-        try:
-            intent = self._gateway().charge_off_session(
-                org_id=attempt.org_id, partner_id=attempt.partner_id, business_date=attempt.business_date,
-                customer_id=attempt.customer_id, payment_method_id=attempt.payment_method_id,
-                amount=attempt.amount, currency=attempt.currency)
-            update: dict[str, Any] = {"payment_intent_id": intent.id}
-        except CardDeclined as declined:
-            update = {"status": "failed", "reason": declined.reason, "payment_intent_id": declined.payment_intent_id}
+        moment = now or datetime.fromtimestamp(self._clock(), UTC)
+        sent_at = attempt.charge_sent_at or attempt.created_at
+        if key_expired(sent_at, moment):
+            update = self._looked_up(attempt, sent_at)
+        else:
+            try:
+                intent = self._gateway().charge_off_session(
+                    org_id=attempt.org_id, partner_id=attempt.partner_id, business_date=attempt.business_date,
+                    customer_id=attempt.customer_id, payment_method_id=attempt.payment_method_id,
+                    amount=attempt.amount, currency=attempt.currency)
+                update = {"payment_intent_id": intent.id}
+            except ProviderRefused as refused:  # a decline, or any other refusal: failed now, with Stripe's reason
+                update = {"status": "failed", "payment_intent_id": refused.payment_intent_id,
+                          "reason": "card_declined" if isinstance(refused, CardDeclined) else "provider_refused",
+                          "failure_code": refused.decline_code or refused.stripe_code,
+                          "failure_message": refused.stripe_message}
 
         def record() -> AutoTopUpAttempt:
             current = self.store.get(AutoTopUpAttempt, attempt.org_id, attempt.business_date)
             assert current is not None  # attempts are never deleted
             if current.status != "charge_pending" or current.payment_intent_id:
                 return current  # the webhook got there first
-            final = current.model_copy(update={**update, "updated_at": utc_now_str(), "version": current.version + 1})
+            final = current.model_copy(update={**update, "updated_at": rfc3339(moment),
+                                               "version": current.version + 1})
             self.store.unit_of_work().save(final, current.version).commit()
             return final
 
         return with_retries(record)
+
+    def _looked_up(self, attempt: AutoTopUpAttempt, sent_at: str) -> dict[str, Any]:
+        """The charge Stripe made for this attempt, found by its metadata among the customer's PaymentIntents
+        since it was first sent; none found: Stripe never made it, and it is failed `charge_unconfirmed`."""
+        since = int(datetime.fromisoformat(sent_at.upper()).timestamp()) - LOOKUP_MARGIN_SECONDS
+        for intent in self._gateway().payment_intents_of(attempt.customer_id or "", since):
+            metadata = intent.get("metadata") or {}
+            if (metadata.get("purpose"), metadata.get("org_id"), metadata.get("business_date")) == (
+                    "auto_top_up", attempt.org_id, attempt.business_date):
+                return {"payment_intent_id": str(intent["id"])}  # settled from Stripe by the reconciliation
+        return {"status": "failed", "reason": "charge_unconfirmed",
+                "failure_message": "Stripe has no charge of this attempt, and its request can no longer be resent."}

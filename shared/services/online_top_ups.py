@@ -10,9 +10,10 @@ from typing import Any
 
 from shared.auth import Principal
 from shared.clock import utc_now_str
+from shared.domain.card_amounts import check_chargeable
 from shared.domain.organization import OnlineTopUp, Organization
 from shared.idempotency import Completion, Idempotency
-from shared.ids import new_id
+from shared.ids import derived_id, new_id
 from shared.models import OnlineTopUpIn
 from shared.repositories.store import Store
 from shared.services.common import audit, once, organization_for, with_retries
@@ -32,13 +33,21 @@ class OnlineTopUpService:
         self.store, self.idempotency, self.gateway = store, idempotency, gateway
 
     def start(self, principal: Principal, org_id: str, body: OnlineTopUpIn, key: str | None) -> dict[str, Any]:
-        """Returns the top-up with the PaymentIntent's `client_secret` for the console (Stripe.js)."""
+        """Returns the top-up with the PaymentIntent's `client_secret` for the console (Stripe.js).
+
+        Nothing is recorded unless Stripe made the PaymentIntent: an amount Stripe could not charge is refused
+        first (422 `card_amount_not_allowed`), Stripe's refusal is 422 `payment_provider_refused`, and no answer
+        is 503 `payment_provider_unavailable`. The top-up's id (the PaymentIntent's idempotency key) comes from
+        the `Idempotency-Key` when there is one, so a retry after a 503 resumes the same PaymentIntent."""
 
         def attempt(complete: Completion | None) -> dict[str, Any]:
             org = organization_for(self.store, principal, org_id, write=True)
+            check_chargeable({"amount": body.amount, "trigger_amount": body.trigger_amount}
+                             if body.trigger_amount or body.auto_trigger else {"amount": body.amount}, org.currency)
             customer_id = org.stripe_customer_id or self._customer(org)
             at = utc_now_str()
-            record_id = new_id("otu")  # made before the call: it is the PaymentIntent's idempotency key
+            # made before the call: it is the PaymentIntent's idempotency key
+            record_id = (derived_id("otu", f"{org.partner_id}|{org.id}|{key}") if key is not None else new_id("otu"))
             intent = self.gateway.start_online_payment(top_up_id=record_id, org_id=org.id,
                                                        partner_id=org.partner_id, customer_id=customer_id,
                                                        amount=body.amount, currency=org.currency)

@@ -6,13 +6,15 @@ index lags), asks Stripe where it stands, and settles it through the webhook's o
 first (the webhook or this) does the work and the other finds it done:
   - an automatic top-up attempt `charge_pending`: its PaymentIntent, read by id. One whose charge call never
     answered (no PaymentIntent id) is charged again with the identical request (same key: Stripe answers with the
-    first PaymentIntent, never a second charge), but only while Stripe still holds that key (23 hours); after
-    that it is failed `charge_unconfirmed` (a webhook of a charge Stripe did make would still credit it);
+    first PaymentIntent, never a second charge), but only while Stripe still holds that key (23 hours from its
+    first send); after that its charge is looked up among the customer's PaymentIntents by its metadata, and
+    failed `charge_unconfirmed` when Stripe never made it (shared.services.funding.CardFunding.complete);
   - an online top-up until it succeeds: its PaymentIntent, read by id (one the customer never paid waits);
   - a payment with a `pending` refund: its refunds read from Stripe first (a refund Stripe made is linked by our
     refund id in its metadata), then a refund asked for here that Stripe does not have is asked again (the
     identical request) while its key lives, else failed `not_sent` and its hold released.
-A record still waiting afterwards is looked at again later; Stripe not answering leaves it waiting too.
+A record still waiting afterwards is looked at again later; Stripe not answering leaves it waiting too. A run
+stops looking when the function's time no longer allows a Stripe call (`out_of_time`: due in the next run).
 """
 
 from __future__ import annotations
@@ -22,25 +24,25 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from shared.clock import rfc3339, utc_now_str
+from shared.clock import rfc3339
 from shared.domain.attempt import AutoTopUpAttempt
 from shared.domain.payment import Payment
-from shared.domain.reconciling import key_expired, next_look
+from shared.domain.reconciling import next_look
 from shared.errors import ConcurrentUpdate
 from shared.repositories.store import Store
 from shared.repositories.stripe_pending import StripePendingRepository, Waiting, ids_of, since
-from shared.services.common import with_retries
-from shared.stripe_gateway import PaymentProviderError
+from shared.services.funding import CardFunding
+from shared.stripe_gateway import Deadline, PaymentProviderError, StripeGateway
 
 LIMIT = 300  # records per run (each costs 1-3 Stripe reads, ~50 ms each); the rest are due in the next run
 
 
 class Reconciliation:
-    def __init__(self, store: Store, pending: StripePendingRepository, gateway: Callable[[], Any],
+    def __init__(self, store: Store, pending: StripePendingRepository, gateway: Callable[[], StripeGateway],
                  settle_intent: Callable[[dict[str, Any], str], str], card_money: Callable[[], Any],
-                 charge: Callable[[AutoTopUpAttempt], AutoTopUpAttempt]):
+                 card: CardFunding, deadline: Deadline):
         self.store, self.pending, self._gateway, self._settle_intent = store, pending, gateway, settle_intent
-        self._card_money, self._charge = card_money, charge
+        self._card_money, self._card, self._deadline = card_money, card, deadline
 
     def run(self, event_time: str) -> dict[str, Any]:
         """Look at what is due at `event_time`: the counts of each outcome, and the records that failed."""
@@ -51,6 +53,9 @@ class Reconciliation:
         outcomes: Counter[str] = Counter()
         errors: list[str] = []
         for record in due:
+            if not self._deadline.allows_a_try():
+                outcomes["out_of_time"] += 1  # still due: the next run looks at it first
+                continue
             try:
                 outcome = self._look(record, now)
             except PaymentProviderError:
@@ -69,28 +74,15 @@ class Reconciliation:
         if isinstance(record, Payment):
             return str(self._card_money().reconcile_refunds(record, now))
         if isinstance(record, AutoTopUpAttempt) and record.payment_intent_id is None:
-            if key_expired(record.updated_at, now):
-                return self._unconfirmed(record)
-            record = self._charge(record)  # the identical request: Stripe answers with the first PaymentIntent
+            # the identical request (Stripe answers with the first PaymentIntent), or past its key's lifetime the
+            # charge looked up by its metadata (shared.services.funding)
+            record = self._card.complete(record, now)
             if record.status != "charge_pending":
-                return record.status  # declined: recorded failed
+                return record.reason or record.status  # refused, or never made: recorded failed
             if record.payment_intent_id is None:
                 return "still_pending"
         assert record.payment_intent_id is not None  # an online top-up has one from its start
         return self._settle_intent(self._gateway().payment_intent(record.payment_intent_id), "reconciliation")
-
-    def _unconfirmed(self, attempt: AutoTopUpAttempt) -> str:
-        """A charge whose call never answered, past its key's lifetime: it cannot be resent safely."""
-        def fail() -> str:
-            current = self.store.get(AutoTopUpAttempt, attempt.org_id, attempt.business_date)
-            if current is None or current.status != "charge_pending" or current.payment_intent_id:
-                return "already_settled"
-            failed = current.model_copy(update={"status": "failed", "reason": "charge_unconfirmed",
-                                                "updated_at": utc_now_str(), "version": current.version + 1})
-            self.store.unit_of_work().save(failed, current.version).commit()
-            return "charge_unconfirmed"
-
-        return with_retries(fail)
 
     def _reschedule(self, listed: Waiting, now: datetime) -> None:
         """The record's next look, if it still waits (a record settled meanwhile is left alone)."""

@@ -24,7 +24,8 @@ from typing import Any
 
 from shared.auth import Principal
 from shared.clock import utc_now_str
-from shared.domain.attempt import AutoTopUpAttempt
+from shared.domain.attempt import AutoTopUpAttempt, card_failure
+from shared.domain.card_amounts import from_stripe, to_stripe
 from shared.domain.organization import OnlineTopUp, Organization, PaymentSettings
 from shared.domain.payment import Allocation, Payment
 from shared.domain.settings import settings_changed, stripe_settings
@@ -195,10 +196,12 @@ class StripeWebhookService:
             update: dict[str, Any] = {"status": target.credited, "reason": None, "payment_id": payment.id}
             outcome = "credited"
         else:
-            reason = decline_reason(intent.get("last_payment_error"))
-            if record.status == "failed" and record.reason == reason:
+            error = intent.get("last_payment_error")
+            failure: dict[str, Any] = (card_failure(error) if isinstance(record, AutoTopUpAttempt)
+                                       else {"reason": decline_reason(error)})
+            if record.status == "failed" and all(getattr(record, k) == v for k, v in failure.items()):
                 return "already_failed"
-            update, outcome = {"status": "failed", "reason": reason}, "failed"
+            update, outcome = {"status": "failed", **failure}, "failed"
         update |= {"payment_intent_id": intent["id"], "updated_at": at, "version": record.version + 1}
         uow.save(record.model_copy(update=update), record.version).create(self._event_marker(event, org_id, at))
         uow.commit()
@@ -206,8 +209,11 @@ class StripeWebhookService:
 
     @staticmethod
     def _amount_matches(intent: dict[str, Any], amount: int, currency: str) -> bool:
+        """Stripe received exactly what was asked, in this service's minor units (ISK: Stripe's 500 is 5)."""
         received, code = intent.get("amount_received"), intent.get("currency")
-        return isinstance(received, int) and received == amount and isinstance(code, str) and code.upper() == currency
+        if not (isinstance(received, int) and isinstance(code, str) and code.upper() == currency):
+            return False
+        return received == to_stripe(amount, currency)
 
     def _event_marker(self, event: dict[str, Any], org_id: str, at: str) -> StripeMarker:
         expires = int(self.clock()) + EVENT_MARKER_DAYS * 86_400
@@ -218,7 +224,7 @@ class StripeWebhookService:
         """The card payment received: a `stripe` payment assigned to the organization and delivered whole
         to its wallet (a `wallet_top_up` allocation and its ledger entry), the PaymentIntent's marker,
         and (online top-up) the settings chosen with it."""
-        amount = int(intent["amount_received"])
+        amount = from_stripe(int(intent["amount_received"]), org.currency)  # checked: exactly what was asked
         created = event.get("created")
         received = datetime.fromtimestamp(created, UTC).date().isoformat() if isinstance(created, int) else at[:10]
         payment = Payment(id=new_id("pay"), partner_id=org.partner_id, org_id=org.id, amount=amount,

@@ -94,7 +94,7 @@ def run_worker(lambdas: Any, org_id: str, business_date: str) -> dict[str, Any]:
 VOLATILE = {"id", "created_at", "updated_at", "wallet_updated_at", "at", "version", "expiration", "allocated_at",
             "payment_id", "ledger_entry", "gsi1sk", "gsi2sk", "gsi3sk", "sk", "pk", "gsi2pk", "gsi1pk", "received_date",
             "stripe_id", "payment_intent_id", "customer_id", "payment_method_id", "reference", "org_id", "partner_id",
-            "payment_intent", "balance"}  # ids and times differ between organizations; balances are in "wallet"
+            "payment_intent", "balance", "charge_sent_at"}  # ids and times differ between organizations; balances are in "wallet"
 
 
 def _clean(value: Any) -> Any:
@@ -154,9 +154,13 @@ def the_payment(lambdas: Any, partner: str, org_id: str) -> dict[str, Any]:
     return payment
 
 
-def refund(lambdas: Any, partner: str, payment_id: str, amount: int, *, key: str | None = None,
+FRESH_KEY = "<fresh>"  # refund()'s default: a new Idempotency-Key (None sends none)
+
+
+def refund(lambdas: Any, partner: str, payment_id: str, amount: int, *, key: str | None = FRESH_KEY,
            reason: str | None = None, who: dict[str, Any] | None = None) -> tuple[int, Any]:
     body: dict[str, Any] = {"amount": amount} | ({"reason": reason} if reason else {})
+    key = f"refund-{secrets.token_hex(8)}" if key == FRESH_KEY else key
     return lambdas.allocation("refund_payment", path={"payment_id": payment_id}, body=body,
                               headers={"idempotency-key": key}, **(who or admin(partner)))
 

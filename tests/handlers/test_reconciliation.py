@@ -183,9 +183,11 @@ def test_a_refund_whose_answer_never_came_is_asked_again_identically_and_settled
     org, payment = card_payment(lambdas, partner)
     down = stripe_down()
     finance = Principal(sub="admin@example.com", partner_id=partner, groups=frozenset({"finance-admin"}))
-    answered = down.card_money_back.request_refund(finance, payment["id"], RefundIn(amount=2_000), None)
-    # Then it is accepted pending (202), its amount held: no other debit may spend it
-    assert (answered["status"], answered["stripe_refund_id"]) == ("pending", None)
+    with pytest.raises(PaymentProviderError) as unavailable:
+        down.card_money_back.request_refund(finance, payment["id"], RefundIn(amount=2_000), "refund-1")
+    # Then it is answered 503 (Stripe not reached), and the refund waits pending, its amount held: no other debit
+    # may spend it (the same key, or the reconciliation, asks Stripe again)
+    assert (unavailable.value.code, unavailable.value.sent) == ("payment_provider_unavailable", False)
     wallet = lambdas.accounts("get_wallet", path={"org_id": org["id"]}, **admin(partner))[1]
     assert (wallet["balance"], wallet["refund_held"]) == (5_000, 2_000)
     [pending] = lambdas.allocation("list_refunds", path={"payment_id": payment["id"]}, **admin(partner))[1]["items"]
@@ -232,8 +234,8 @@ def test_what_never_reached_stripe_is_not_resent_once_stripes_key_may_be_gone(la
     org, payment = card_payment(lambdas, partner)
     down = stripe_down()
     finance = Principal(sub="admin@example.com", partner_id=partner, groups=frozenset({"finance-admin"}))
-    assert down.card_money_back.request_refund(finance, payment["id"], RefundIn(amount=1_500), None)["status"] == (
-        "pending")
+    with pytest.raises(PaymentProviderError):
+        down.card_money_back.request_refund(finance, payment["id"], RefundIn(amount=1_500), "refund-1")
     card_org, _ = card_customer(lambdas, partner)
     assert lambdas.accounts("debit_wallet", path={"org_id": card_org}, body={"amount": 4_500, "reference": "usage"},
                             headers=NO_KEY, **admin(partner))[0] == 201

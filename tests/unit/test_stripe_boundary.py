@@ -14,13 +14,22 @@ from typing import Any
 from urllib.parse import parse_qs
 
 import pytest
+import requests
 import stripe
+import urllib3
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from shared.edge import status_of
 from shared.settings import Settings
-from shared.stripe_gateway import CardDeclined, StripeGateway
+from shared.stripe_gateway import (
+    TRY_SECONDS,
+    CardDeclined,
+    Deadline,
+    PaymentProviderError,
+    ProviderRefused,
+    StripeGateway,
+)
 from shared.stripe_signature import SignatureError, header_for, verify
 
 PAYMENT_INTENT = {  # https://docs.stripe.com/api/payment_intents/object (trimmed to what is relevant)
@@ -45,22 +54,26 @@ class StripeShaped(stripe.HTTPClient):
 
     name = "stripe-shaped"
 
-    def __init__(self, answers: list[tuple[int, dict[str, Any]]]):
+    def __init__(self, answers: list[tuple[int, dict[str, Any]] | Exception]):
         super().__init__()
-        self.answers, self.sent = answers, []
+        self.answers, self.sent, self.slept = answers, [], []
 
     def request(self, method, url, headers, post_data=None, *, _usage=None):
         self.sent.append({"method": method, "url": url, "headers": dict(headers or {}),
                           "params": parse_qs(post_data or "")})
-        status, body = self.answers.pop(0)
+        answer = self.answers.pop(0)
+        if isinstance(answer, Exception):  # as the SDK's RequestsClient raises a network failure
+            raise stripe.APIConnectionError("Unexpected error communicating with Stripe.",
+                                            should_retry=True) from answer
+        status, body = answer
         return json.dumps(body), status, {"Request-Id": "req_test", "Idempotency-Key":
                                           (headers or {}).get("Idempotency-Key", "")}
 
 
-def gateway(answers):
+def gateway(answers, deadline: Deadline | None = None):
     http = StripeShaped(answers)
     settings_ = Settings.model_validate({"TABLE_NAME": "t-x", "CURSOR_SECRET": "x" * 16, "STRIPE_API_KEY": "sk_test_1"})
-    gw = StripeGateway(settings_)
+    gw = StripeGateway(settings_, deadline, sleep=http.slept.append)
     gw.client = stripe.StripeClient("sk_test_1", http_client=http, max_network_retries=0)  # cached_property slot
     return gw, http
 
@@ -91,24 +104,99 @@ def test_an_off_session_decline_is_stripes_reason_and_the_retry_sends_the_same_k
         with pytest.raises(CardDeclined) as declined:
             gw.charge_off_session(**charge)
         # Then the reason is the decline code and the PaymentIntent is known
-        assert (declined.value.reason, declined.value.payment_intent_id) == (
+        assert (declined.value.decline_code, declined.value.payment_intent_id) == (
             "insufficient_funds", "pi_3NirD82eZvKYlo2C1Yz5iZkX")
+        assert declined.value.details == [{"code": "card_declined", "decline_code": "insufficient_funds",
+                                           "message": "Your card has insufficient funds."}]
     # And both calls carried the key of (organization, business date) and off_session + confirm
     assert {s["headers"]["Idempotency-Key"] for s in http.sent} == {"auto-top-up:org_1:2026-11-21"}
     assert all(s["params"]["off_session"] == ["true"] and s["params"]["confirm"] == ["true"] for s in http.sent)
 
 
-def test_stripe_refusing_the_amount_is_a_422_and_an_outage_a_502():
-    gw, _ = gateway([(400, {"error": {"type": "invalid_request_error", "code": "amount_too_small",
-                                      "message": "Amount must be at least $0.50 usd", "param": "amount"}})])
-    with pytest.raises(Exception) as refused:
+def test_stripe_refusing_is_a_422_with_its_code_and_an_outage_a_503_after_the_same_request_is_tried_again():
+    # Given Stripe refusing the amount (400)
+    gw, http = gateway([(400, {"error": {"type": "invalid_request_error", "code": "amount_too_small",
+                                         "message": "Amount must be at least $0.50 usd", "param": "amount"}})])
+    with pytest.raises(ProviderRefused) as refused:
         gw.start_online_payment(top_up_id="otu_1", org_id="o", partner_id="p", customer_id="c", amount=1,
                                 currency="SGD")
-    assert (status_of(refused.value), refused.value.code) == (422, "validation_error")
-    gw, _ = gateway([(500, {"error": {"type": "api_error", "message": "An unknown error occurred"}})])
-    with pytest.raises(Exception) as outage:
+    # Then it is 422 payment_provider_refused with Stripe's code and message, asked once
+    assert (status_of(refused.value), refused.value.code) == (422, "payment_provider_refused")
+    assert refused.value.details == [{"code": "amount_too_small", "message": "Amount must be at least $0.50 usd",
+                                      "param": "amount"}]
+    assert len(http.sent) == 1
+    # Given Stripe answering 500 three times
+    outage = [(500, {"error": {"type": "api_error", "message": "An unknown error occurred"}})] * 3
+    gw, http = gateway(list(outage))
+    with pytest.raises(PaymentProviderError) as unavailable:
         gw.create_customer(org_id="o", partner_id="p", name="n")
-    assert (status_of(outage.value), outage.value.code) == (502, "payment_provider_error")
+    # Then the same request was tried three times with one key, waiting 0.5 s then 1 s, and it is 503 + Retry-After
+    assert [s["headers"]["Idempotency-Key"] for s in http.sent] == ["customer:o"] * 3 and http.slept == [0.5, 1.0]
+    assert (status_of(unavailable.value), unavailable.value.code) == (503, "payment_provider_unavailable")
+    assert unavailable.value.headers() == {"Retry-After": "5"} and unavailable.value.sent
+    # Given a 429 then an answer
+    gw, http = gateway([(429, {"error": {"type": "invalid_request_error", "code": "rate_limit", "message": "Too many"}}),
+                        (200, {"id": "cus_1", "object": "customer"})])
+    # Then the second try's answer is the result
+    assert gw.create_customer(org_id="o", partner_id="p", name="n") == "cus_1" and len(http.sent) == 2
+
+
+def test_no_answer_says_whether_stripe_may_have_acted_and_no_try_starts_without_time_to_record_it():
+    # Given Stripe never reached (the connection refused, then timing out while connecting)
+    refused = requests.exceptions.ConnectionError(urllib3.exceptions.MaxRetryError(
+        None, "/v1/refunds", urllib3.exceptions.NewConnectionError(None, "Connection refused")))
+    gw, http = gateway([refused, requests.exceptions.ConnectTimeout(), refused])
+    with pytest.raises(PaymentProviderError) as never:
+        gw.refund(refund_id="rfd_1", payment_id="pay_1", org_id="org_1", intent_id="pi_1", amount=500,
+                  currency="SGD", reason=None)
+    # Then it was not sent
+    assert not never.value.sent and len(http.sent) == 3
+    # Given a request sent and never answered (a read timeout), then refused connections
+    gw, http = gateway([requests.exceptions.ReadTimeout(), refused, refused])
+    with pytest.raises(PaymentProviderError) as unanswered:
+        gw.refund(refund_id="rfd_1", payment_id="pay_1", org_id="org_1", intent_id="pi_1", amount=500,
+                  currency="SGD", reason=None)
+    # Then Stripe may have acted on it
+    assert unanswered.value.sent
+    # Given an invocation with 9 s left, a timeout on the first try (6 s, the longest a try takes)
+    now = [0.0]
+    deadline = Deadline(clock=lambda: now[0])
+    deadline.start(9_000)
+
+    gw, http = gateway([requests.exceptions.ReadTimeout()], deadline)
+    original = http.request
+
+    def slow(*args: Any, **kwargs: Any) -> Any:
+        now[0] += TRY_SECONDS
+        return original(*args, **kwargs)
+
+    http.request = slow
+    with pytest.raises(PaymentProviderError):
+        gw.charge_off_session(org_id="o", partner_id="p", business_date="2026-12-05", customer_id="c",
+                              payment_method_id="pm", amount=500, currency="SGD")
+    # Then no second try starts (3 s left: a try and the recording of its outcome need 8 s)
+    assert len(http.sent) == 1 and deadline.left() == 3.0
+    # And with less than that left, Stripe is not called at all
+    gw, http = gateway([], deadline)
+    with pytest.raises(PaymentProviderError) as no_time:
+        gw.payment_intent("pi_1")
+    assert http.sent == [] and not no_time.value.sent
+
+
+@pytest.mark.parametrize(("currency", "amount", "sent"), [("ISK", 500, "50000"), ("SGD", 500, "500"),
+                                                          ("JPY", 500, "500"), ("KWD", 5_000, "5000")])
+def test_amounts_reach_stripe_in_stripes_units(currency, amount, sent):
+    # Given an ISK online top-up of ISK 500 (Stripe's ISK is two-decimal), and the same figure in other currencies
+    gw, http = gateway([(200, PAYMENT_INTENT), (200, {**PAYMENT_INTENT, "status": "succeeded"}),
+                        (200, {"id": "re_1", "object": "refund", "amount": 1, "status": "succeeded"})])
+    gw.start_online_payment(top_up_id="otu_1", org_id="o", partner_id="p", customer_id="c", amount=amount,
+                            currency=currency)
+    gw.charge_off_session(org_id="o", partner_id="p", business_date="2026-12-05", customer_id="c",
+                          payment_method_id="pm", amount=amount, currency=currency)
+    gw.refund(refund_id="rfd_1", payment_id="pay_1", org_id="o", intent_id="pi_1", amount=amount, currency=currency,
+              reason=None)
+    # Then Stripe is asked for the amount in its own units, each time
+    assert [s["params"]["amount"] for s in http.sent] == [[sent]] * 3
 
 
 payloads = st.text(max_size=300).map(str.encode)  # Stripe sends UTF-8 JSON (the SDK decodes it)
