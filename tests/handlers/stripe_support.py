@@ -94,7 +94,8 @@ def run_worker(lambdas: Any, org_id: str, business_date: str) -> dict[str, Any]:
 VOLATILE = {"id", "created_at", "updated_at", "wallet_updated_at", "at", "version", "expiration", "allocated_at",
             "payment_id", "ledger_entry", "gsi1sk", "gsi2sk", "gsi3sk", "sk", "pk", "gsi2pk", "gsi1pk", "received_date",
             "stripe_id", "payment_intent_id", "customer_id", "payment_method_id", "reference", "org_id", "partner_id",
-            "payment_intent", "balance", "charge_sent_at"}  # ids and times differ between organizations; balances are in "wallet"
+            "payment_intent", "balance", "charge_sent_at"}
+# (ids and times differ between organizations; balances are in "wallet")
 
 
 def _clean(value: Any) -> Any:

@@ -135,8 +135,8 @@ def test_stripe_refusing_is_a_422_with_its_code_and_an_outage_a_503_after_the_sa
     assert (status_of(unavailable.value), unavailable.value.code) == (503, "payment_provider_unavailable")
     assert unavailable.value.headers() == {"Retry-After": "5"} and unavailable.value.sent
     # Given a 429 then an answer
-    gw, http = gateway([(429, {"error": {"type": "invalid_request_error", "code": "rate_limit", "message": "Too many"}}),
-                        (200, {"id": "cus_1", "object": "customer"})])
+    too_many = {"error": {"type": "invalid_request_error", "code": "rate_limit", "message": "Too many requests"}}
+    gw, http = gateway([(429, too_many), (200, {"id": "cus_1", "object": "customer"})])
     # Then the second try's answer is the result
     assert gw.create_customer(org_id="o", partner_id="p", name="n") == "cus_1" and len(http.sent) == 2
 
