@@ -1092,13 +1092,23 @@ class _Remembered:
     status: int
     body: bytes
     content_type: str
+    at: float = field(default_factory=time.time)
+
+
+KEY_LIFETIME_S = 24 * 3600  # Stripe: "keys are eligible to be removed ... after they're at least 24 hours old"
 
 
 @dataclass
 class _Idempotency:
-    """Stripe's idempotent requests: the first response of a key is replayed."""
+    """Stripe's idempotent requests: the first response of a key is replayed, for 24 hours; after that the key is
+    forgotten and the same request is performed again. `advance(seconds)` ages every remembered key, as if that
+    much time had passed (for the tests of what a service resends after a day)."""
 
     seen: dict[tuple[str, str], _Remembered] = field(default_factory=dict)
+
+    def advance(self, seconds: float) -> None:
+        for remembered in self.seen.values():
+            remembered.at -= seconds
 
     @web.middleware
     async def middleware(self, request: web.Request, handler: Any) -> web.StreamResponse:
@@ -1109,6 +1119,9 @@ class _Idempotency:
         scope = (request.headers.get("Authorization", ""), key)
         fingerprint = (request.method, request.path, body)
         seen = self.seen.get(scope)
+        if seen is not None and time.time() - seen.at >= KEY_LIFETIME_S:
+            del self.seen[scope]
+            seen = None
         if seen is not None:
             if seen.fingerprint != fingerprint:
                 error = {"error": {"type": "idempotency_error", "message": (

@@ -90,6 +90,8 @@ class AttemptOut(TypedDict):
     amount: int
     status: AttemptStatus
     reason: str | None
+    failure_code: str | None  # a card's decline code, or Stripe's error code
+    failure_message: str | None  # Stripe's message
     invoice_id: str | None
     payment_id: str | None
     created_at: str

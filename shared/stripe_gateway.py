@@ -20,7 +20,7 @@ Time: no Stripe call outlives its function. Each try is bounded (connect 2 s, re
 same request, the same key) only on what may pass on a second try (no connection, a timeout, 409, 429, 5xx),
 only while the invocation's `Deadline` leaves time for a whole try and for recording the outcome afterwards.
 What then still has no answer raises `PaymentProviderError` (503 `payment_provider_unavailable`, `Retry-After`),
-which says whether the request may have reached Stripe (`sent`). Any other refusal by Stripe raises
+which says whether a try was sent and never answered (`sent`: Stripe may be acting on it). Any other refusal by Stripe raises
 `ProviderRefused` (422 `payment_provider_refused` with Stripe's code and message), a card's decline `CardDeclined`.
 """
 
@@ -64,8 +64,8 @@ class Deadline:
 
 
 class PaymentProviderError(Unavailable):
-    """Stripe did not answer (unreachable, a timeout, 409, 429 or 5xx, or no time left to ask). `sent`: the
-    request may have reached Stripe (a timeout or a 5xx after sending), so Stripe may have acted on it."""
+    """Stripe did not answer (unreachable, a timeout, 409, 429 or 5xx, or no time left to ask). `sent`: a try was
+    sent and never answered (a timeout, a connection lost after sending), so Stripe may be acting on it now."""
 
     code = "payment_provider_unavailable"
 
@@ -157,12 +157,11 @@ class StripeGateway:
                 raise _declined(error) from None
             except stripe.APIConnectionError as error:
                 sent = sent or _maybe_sent(error)
-            except (stripe.RateLimitError, stripe.APIError) as error:  # 429, 5xx
-                sent = sent or error.http_status != 429
+            except (stripe.RateLimitError, stripe.APIError):  # 429, 5xx: an answer, if not the one asked for
+                pass
             except stripe.StripeError as error:
                 if error.http_status != 409:  # 409: the same key is still in flight at Stripe
                     raise _refused(error) from None
-                sent = True
             wait = BACKOFF_SECONDS * 2 ** (tries - 1)
         raise PaymentProviderError("Stripe could not answer now; please try again with the same Idempotency-Key.",
                                    sent=sent)

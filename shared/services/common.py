@@ -96,7 +96,8 @@ def attempt_out(a: AutoTopUpAttempt) -> dict[str, Any]:
     # Only a Stripe claim is listed while in flight (see OrganizationRepository.attempts_page).
     status = "charge_pending" if a.status == "claimed" else a.status
     return {"business_date": a.business_date, "method": a.method, "amount": a.amount, "status": status,
-            "reason": a.reason, "invoice_id": a.invoice_id, "payment_id": a.payment_id, "created_at": a.created_at}
+            "reason": a.reason, "failure_code": a.failure_code, "failure_message": a.failure_message,
+            "invoice_id": a.invoice_id, "payment_id": a.payment_id, "created_at": a.created_at}
 
 
 def partner_ledger_out(entry: PartnerLedgerEntry) -> dict[str, Any]:

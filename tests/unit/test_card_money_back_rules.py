@@ -54,8 +54,8 @@ def money(change: rules.Change | None) -> int:
 # --- reading what Stripe answered ----------------------------------------------------------------------------
 
 def test_a_stripe_refund_is_read_with_its_status_mapped_and_our_id_from_its_metadata():
-    obj = {"object": "refund", "id": "re_9", "amount": 700, "status": "requires_action", "reason": "duplicate",
-           "metadata": {"refund_id": "rfd_9"}, "failure_reason": None}
+    obj = {"object": "refund", "id": "re_9", "amount": 700, "currency": "sgd", "status": "requires_action",
+           "reason": "duplicate", "metadata": {"refund_id": "rfd_9"}, "failure_reason": None}
     assert SeenRefund.from_stripe(obj) == SeenRefund(id="re_9", amount=700, status="pending", refund_id="rfd_9",
                                                      reason="duplicate", failure_reason=None)
     assert SeenRefund.from_stripe(obj | {"status": "canceled", "metadata": None}) == SeenRefund(
@@ -80,8 +80,8 @@ def test_what_is_not_a_refund_stripe_could_send_is_not_read(bad):
 def test_a_dispute_is_withdrawn_and_reinstated_by_its_balance_transactions():
     def dispute(*categories: str, status: str = "needs_response") -> dict:
         moves = [{"object": "balance_transaction", "reporting_category": c} for c in categories]
-        return {"object": "dispute", "id": "du_1", "amount": 900, "status": status, "reason": "fraudulent",
-                "balance_transactions": [*moves, "txn_not_expanded"]}
+        return {"object": "dispute", "id": "du_1", "amount": 900, "currency": "sgd", "status": status,
+                "reason": "fraudulent", "balance_transactions": [*moves, "txn_not_expanded"]}
 
     assert SeenDispute.from_stripe(dispute(status="warning_needs_response")) == SeenDispute(
         id="du_1", amount=900, status="warning_needs_response", reason="fraudulent", withdrawn=False,
@@ -392,8 +392,22 @@ def test_held_refund_money_cannot_be_spent_but_a_reversal_may_go_below():
 # --- what the mutants showed untested ---------------------------------------------------------------------
 
 def test_the_smallest_amount_stripe_sends_is_read():
-    obj = {"object": "refund", "id": "re_1", "amount": 1, "status": "succeeded"}
+    obj = {"object": "refund", "id": "re_1", "amount": 1, "currency": "sgd", "status": "succeeded"}
     assert SeenRefund.from_stripe(obj) == SeenRefund(id="re_1", amount=1, status="succeeded", refund_id=None)
+
+
+def test_amounts_stripe_shows_are_read_in_this_services_minor_units_and_never_rounded():
+    # Given an ISK refund and dispute as Stripe shows them (ISK is two-decimal at Stripe: 70000 is ISK 700)
+    refund = {"object": "refund", "id": "re_1", "amount": 70_000, "currency": "isk", "status": "succeeded"}
+    dispute = {"object": "dispute", "id": "du_1", "amount": 90_000, "currency": "isk", "status": "needs_response"}
+    # Then they are read as ISK 700 and ISK 900
+    assert SeenRefund.from_stripe(refund).amount == 700  # type: ignore[union-attr]
+    assert SeenDispute.from_stripe(dispute).amount == 900  # type: ignore[union-attr]
+    # And a fraction of a krona is an error, never a rounded amount; an unknown currency is not ours
+    with pytest.raises(ValueError, match="not a whole number"):
+        SeenRefund.from_stripe(refund | {"amount": 70_050})
+    assert SeenRefund.from_stripe(refund | {"currency": "xyz"}) is None
+    assert SeenRefund.from_stripe({k: v for k, v in refund.items() if k != "currency"}) is None
 
 
 def test_a_change_moves_only_its_own_refund_or_dispute_and_stamps_the_payment():

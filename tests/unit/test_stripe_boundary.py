@@ -133,7 +133,7 @@ def test_stripe_refusing_is_a_422_with_its_code_and_an_outage_a_503_after_the_sa
     # Then the same request was tried three times with one key, waiting 0.5 s then 1 s, and it is 503 + Retry-After
     assert [s["headers"]["Idempotency-Key"] for s in http.sent] == ["customer:o"] * 3 and http.slept == [0.5, 1.0]
     assert (status_of(unavailable.value), unavailable.value.code) == (503, "payment_provider_unavailable")
-    assert unavailable.value.headers() == {"Retry-After": "5"} and unavailable.value.sent
+    assert unavailable.value.headers() == {"Retry-After": "5"} and not unavailable.value.sent  # 5xx: an answer
     # Given a 429 then an answer
     too_many = {"error": {"type": "invalid_request_error", "code": "rate_limit", "message": "Too many requests"}}
     gw, http = gateway([(429, too_many), (200, {"id": "cus_1", "object": "customer"})])
