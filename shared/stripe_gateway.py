@@ -20,8 +20,9 @@ Time: no Stripe call outlives its function. Each try is bounded (connect 2 s, re
 same request, the same key) only on what may pass on a second try (no connection, a timeout, 409, 429, 5xx),
 only while the invocation's `Deadline` leaves time for a whole try and for recording the outcome afterwards.
 What then still has no answer raises `PaymentProviderError` (503 `payment_provider_unavailable`, `Retry-After`),
-which says whether a try was sent and never answered (`sent`: Stripe may be acting on it). Any other refusal by Stripe raises
-`ProviderRefused` (422 `payment_provider_refused` with Stripe's code and message), a card's decline `CardDeclined`.
+which says whether a try was sent and never answered (`sent`: Stripe may be acting on it). Any other refusal by
+Stripe raises `ProviderRefused` (422 `payment_provider_refused` with Stripe's code and message), a card's decline
+`CardDeclined`.
 """
 
 from __future__ import annotations

@@ -60,7 +60,7 @@ def test_ca1_what_stripe_is_asked_for_converted_back_is_exactly_the_amount(case)
     code, amount = case
     check_chargeable({"amount": amount}, code)  # accepted here
     sent = to_stripe(amount, code)
-    decimals, stripe_minimum, stripe_multiple = STRIPE_CURRENCY_RULES[code]
+    _, stripe_minimum, stripe_multiple = STRIPE_CURRENCY_RULES[code]
     # Then Stripe takes it (CA1)...
     assert stripe_minimum <= sent <= STRIPE_MAX_AMOUNT and sent % stripe_multiple == 0
     # ...and what it then shows (amount_received, in either case of the currency) reads back as the amount
