@@ -91,8 +91,12 @@ def test_a_card_refund_over_http_is_debited_once_though_its_webhook_comes_too(st
     shown = api("GET", f"/payments/{payment['id']}").json()
     assert (shown["refunded_amount"], shown["disputed_amount"]) == (2_500, 0)
     # And a refund beyond what is left of the payment is refused
-    refused = api("POST", f"/payments/{payment['id']}/refunds", {"amount": 2_501})
+    refused = api("POST", f"/payments/{payment['id']}/refunds", {"amount": 2_501},
+                  headers={"Idempotency-Key": "e2e-refund-2"})
     assert (refused.status_code, refused.json()["error"]["code"]) == (409, "refund_exceeds_payment")
+    # And one without an Idempotency-Key is refused before anything is looked at
+    keyless = api("POST", f"/payments/{payment['id']}/refunds", {"amount": 100})
+    assert (keyless.status_code, keyless.json()["error"]["code"]) == (422, "idempotency_key_required")
 
 
 def test_a_top_up_whose_webhook_is_held_back_is_settled_by_the_reconciliation(stack):
