@@ -94,3 +94,19 @@ def test_the_reconciliation_runs_at_least_hourly_and_has_an_alarm():
     alarm = template.resources["ReconcileAlarm"]["Properties"]
     names = {m["MetricStat"]["Metric"]["MetricName"] for m in alarm["Metrics"] if "MetricStat" in m}
     assert names == {"Errors", "StripeUnavailable", "ReconcileErrors"}
+
+
+def test_no_stripe_call_can_outlive_its_function():
+    """Issue 25 (Stripe slower than Lambda): a function that calls Stripe leaves room for one whole try and the
+    recording of its outcome, and calls `deps.begin(context)` so its tries are bounded by its remaining time."""
+    from shared.stripe_gateway import RESERVE_SECONDS, TRY_SECONDS
+
+    callers = {name: fn for name, fn in template.functions().items() if "STRIPE_API_KEY" in fn.environment}
+    assert set(callers) == {"AccountsFunction", "AllocationFunction", "StripeWebhooksFunction", "WorkerFunction",
+                            "ReconcileFunction"}
+    for name, fn in callers.items():
+        assert fn.timeout >= TRY_SECONDS + RESERVE_SECONDS + 1, name
+        assert "deps.begin(context)" in (fn.code_uri / "app.py").read_text(), name
+    # and the queue redelivers a worker's message only after the worker's timeout (six times, as AWS advises)
+    visibility = template.resources["AutoTopUpQueue"]["Properties"]["VisibilityTimeout"]
+    assert visibility >= 6 * template.functions()["WorkerFunction"].timeout
