@@ -12,6 +12,7 @@ from shared.auth import Principal
 from shared.clock import utc_now_str
 from shared.domain.card_amounts import check_chargeable
 from shared.domain.organization import OnlineTopUp, Organization
+from shared.errors import Conflict
 from shared.idempotency import Completion, Idempotency
 from shared.ids import derived_id, new_id
 from shared.models import OnlineTopUpIn
@@ -48,6 +49,10 @@ class OnlineTopUpService:
             at = utc_now_str()
             # made before the call: it is the PaymentIntent's idempotency key
             record_id = (derived_id("otu", f"{org.partner_id}|{org.id}|{key}") if key is not None else new_id("otu"))
+            if key is not None and self.store.get(OnlineTopUp, org.id, record_id) is not None:
+                # its first answer is no longer remembered (24 h), and Stripe may have forgotten its key too
+                raise Conflict("idempotency_key_reused", "This Idempotency-Key started an online top-up over a day "
+                                                         "ago; start a new one with a new key.")
             intent = self.gateway.start_online_payment(top_up_id=record_id, org_id=org.id,
                                                        partner_id=org.partner_id, customer_id=customer_id,
                                                        amount=body.amount, currency=org.currency)

@@ -346,3 +346,26 @@ def test_ce5_a_charge_stripe_never_made_is_failed_unconfirmed_after_its_keys_lif
     assert outcome == "failed"
     attempt = the_attempt(lambdas, org_id)
     assert (attempt["reason"], "payment_intent_id" in attempt) == ("charge_unconfirmed", False)
+
+
+def test_ce3_an_online_top_up_key_used_again_after_its_answer_is_forgotten_makes_no_second_payment_intent(
+        lambdas, partner):
+    # Given an online top-up started with a key, whose remembered answer has expired (24 h)
+    org = create_org(lambdas, partner, "Old Key Pte")
+    status, first = top_up(lambdas, partner, org["id"], 5_000, key="old-key")
+    assert status == 201, first
+    forget_idempotency_records(lambdas)
+    # When the same key comes again
+    status, again = top_up(lambdas, partner, org["id"], 5_000, key="old-key")
+    # Then it is refused (the key named a top-up already), and Stripe was not asked for a second PaymentIntent
+    assert (status, again["error"]["code"]) == (409, "idempotency_key_reused"), again
+    customer = intent_of(lambdas, first["payment_intent_id"])["customer"]
+    assert [i["id"] for i in intents_of_customer(lambdas, customer)] == [first["payment_intent_id"]]
+
+
+def forget_idempotency_records(lambdas) -> None:
+    """As if every remembered Idempotency-Key answer had expired (Powertools' records, on the shared table)."""
+    items = lambdas.ddb.query(TableName=TABLE_NAME, KeyConditionExpression="pk = :p",
+                              ExpressionAttributeValues={":p": {"S": "IDEMPOTENCY"}})["Items"]
+    for item in items:
+        lambdas.ddb.delete_item(TableName=TABLE_NAME, Key={"pk": item["pk"], "sk": item["sk"]})
