@@ -90,8 +90,8 @@ class AttemptOut(TypedDict):
     amount: int
     status: AttemptStatus
     reason: str | None
-    failure_code: str | None  # a card's decline code, or Stripe's error code
-    failure_message: str | None  # Stripe's message
+    failure_code: str | None  # a card's decline code, or Stripe's error code; failure_message: Stripe's message
+    failure_message: str | None
     invoice_id: str | None
     payment_id: str | None
     created_at: str
@@ -286,8 +286,7 @@ ERRORS = {400: "Malformed request (bad JSON, bad cursor)", 401: "No or invalid t
           403: "The role may not do this", 404: "Not found, or another partner's",
           409: "A state rule refuses it (the code names the rule)", 412: "Stale If-Match",
           422: "Field validation; `card_amount_not_allowed`; Stripe refused it (`payment_provider_refused`)",
-          502: "A provider failed", 503: "Stripe could not answer now (`payment_provider_unavailable`, Retry-After): "
-          "the same request with the same Idempotency-Key resumes it"}
+          503: "Stripe could not answer now (`payment_provider_unavailable`, Retry-After): retry, the same key"}
 
 
 def documented(status: int, model: Any, description: str, *errors: int) -> dict[int, Any]:

@@ -76,7 +76,8 @@ def test_a_card_declining_off_session_marks_the_attempt_failed_with_stripes_reas
 
     # Then the attempt is failed with Stripe's reason and the wallet is unchanged
     [failed] = attempts_once(api, org, "failed")
-    assert failed["reason"] == "authentication_required"
+    assert (failed["reason"], failed["failure_code"]) == ("card_declined", "authentication_required")
+    assert failed["failure_message"]
     assert api("GET", f"/organizations/{org['id']}/wallet").json()["balance"] == 500
     # And a later sweep of the same day does not try again
     invoke_sweep(stack, "2031-03-02T02:00:00Z")

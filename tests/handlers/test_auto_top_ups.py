@@ -32,8 +32,8 @@ def test_attempts_newest_first_in_the_contract_shape_and_tenant_scoped(lambdas, 
     assert [(i["business_date"], i["status"]) for i in items] == [
         ("2026-11-21", "charge_pending"), ("2026-11-20", "failed"), ("2026-11-19", "invoice_issued")]
     assert items[1]["reason"] == "partner_insufficient_funds" and items[2]["invoice_id"].startswith("inv_")
-    assert set(items[0]) == {"business_date", "method", "amount", "status", "reason", "invoice_id", "payment_id",
-                             "created_at"}
+    assert set(items[0]) == {"business_date", "method", "amount", "status", "reason", "failure_code",
+                             "failure_message", "invoice_id", "payment_id", "created_at"}
     assert second["next_cursor"] is None
     # And another partner gets 404, not an empty list
     status, body = lambdas.accounts("list_auto_top_ups", path=path, query={}, **viewer(f"{partner}x"))

@@ -16,7 +16,7 @@ import time
 from datetime import timedelta
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from local.aws import TABLE_NAME
@@ -45,6 +45,7 @@ from tests.stripe_console import CARD_ALWAYS_AUTHENTICATE, stripe_client
 
 @pytest.fixture(autouse=True)
 def _stripe_behaves_again():
+    FAULTS.reset()
     yield
     FAULTS.reset()
 
@@ -99,13 +100,14 @@ def test_ce1_an_isk_top_up_charges_at_stripe_what_it_credits_and_refunds_likewis
 
 
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(data=st.data())
-def test_ce1_in_any_currency_the_wallet_is_credited_exactly_what_stripe_received(lambdas, data):
+@given(code=st.sampled_from(sorted(CARD_CURRENCIES)), steps=st.integers(0, 10_000))
+@example(code="ISK", steps=3)  # the special cases always, whatever else is drawn
+@example(code="KWD", steps=7)
+@example(code="JPY", steps=0)
+def test_ce1_in_any_currency_the_wallet_is_credited_exactly_what_stripe_received(lambdas, code, steps):
     # Given an organization in any supported currency, and an amount Stripe can charge in it
-    code = data.draw(st.sampled_from(sorted(CARD_CURRENCIES)), label="currency")
     rules = CARD_CURRENCIES[code]
-    amount = data.draw(st.integers(-(-rules.minimum // rules.multiple_of), 1_000_000 // rules.multiple_of),
-                       label="steps") * rules.multiple_of
+    amount = (-(-rules.minimum // rules.multiple_of) + steps) * rules.multiple_of
     partner = new_partner()
     org = create_org(lambdas, partner, f"{code} Co", currency=code)
     # When it is paid by card and its webhook delivered

@@ -184,7 +184,8 @@ def test_each_event_delivered_5_times_then_8_times_at_once_acts_once(lambdas, pa
     concurrent = Counter(outcome for _, outcome in results)
     if kind == "auto failed":  # the worker recorded Stripe's decline at once; the webhook agrees
         assert outcomes == Counter({"already_failed": 5}) and concurrent == Counter({"already_failed": 8})
-        assert once["attempts"][0]["status"] == "failed" and once["attempts"][0]["reason"] == "authentication_required"
+        assert once["attempts"][0]["status"] == "failed" and once["attempts"][0]["reason"] == "card_declined"
+        assert once["attempts"][0]["failure_code"] == "authentication_required"
     else:
         effect = "credited" if "succeeded" in kind else "failed"
         assert outcomes[effect] == 1 and concurrent[effect] == 1

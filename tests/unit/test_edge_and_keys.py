@@ -35,7 +35,7 @@ from shared.stripe_gateway import PaymentProviderError
     (Forbidden("m"), 403, "forbidden"), (NotFound("m"), 404, "not_found"),
     (Conflict("insufficient_balance", "m"), 409, "insufficient_balance"),
     (PreconditionFailed("m"), 412, "version_mismatch"), (Unprocessable("m"), 422, "validation_error"),
-    (InvalidSignature("m"), 400, "invalid_signature"), (PaymentProviderError("m"), 502, "payment_provider_error"),
+    (InvalidSignature("m"), 400, "invalid_signature"), (PaymentProviderError("m"), 503, "payment_provider_unavailable"),
     (ApiError("m"), 500, "internal_error"),
 ])
 def test_each_error_kind_answers_its_status_in_the_contract_shape(error, status, code):

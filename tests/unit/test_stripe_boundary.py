@@ -56,7 +56,11 @@ class StripeShaped(stripe.HTTPClient):
 
     def __init__(self, answers: list[tuple[int, dict[str, Any]] | Exception]):
         super().__init__()
-        self.answers, self.sent, self.slept = answers, [], []
+        self.answers, self.sent, self.slept, self.timeouts = answers, [], [], []
+
+    def for_a_try(self, timeout: tuple[float, float]) -> StripeShaped:
+        self.timeouts.append(timeout)
+        return self
 
     def request(self, method, url, headers, post_data=None, *, _usage=None):
         self.sent.append({"method": method, "url": url, "headers": dict(headers or {}),
@@ -73,8 +77,7 @@ class StripeShaped(stripe.HTTPClient):
 def gateway(answers, deadline: Deadline | None = None):
     http = StripeShaped(answers)
     settings_ = Settings.model_validate({"TABLE_NAME": "t-x", "CURSOR_SECRET": "x" * 16, "STRIPE_API_KEY": "sk_test_1"})
-    gw = StripeGateway(settings_, deadline, sleep=http.slept.append)
-    gw.client = stripe.StripeClient("sk_test_1", http_client=http, max_network_retries=0)  # cached_property slot
+    gw = StripeGateway(settings_, deadline, sleep=http.slept.append, http_client=http.for_a_try)
     return gw, http
 
 
@@ -174,13 +177,19 @@ def test_no_answer_says_whether_stripe_may_have_acted_and_no_try_starts_without_
     with pytest.raises(PaymentProviderError):
         gw.charge_off_session(org_id="o", partner_id="p", business_date="2026-12-05", customer_id="c",
                               payment_method_id="pm", amount=500, currency="SGD")
-    # Then no second try starts (3 s left: a try and the recording of its outcome need 8 s)
-    assert len(http.sent) == 1 and deadline.left() == 3.0
+    # Then no second try starts (3 s left: a try needs 2 s to connect and 1 s to read, and 2 s to record after it)
+    assert len(http.sent) == 1 and deadline.left() == 3.0 and http.timeouts == [(2.0, 4.0)]
     # And with less than that left, Stripe is not called at all
     gw, http = gateway([], deadline)
     with pytest.raises(PaymentProviderError) as no_time:
         gw.payment_intent("pi_1")
     assert http.sent == [] and not no_time.value.sent
+    # And with 6 s left, a try reads for 2 s only (it and the recording of its outcome end within the 6 s)
+    now[0] = 0.0
+    deadline.start(6_000)
+    gw, http = gateway([(200, PAYMENT_INTENT)], deadline)
+    gw.payment_intent("pi_1")
+    assert http.timeouts == [(2.0, 2.0)]
 
 
 @pytest.mark.parametrize(("currency", "amount", "sent"), [("ISK", 500, "50000"), ("SGD", 500, "500"),
