@@ -42,18 +42,6 @@ DISPUTE_FIELDS = {"id", "object", "amount", "balance_transactions", "charge", "c
                   "status"}
 
 
-@pytest.fixture(scope="module")
-def endpoint() -> Iterator[str]:
-    local = LocalStripe(port=0).start()
-    yield local.endpoint
-    local.stop()
-
-
-@pytest.fixture
-def client(endpoint: str) -> Any:
-    return stripe_client(endpoint)
-
-
 @pytest.fixture(autouse=True)
 def normal_delivery() -> Iterator[None]:
     WEBHOOKS.reset()

@@ -28,11 +28,10 @@ from local.stripe import (
     STRIPE_CURRENCY_RULES,
     STRIPE_MAX_AMOUNT,
     WEBHOOKS,
-    LocalStripe,
     fail_refund,
 )
 from shared.money import MINOR_UNITS
-from tests.stripe_console import CARD_ALWAYS_AUTHENTICATE, CARD_OK, pay, stripe_client
+from tests.stripe_console import CARD_ALWAYS_AUTHENTICATE, CARD_OK, pay
 
 SPEC_FILE = Path(__file__).parents[1] / "stripe_schemas" / "spec3-2023-08-16-subset.json"
 SPEC_URI = "urn:stripe:spec3-2023-08-16"
@@ -93,18 +92,6 @@ def conforms(registry: Registry) -> Callable[[str, Any], None]:
         assert found == [], "\n".join(found)
 
     return check
-
-
-@pytest.fixture(scope="module")
-def endpoint() -> Iterator[str]:
-    local = LocalStripe(port=0).start()
-    yield local.endpoint
-    local.stop()
-
-
-@pytest.fixture
-def client(endpoint: str) -> Any:
-    return stripe_client(endpoint)
 
 
 def new_customer(client: Any) -> Any:
