@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import time
 import warnings
@@ -39,24 +38,55 @@ def mint(sub: str, partner_id: str | None, groups: list[str], *, ttl: int = 3600
     return jwt.encode(claims, key or secret(), algorithm="HS256")
 
 
+def bearer_token(header: str | None) -> str | None:
+    """The token of an `Authorization` header as the HTTP API JWT authorizer reads its identity source: the
+    token alone, or prefixed with `Bearer ` (None when there is no token at all)."""
+    value = (header or "").strip()
+    scheme, _, rest = value.partition(" ")
+    if scheme.lower() == "bearer":
+        value = rest.strip()
+    return value or None
+
+
 def verify(token: str, *, template: Template | None = None) -> dict[str, Any]:
-    """Verified claims (raises jwt.InvalidTokenError for a bad signature, expiry, issuer or audience)."""
+    """Verified claims (raises jwt.InvalidTokenError for a bad signature, expiry, issuer or audience).
+
+    The audience is checked as the HTTP API JWT authorizer does: `aud` must name the configured audience;
+    a token without `aud` (a Cognito access token) must carry it as `client_id` instead."""
     iss, aud = issuer_and_audience(template)
-    return jwt.decode(token, secret(), algorithms=["HS256"], audience=aud, issuer=iss,
-                      options={"require": ["exp", "sub"]})
+    claims: dict[str, Any] = jwt.decode(token, secret(), algorithms=["HS256"], issuer=iss,
+                                        options={"require": ["exp", "sub"], "verify_aud": False})
+    if "aud" in claims:
+        audiences = claims["aud"] if isinstance(claims["aud"], list) else [claims["aud"]]
+        if aud not in audiences:
+            raise jwt.InvalidAudienceError("the token does not have a valid audience")
+    elif claims.get("client_id") != aud:
+        raise jwt.InvalidAudienceError("the token does not have a valid audience")
+    return claims
+
+
+def _go_text(value: Any) -> str:
+    """A claim value as the authorizer (a Go service) prints it: `[a b]` for a list, `map[k:v]` for an object
+    (keys sorted), `true`/`false`, numbers in decimal, `<nil>` for a null inside a list or object."""
+    if value is None:
+        return "<nil>"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() and abs(value) < 1e21 else repr(value)
+    if isinstance(value, list):
+        return "[" + " ".join(_go_text(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "map[" + " ".join(f"{k}:{_go_text(value[k])}" for k in sorted(value)) + "]"
+    return str(value)
 
 
 def flatten_claims(claims: dict[str, Any]) -> dict[str, str]:
-    """What the HTTP API JWT authorizer hands Lambda: every claim a string, lists as "[a b]"."""
-    out = {}
-    for key, value in claims.items():
-        if isinstance(value, list):
-            out[key] = "[" + " ".join(str(v) for v in value) + "]"
-        elif isinstance(value, dict):
-            out[key] = json.dumps(value)
-        else:
-            out[key] = str(value)
-    return out
+    """What the HTTP API JWT authorizer hands Lambda: every claim a string (lists as "[a b]", booleans
+    "true"/"false", numbers in decimal, objects as "map[k:v]"), and a null claim left out."""
+    return {key: _go_text(value) for key, value in claims.items() if value is not None}
 
 
 def main() -> None:

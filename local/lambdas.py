@@ -68,8 +68,9 @@ class LambdaContext:
 class InvocationError(Exception):
     """A function error, in Lambda's own shape (`errorMessage`, `errorType`, `stackTrace`).
 
-    `died` is true when the environment itself failed (its process exited or timed out): API Gateway
-    then answers 502; a handler's unhandled exception (the environment lives on) answers 500.
+    `died` is true when the environment itself failed (its process exited or timed out): it is replaced;
+    a handler's unhandled exception leaves the environment alive. Through the HTTP API both are API Gateway's
+    500 {"message":"Internal Server Error"}.
     """
 
     def __init__(self, payload: dict[str, Any], died: bool = False):

@@ -9,13 +9,19 @@
                       worker as the SQS event source would) and the domain-event bus
   Stripe              127.0.0.1:$STRIPE_PORT (8420)  localstripe, completed (local/stripe.py); its signed
                       webhooks go to the HTTP API's POST /webhooks/stripe
+
+The HTTP API throttles each route as the template's stage does (DefaultRouteSettings); API_THROTTLE_OFF=1
+lifts it (benchmarks and load tests). A port already in use stops the start, naming the variable that moves
+it. docs/local-stack.md: what the local HTTP API answers itself, and why.
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import signal
+import socket
 import sys
 import threading
 import time
@@ -30,7 +36,7 @@ from local.auth import DEFAULT_SECRET
 from local.aws import EVENT_BUS, TABLE_NAME, LocalAws
 from local.lambdas import FunctionHost
 from local.queues import QueueDelivery
-from local.servers import HttpApiServer, InvokeApiServer
+from local.servers import HttpApiServer, InvokeApiServer, StageThrottle
 from local.stripe import DEFAULT_API_KEY, DEFAULT_WEBHOOK_SECRET, LocalStripe
 from local.stripe import overrides as stripe_overrides
 from local.template import Template
@@ -77,6 +83,52 @@ def _at_once(*steps: Callable[[], object]) -> None:
             future.result()
 
 
+# Each port of the stack, the variable that sets it and its default; DynamoDB Local listens on every interface.
+PORTS = {"API_PORT": 3000, "LAMBDA_PORT": 3001, "DYNAMODB_PORT": 8000, "SQS_PORT": 9324, "EVENTS_PORT": 9325,
+         "STRIPE_PORT": 8420}
+ALL_INTERFACES = {"DYNAMODB_PORT"}
+
+
+class PortInUse(RuntimeError):
+    """A port of the stack is taken; the message names the variable that moves it."""
+
+    def __init__(self, variable: str, port: int):
+        self.variable, self.port = variable, port
+        super().__init__(f"Port {port} ({variable}) is in use by another program: stop that program, or start the "
+                         f"stack on another port, e.g. {variable}={_suggest(port)} make run")
+
+
+def _suggest(port: int) -> int:
+    return port + 10_000 if port < 55_000 else port - 10_000
+
+
+def check_ports(ports: dict[str, int]) -> None:
+    """Raise PortInUse for the first of `ports` (variable -> port; 0 = any free port) that cannot be bound."""
+    for variable, port in ports.items():
+        if not port:
+            continue
+        with socket.socket() as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the servers bind (TIME_WAIT is free)
+            try:
+                probe.bind(("0.0.0.0" if variable in ALL_INTERFACES else "127.0.0.1", port))
+            except OSError as error:
+                if error.errno == errno.EADDRINUSE:
+                    raise PortInUse(variable, port) from error
+                raise
+
+
+def ports_from_environment() -> dict[str, int]:
+    """Every port of the stack, from its variable or its default."""
+    out = {}
+    for variable, default in PORTS.items():
+        raw = os.environ.get(variable, str(default))
+        try:
+            out[variable] = int(raw)
+        except ValueError:
+            raise SystemExit(f"{variable}={raw!r} is not a port number") from None
+    return out
+
+
 def _serve(server: ThreadingHTTPServer, name: str) -> None:
     threading.Thread(target=server.serve_forever, name=name, daemon=True).start()
 
@@ -85,7 +137,10 @@ def start(api_port: int, lambda_port: int, dynamodb_port: int, log_level: str = 
           verbose: bool = False, sqs_port: int = 0, events_port: int = 0, stripe_port: int = 0,
           seed: Callable[[str], Any] | None = None) -> tuple[Stack, Any]:
     """Start the stack; `seed(api_url)` runs against a private port first, so the public ports answer only
-    once the seed is written. Returns the stack and what `seed` returned."""
+    once the seed is written. Returns the stack and what `seed` returned. Raises PortInUse (naming the port's
+    variable) before starting anything when a port is taken."""
+    check_ports({"API_PORT": api_port, "LAMBDA_PORT": lambda_port, "DYNAMODB_PORT": dynamodb_port,
+                 "SQS_PORT": sqs_port, "EVENTS_PORT": events_port, "STRIPE_PORT": stripe_port})
     template = Template.load()
     aws = LocalAws.start(dynamodb_port, sqs_port, events_port).provision(template)
     stripe = LocalStripe(stripe_port, webhook_secret=os.environ.get("STRIPE_WEBHOOK_SECRET",
@@ -101,12 +156,18 @@ def start(api_port: int, lambda_port: int, dynamodb_port: int, log_level: str = 
         finally:
             private.shutdown()
             private.server_close()
-    api = HttpApiServer(api_port, host, template, verbose=verbose)
+    api = HttpApiServer(api_port, host, template, verbose=verbose, throttle=StageThrottle.from_template(template))
     stripe.deliver_to(f"http://127.0.0.1:{api.server_address[1]}/webhooks/stripe")
     invoke = InvokeApiServer(lambda_port, host, verbose=verbose)
     _serve(api, "http-api")
     _serve(invoke, "lambda-invoke")
     return Stack(aws, host, api, invoke, QueueDelivery(aws, host, template).start(), stripe), seeded
+
+
+def _throttle_line(throttle: StageThrottle | None) -> str:
+    if throttle is None:
+        return "off (API_THROTTLE_OFF is set)"
+    return f"{throttle.rate:g} requests/s, burst {throttle.burst}, per route (template.yaml; API_THROTTLE_OFF=1 lifts)"
 
 
 def banner(stack: Stack, seeded: dict[str, Any] | None) -> str:
@@ -118,6 +179,8 @@ def banner(stack: Stack, seeded: dict[str, Any] | None) -> str:
         f"  SQS                {stack.aws.sqs.endpoint}   {', '.join(stack.aws.queue_urls)} (delivered to the worker)",
         f"  EventBridge        {stack.aws.events.endpoint}   bus {EVENT_BUS}",
         f"  Functions          {', '.join(stack.host.functions)}",
+        f"  API description    {stack.api_url}/docs (Swagger UI), {stack.api_url}/openapi.json (no token)",
+        f"  Throttle           {_throttle_line(stack.api.throttle)}",
         "",
         f"Mint a token (HS256, LOCAL_JWT_SECRET={os.environ.get('LOCAL_JWT_SECRET', DEFAULT_SECRET)!r}):",
         "  TOKEN=$(.venv/bin/python -m local.auth --partner ptn_demo --groups finance-admin)",
@@ -142,10 +205,14 @@ def main() -> None:
         from local.seed import seed as demo_seed
 
         seed = demo_seed
-    stack, seeded = start(int(os.environ.get("API_PORT", 3000)), int(os.environ.get("LAMBDA_PORT", 3001)),
-                          int(os.environ.get("DYNAMODB_PORT", 8000)), "INFO" if args.verbose else "WARNING",
-                          args.verbose, int(os.environ.get("SQS_PORT", 9324)),
-                          int(os.environ.get("EVENTS_PORT", 9325)), int(os.environ.get("STRIPE_PORT", 8420)), seed)
+    ports = ports_from_environment()
+    try:
+        stack, seeded = start(ports["API_PORT"], ports["LAMBDA_PORT"], ports["DYNAMODB_PORT"],
+                              "INFO" if args.verbose else "WARNING", args.verbose, ports["SQS_PORT"],
+                              ports["EVENTS_PORT"], ports["STRIPE_PORT"], seed)
+    except PortInUse as error:
+        print(error, file=sys.stderr, flush=True)
+        raise SystemExit(1) from None
     print(banner(stack, seeded), flush=True)
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):  # Ctrl-C or SIGTERM: the whole stack, at once

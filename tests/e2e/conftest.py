@@ -24,6 +24,14 @@ def table_of(stack: StackProcess) -> list[dict[str, Any]]:
     return snapshot(client(stack.dynamodb), TABLE_NAME)
 
 
+@pytest.fixture(autouse=True)
+def _throttle_lifted_for_load(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The stacks these tests start (start_stack, and test_stack_lifecycle's own `start` that test_burst uses)
+    send bursts of 64 clients and schemathesis runs, far over the stage's throttle (100/s, burst 200): they run
+    with API_THROTTLE_OFF=1. tests/e2e/test_gateway_fidelity.py starts the stack with the throttle on."""
+    monkeypatch.setenv("API_THROTTLE_OFF", "1")
+
+
 @pytest.fixture(scope="session")
 def stack() -> Iterator[StackProcess]:
     try:

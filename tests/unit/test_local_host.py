@@ -3,8 +3,8 @@ client), serving one request at a time, as Lambda runs them.
 
 Invariants: (H1) two requests in flight never share a process; (H2) a warm environment keeps its module
 state and serves its requests one after another; (H3) an environment that dies or overruns its timeout
-fails only its own request (502 through the HTTP API) and is replaced; (H4) at most `max_environments`
-processes per function; (H5) stop() leaves no process behind.
+fails only its own request (500 through the HTTP API, as API Gateway answers) and is replaced; (H4) at
+most `max_environments` processes per function; (H5) stop() leaves no process behind.
 """
 
 from __future__ import annotations
@@ -116,7 +116,7 @@ def test_a_handler_error_keeps_the_environment(host):
     assert host.invoke("Probe", {"tag": "again"})["pid"] == first
 
 
-def test_a_dead_environment_answers_502_through_the_http_api(host):
+def test_a_dead_environment_answers_500_through_the_http_api(host):
     # Given the HTTP API in front of the host
     api = HttpApiServer(0, host, PROBE)
     threading.Thread(target=api.serve_forever, daemon=True).start()
@@ -129,9 +129,10 @@ def test_a_dead_environment_answers_502_through_the_http_api(host):
     finally:
         api.shutdown()
         api.server_close()
-    # Then API Gateway's answers: 502 for the dead environment, 500 for the handler's error, then 200
-    assert (crashed.status_code, raised.status_code, served.status_code) == (502, 500, 200)
-    assert crashed.json() == {"message": "Internal Server Error"}
+    # Then API Gateway's answers: 500 {"message":"Internal Server Error"} for the dead environment and for the
+    # handler's error alike (the HTTP API answers 500 for any integration failure), then 200
+    assert (crashed.status_code, raised.status_code, served.status_code) == (500, 500, 200)
+    assert crashed.json() == raised.json() == {"message": "Internal Server Error"}
 
 
 def test_stop_leaves_no_process_behind():
