@@ -17,6 +17,7 @@ from shared.settings import Settings, get_settings
 
 if TYPE_CHECKING:  # the services import their repositories; only the routes that use them pay for it
     from shared.repositories.attempts import AttemptRepository
+    from shared.repositories.audit import AuditLog
     from shared.repositories.credit_notes import CreditNoteRepository
     from shared.repositories.invoices import InvoiceRepository
     from shared.repositories.organizations import OrganizationRepository
@@ -30,6 +31,7 @@ if TYPE_CHECKING:  # the services import their repositories; only the routes tha
     from shared.services.card_money_back import CardMoneyBackService
     from shared.services.domain_events import DomainEvents
     from shared.services.funding import CardFunding, Funding
+    from shared.services.history import HistoryService
     from shared.services.money_back import MoneyBackService
     from shared.services.online_top_ups import OnlineTopUpService
     from shared.services.payments import PaymentService
@@ -137,6 +139,18 @@ class Container:
         from shared.repositories.attempts import AttemptRepository
 
         return AttemptRepository(self.db, self.cursors)
+
+    @cached_property
+    def audit_log(self) -> AuditLog:
+        from shared.repositories.audit import AuditLog
+
+        return AuditLog(self.db, self.cursors)
+
+    @cached_property
+    def history(self) -> HistoryService:
+        from shared.services.history import HistoryService
+
+        return HistoryService(self.store, self.audit_log)
 
     @cached_property
     def partner_wallets(self) -> PartnerWalletRepository:

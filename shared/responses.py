@@ -11,11 +11,13 @@ from __future__ import annotations
 
 from typing import Any, NotRequired, TypedDict
 
-from pydantic import ConfigDict, with_config
+from pydantic import with_config
 
+from shared.documented import ERRORS, FORBID, ErrorDetail, ErrorOut, documented  # noqa: F401 - routes import them here
 from shared.vocabulary import (
     AllocationKind,
     AttemptStatus,
+    AuditEntity,
     CreditNoteReason,
     InvoiceStatus,
     InvoiceType,
@@ -30,20 +32,6 @@ from shared.vocabulary import (
     SettingsMethod,
     WithdrawalMethod,
 )
-
-FORBID = ConfigDict(extra="forbid")
-
-
-@with_config(FORBID)
-class ErrorDetail(TypedDict):
-    code: str
-    message: str
-    details: list[Any]
-
-
-@with_config(FORBID)
-class ErrorOut(TypedDict):
-    error: ErrorDetail
 
 
 @with_config(FORBID)
@@ -140,6 +128,7 @@ class OnlineTopUpOut(TypedDict):
 @with_config(FORBID)
 class PaymentAllocationOut(TypedDict):
     invoice_id: str | None
+    invoice_number: str | None  # the invoice's number beside its id (null for a wallet top-up)
     kind: AllocationKind
     amount: int
     allocated_at: str
@@ -192,13 +181,22 @@ class RefundListOut(TypedDict):
     items: list[RefundOut]
 
 
+# One field's change: {"from": before, "to": after} ("from" is a keyword: the functional form).
+AuditChange = TypedDict("AuditChange", {"from": Any, "to": Any})
+setattr(AuditChange, "__pydantic_config__", FORBID)  # noqa: B010 - what @with_config sets on a class
+
+
 @with_config(FORBID)
 class AuditOut(TypedDict):
+    """One audit record, in the shape every history route answers (shared.domain.audit.history_view)."""
+
     id: str
+    entity: AuditEntity
+    entity_id: str
     action: str
-    actor: str
+    changes: dict[str, AuditChange]
+    actor: str  # the token's sub, or system:<what> (system:auto-top-up, system:stripe)
     at: str
-    changes: dict[str, Any]
 
 
 @with_config(FORBID)
@@ -282,19 +280,3 @@ OrganizationPage, LedgerPage, AttemptPage = _page(OrganizationOut), _page(Ledger
 PaymentPage, AuditPage, InvoicePage = _page(PaymentOut), _page(AuditOut), _page(InvoiceOut)
 CreditNotePage, WithdrawalPage = _page(CreditNoteOut), _page(WithdrawalOut)
 
-ERRORS = {400: "Malformed request (bad JSON, bad cursor)", 401: "No or invalid token",
-          403: "The role may not do this", 404: "Not found, or another partner's",
-          409: "A state rule refuses it (the code names the rule)", 412: "Stale If-Match",
-          422: "Field validation; `card_amount_not_allowed`; Stripe refused it (`payment_provider_refused`)",
-          503: "Stripe could not answer now (`payment_provider_unavailable`, Retry-After): retry, the same key"}
-
-
-def documented(status: int, model: Any, description: str, *errors: int) -> dict[int, Any]:
-    """The `responses=` of a route: its success and the errors it can answer, in the contract's shape."""
-    success: dict[str, Any] = {"description": description}
-    if model is not None:
-        success["content"] = {"application/json": {"model": model}}
-    out: dict[int, Any] = {status: success}
-    for code in sorted({400, 401, *errors}):
-        out[code] = {"description": ERRORS[code], "content": {"application/json": {"model": ErrorOut}}}
-    return out

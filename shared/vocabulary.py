@@ -20,6 +20,8 @@ AttemptStatus = Literal["claimed", "invoice_issued", "credited", "charge_pending
 OnlineTopUpStatus = Literal["requires_payment", "succeeded", "failed"]
 StripeMarkerKind = Literal["payment_intent", "event"]
 AuditedEntity = Literal["payment", "organization", "invoice"]
+# What an audit record says changed (an organization's history holds its wallet's and its settings' too)
+AuditEntity = Literal["payment", "organization", "wallet", "payment_settings", "invoice"]
 CreditNoteReason = Literal["duplicate", "billing_error", "service_issue", "goodwill", "other"]
 WithdrawalMethod = Literal["cheque", "telegraphic_transfer", "cash", "other"]
 RefundReason = Literal["duplicate", "fraudulent", "requested_by_customer"]  # Stripe's refund reasons

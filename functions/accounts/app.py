@@ -93,6 +93,13 @@ def list_auto_top_ups(org_id: str, limit: Limit = 50, cursor: Cursor = None):
     return json_response(200, deps.accounts.auto_top_ups(principal(app), org_id, limit, cursor), R.AttemptPage)
 
 
+@app.get("/organizations/<org_id>/history",
+         responses=documented(200, R.AuditPage, "The audit records of the organization, its wallet and its payment "
+                              "settings, newest first", 404, 422))
+def organization_history(org_id: str, limit: Limit = 50, cursor: Cursor = None):
+    return json_response(200, deps.history.organization(principal(app), org_id, limit, cursor), R.AuditPage)
+
+
 @app.get("/partners/<partner_id>/wallet", responses=documented(200, R.PartnerWalletOut, "The master wallet", 404))
 def get_partner_wallet(partner_id: str):
     return json_response(200, deps.accounts.partner_wallet(principal(app), partner_id), R.PartnerWalletOut)

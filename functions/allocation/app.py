@@ -66,6 +66,12 @@ def get_invoice(invoice_id: str):
     return json_response(200, deps.allocation.get_invoice(principal(app), invoice_id), R.InvoiceOut)
 
 
+@app.get("/invoices/<invoice_id>/history",
+         responses=documented(200, R.AuditPage, "The invoice's audit records, newest first", 404, 422))
+def invoice_history(invoice_id: str, limit: Limit = 50, cursor: Cursor = None):
+    return json_response(200, deps.history.invoice(principal(app), invoice_id, limit, cursor), R.AuditPage)
+
+
 @app.put("/payments/<payment_id>/assignment",
          responses=documented(200, R.PaymentOut, "The payment", 403, 404, 409, 422))
 def assign(payment_id: str, body: AssignmentIn):

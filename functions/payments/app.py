@@ -61,7 +61,7 @@ def delete_payment(payment_id: str):
 @app.get("/payments/<payment_id>/history",
          responses=documented(200, R.AuditPage, "Its audit records, newest first", 404))
 def payment_history(payment_id: str, limit: Limit = 50, cursor: Cursor = None):
-    return json_response(200, deps.payments.history(principal(app), payment_id, limit, cursor), R.AuditPage)
+    return json_response(200, deps.history.payment(principal(app), payment_id, limit, cursor), R.AuditPage)
 
 
 

@@ -100,9 +100,11 @@ def assign(payment: Payment, org: Organization | None, at: str) -> Payment | Non
     check_assignable_currency(payment.currency, org.currency)
     if payment.org_id == org.id:
         return None
+    # The limit before `already_assigned`: with no edit left, "un-assign it first" would send the caller to an
+    # edit the limit refuses too (issue 26). A no-op assignment to its own organization stays 200 either way.
+    _limit(payment)
     if payment.org_id is not None:
         raise Conflict("already_assigned", "The payment is assigned to another organization; un-assign it first.")
-    _limit(payment)
     return bump(payment, at, org_id=org.id, assignment_edits=payment.assignment_edits + 1)
 
 
@@ -170,7 +172,7 @@ def allocate(payment: Payment, invoices: dict[str, Invoice | None], requested: l
     for invoice_id, amount in requested:
         invoice = invoices[invoice_id]
         assert invoice is not None
-        allocations = _add_to(allocations, invoice_id, amount, at)
+        allocations = _add_to(allocations, invoice_id, amount, at, invoice.number)
         prior = next((a for a in invoice.allocations if a.payment_id == payment.id), None)
         entry = (prior.model_copy(update={"amount": prior.amount + amount}) if prior else
                  InvoiceAllocation(payment_id=payment.id, amount=amount, allocated_at=at))
@@ -198,13 +200,17 @@ def _check_allocation_limits(payment: Payment, invoices: dict[str, Invoice]) -> 
                        details=full)
 
 
-def _add_to(allocations: list[Allocation], invoice_id: str | None, amount: int, at: str) -> list[Allocation]:
-    """Allocating again adds to the allocation: one per invoice, and one wallet top-up (invoice_id None)."""
+def _add_to(allocations: list[Allocation], invoice_id: str | None, amount: int, at: str,
+            number: str | None = None) -> list[Allocation]:
+    """Allocating again adds to the allocation: one per invoice, and one wallet top-up (invoice_id None). An
+    invoice's allocation carries its number (one made before numbers were kept gets it when added to)."""
     kind = "invoice" if invoice_id else "wallet_top_up"
     for i, a in enumerate(allocations):
         if a.kind == kind and a.invoice_id == invoice_id:
-            return [*allocations[:i], a.model_copy(update={"amount": a.amount + amount}), *allocations[i + 1:]]
-    return [*allocations, Allocation(invoice_id=invoice_id, kind=kind, amount=amount, allocated_at=at)]
+            added = a.model_copy(update={"amount": a.amount + amount, "invoice_number": number or a.invoice_number})
+            return [*allocations[:i], added, *allocations[i + 1:]]
+    return [*allocations, Allocation(invoice_id=invoice_id, invoice_number=number, kind=kind, amount=amount,
+                                     allocated_at=at)]
 
 
 def release(payment: Payment, invoice: Invoice | None, invoice_id: str, at: str) -> tuple[Payment, InvoiceChange]:

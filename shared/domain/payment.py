@@ -9,6 +9,7 @@ from shared.vocabulary import AllocationKind, PaymentMethod, PaymentStatus, Refu
 
 class Allocation(Part):
     invoice_id: str | None = None
+    invoice_number: str | None = None  # the invoice's number, kept beside its id (numbers never change)
     kind: AllocationKind
     amount: int
     allocated_at: str

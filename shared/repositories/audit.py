@@ -5,9 +5,12 @@
 
 from __future__ import annotations
 
+from shared.cursor import CursorCodec
 from shared.domain.audit import AuditRecord
-from shared.repositories.keys import Key, join, key
+from shared.repositories.dynamo import Dynamo, values
+from shared.repositories.keys import Key, UnsafeKeyPart, join, key
 from shared.repositories.mapping import Mapper, register
+from shared.repositories.pages import PageQuery, read_page
 
 AUDIT = "AUDIT"
 PREFIX = {"payment": "PAY", "organization": "ORG", "invoice": "INV"}
@@ -31,3 +34,24 @@ class AuditMapper(Mapper[AuditRecord]):
 
 
 AUDITS = AuditMapper()
+
+
+class AuditLog:
+    """The audit records of one payment, organization or invoice, a page at a time."""
+
+    def __init__(self, db: Dynamo, cursors: CursorCodec):
+        self.db = db
+        self.cursors = cursors
+
+    def page(self, entity_type: str, entity_id: str, *, limit: int, cursor: str | None,
+             scope: str) -> tuple[list[AuditRecord], str | None]:
+        """Newest first, strongly consistent: a history grows with every edit and top-up, so it pages like any
+        list; a page cut short by DynamoDB's 1 MB limit reads on, so every page is full or the last one."""
+        try:
+            pk, lower, upper = audit_range(entity_type, entity_id)
+        except UnsafeKeyPart:
+            return [], None
+        query = PageQuery("pk = :pk AND sk BETWEEN :lo AND :hi", {}, values(pk=pk, lo=lower, hi=upper), forward=False,
+                          consistent=True)
+        items, next_cursor = read_page(self.db, self.cursors, query, scope=scope, limit=limit, cursor=cursor)
+        return [AUDITS.from_item(i) for i in items], next_cursor

@@ -14,7 +14,7 @@ from typing import Any
 from shared.cursor import CursorCodec
 from shared.domain.audit import AuditRecord
 from shared.domain.payment import Payment
-from shared.repositories.audit import AUDITS, audit_range
+from shared.repositories.audit import AuditLog
 from shared.repositories.dynamo import Dynamo, values
 from shared.repositories.keys import META, Key, UnsafeKeyPart, join, key
 from shared.repositories.mapping import Mapper, register
@@ -105,14 +105,5 @@ class PaymentRepository:
 
     def history(self, payment_id: str, *, limit: int, cursor: str | None,
                 scope: str) -> tuple[list[AuditRecord], str | None]:
-        """One page of the payment's audit records, newest first (strongly consistent): a history grows
-        with every edit and top-up, so it pages like any list; a page cut short by DynamoDB's 1 MB
-        limit reads on, so every page is full or the last one."""
-        try:
-            pk, lower, upper = audit_range("payment", payment_id)
-        except UnsafeKeyPart:
-            return [], None
-        query = PageQuery("pk = :pk AND sk BETWEEN :lo AND :hi", {}, values(pk=pk, lo=lower, hi=upper), forward=False,
-                          consistent=True)
-        items, next_cursor = read_page(self.db, self.cursors, query, scope=scope, limit=limit, cursor=cursor)
-        return [AUDITS.from_item(i) for i in items], next_cursor
+        """One page of the payment's audit records, newest first (see AuditLog.page)."""
+        return AuditLog(self.db, self.cursors).page("payment", payment_id, limit=limit, cursor=cursor, scope=scope)

@@ -12,7 +12,7 @@ from pydantic import BaseModel
 from shared.auth import Principal
 from shared.cursor import CursorCodec, Owner, invalid_cursor, owned_scope
 from shared.domain.attempt import AutoTopUpAttempt
-from shared.domain.audit import AuditRecord
+from shared.domain.audit import AuditRecord, history_view
 from shared.domain.invoice import CreditNote, Invoice
 from shared.domain.organization import LedgerEntry, Organization, Withdrawal
 from shared.domain.partner_wallet import PartnerLedgerEntry
@@ -128,8 +128,7 @@ def payment_out(p: Payment) -> dict[str, Any]:
 
 
 def audit_out(record: AuditRecord) -> dict[str, Any]:
-    return {"id": record.id, "action": record.action, "actor": record.actor, "at": record.at,
-            "changes": record.changes}
+    return history_view(record)  # the one audit shape of every history route, older records mapped to it
 
 
 def invoice_out(inv: Invoice) -> dict[str, Any]:

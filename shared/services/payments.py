@@ -6,7 +6,6 @@ from typing import Any
 
 from shared.auth import Principal
 from shared.clock import now, rfc3339
-from shared.cursor import Owner
 from shared.domain.organization import Organization
 from shared.domain.payment import Payment
 from shared.domain.payments import (
@@ -25,11 +24,7 @@ from shared.models import PaymentCreate, PaymentPatch
 from shared.repositories.payments import PaymentFilters, PaymentRepository
 from shared.repositories.store import Store
 from shared.services.common import (
-    FIRST_PAGE,
     audit,
-    audit_out,
-    cursor_scope,
-    issued,
     list_scope,
     once,
     page,
@@ -124,16 +119,3 @@ class PaymentService:
                 record).commit()
 
         with_retries(attempt)
-
-    def history(self, principal: Principal, payment_id: str, limit: int, cursor: str | None) -> dict[str, Any]:
-        """Its audit records, newest first, a page at a time. They outlive a deleted payment and all name
-        its partner (the first, `payment.created` or `payment.received_by_stripe`, is written with the payment)."""
-        codec, route = self.store.cursors, "payments.history"
-        scope = FIRST_PAGE if cursor is None else cursor_scope(codec, principal, route, payment_id, cursor)
-        records, next_cursor = self.payments.history(payment_id, limit=limit, cursor=cursor, scope=scope)
-        if not records:
-            raise NotFound("Payment not found.")
-        principal.check_read(records[0].partner_id, "Payment")
-        if cursor is None:  # the records name the owner; the first page's cursor carries it
-            next_cursor = issued(codec, principal, route, Owner(records[0].partner_id, payment_id), next_cursor)
-        return page([audit_out(r) for r in records], next_cursor)

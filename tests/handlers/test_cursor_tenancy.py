@@ -52,6 +52,8 @@ def world(lambdas) -> dict[str, Any]:
                                    amount=10_000, currency="SGD", status="failed", reason="partner_insufficient_funds",
                                    created_at=AT, updated_at=AT)
         deps.db.transact([deps.db.put_new(item_of(attempt))])
+    their_invoice = invoice(lambdas, theirs, org, amount=10_000)
+    credited(lambdas, theirs, their_invoice, 1_000)
     payment = record(lambdas, theirs)
     status, body = lambdas.payments("patch_payment", path={"payment_id": payment["id"]}, body={"remark": "seen"},
                                     headers={"if-match": None}, **admin(theirs))
@@ -62,7 +64,7 @@ def world(lambdas) -> dict[str, Any]:
     invoices = [invoice(lambdas, home, home_orgs[0], amount=10_000) for _ in range(2)]
     for inv in invoices:
         credited(lambdas, home, inv, 1_000)
-    return {"theirs": theirs, "home": home, "org": org["id"], "payment": payment["id"]}
+    return {"theirs": theirs, "home": home, "org": org["id"], "payment": payment["id"], "invoice": their_invoice["id"]}
 
 
 # (function, event, path parameter, the world's key for it)
@@ -71,6 +73,8 @@ OWNED_LISTS = {
     "withdrawals": ("accounts", "list_withdrawals", "org_id", "org"),
     "auto-top-ups": ("accounts", "list_auto_top_ups", "org_id", "org"),
     "payment history": ("payments", "payment_history", "payment_id", "payment"),
+    "organization history": ("accounts", "organization_history", "org_id", "org"),
+    "invoice history": ("allocation", "invoice_history", "invoice_id", "invoice"),
 }
 PARTNER_LISTS = {
     "organizations": ("accounts", "list_organizations"),

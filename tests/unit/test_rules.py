@@ -62,8 +62,8 @@ def a_payment(**changes) -> Payment:
     return Payment(**(fields | changes))
 
 
-def to_invoice(invoice_id: str, amount: int) -> Allocation:
-    return Allocation(invoice_id=invoice_id, kind="invoice", amount=amount, allocated_at=T0)
+def to_invoice(invoice_id: str, amount: int, number: str | None = "INV-000001") -> Allocation:
+    return Allocation(invoice_id=invoice_id, invoice_number=number, kind="invoice", amount=amount, allocated_at=T0)
 
 
 def to_wallet(amount: int) -> Allocation:
@@ -179,6 +179,17 @@ def test_the_fifth_edit_is_the_last():
     refused(raised, Conflict, "assignment_edit_limit_reached", message)
 
 
+def test_after_the_fifth_edit_assigning_elsewhere_names_the_limit_not_un_assign_first():
+    # Given a payment assigned to another organization, its five edits used (issue 26: "un-assign it first" sent
+    # the caller to an edit the limit refuses too)
+    # When it is assigned to this one
+    with pytest.raises(Conflict) as raised:
+        assign(a_payment(org_id="org_2", assignment_edits=5), an_org(), AT)
+    # Then 409 assignment_edit_limit_reached: the limit is checked before already_assigned
+    refused(raised, Conflict, "assignment_edit_limit_reached",
+            "The assignment of a payment can be edited 5 times; this one has no edits left.")
+
+
 def test_unassigning_releases_every_invoice_allocation_in_the_same_step():
     # Given an assigned payment allocated to two invoices (rule: un-assignment releases every allocation)
     payment = a_payment(allocations=[to_invoice("inv_a", 1_000), to_invoice("inv_b", 2_000)], assignment_edits=2)
@@ -280,6 +291,18 @@ def test_allocating_beyond_the_unallocated_amount_is_refused_with_both_figures()
     assert result.payment.unallocated_amount == 0 and result.payment.status == "allocated"
 
 
+def test_an_allocation_keeps_its_invoices_number_and_an_older_one_gets_it_when_added_to():
+    # Given a payment with an allocation made before numbers were kept, and two invoices (issue 26)
+    payment = a_payment(allocations=[to_invoice("inv_a", 1_000, number=None)])
+    invoices = {"inv_a": an_invoice("inv_a", number="INV-7", allocations=[paid_by("pay_1", 1_000)], amount_paid=1_000),
+                "inv_b": an_invoice("inv_b", number="inv-8")}
+    # When both are allocated to
+    result = allocate(payment, invoices, [("inv_a", 500), ("inv_b", 700)], AT)
+    # Then each allocation shows its invoice's number beside its id
+    assert [(a.invoice_id, a.invoice_number, a.amount) for a in result.payment.allocations] == [
+        ("inv_a", "INV-7", 1_500), ("inv_b", "inv-8", 700)]
+
+
 def test_paying_an_invoice_beyond_its_amount_due_is_refused_per_invoice():
     # Given invoices with 3,000 and 5,000 due (rule: an invoice is never paid beyond its amount)
     invoices = {"inv_a": an_invoice("inv_a", allocations=[paid_by("pay_2", 2_000)], amount_paid=2_000),
@@ -308,7 +331,8 @@ def test_adding_to_an_invoice_the_payment_already_pays_keeps_every_other_allocat
     # Then inv_a's allocation grows where it stands (keeping its date), inv_c's is appended, nothing is lost
     assert result.payment == payment.model_copy(update={
         "allocations": [to_invoice("inv_a", 3_000), to_wallet(500), to_invoice("inv_b", 700),
-                        Allocation(invoice_id="inv_c", kind="invoice", amount=3_000, allocated_at=AT)],
+                        Allocation(invoice_id="inv_c", invoice_number="INV-000001", kind="invoice", amount=3_000,
+                                   allocated_at=AT)],
         "version": 4, "updated_at": AT})
     # And each invoice's entry for this payment becomes the new total (a standard invoice is never provisioned)
     assert result == AllocationResult(result.payment, [
@@ -327,7 +351,7 @@ def test_a_new_invoice_is_appended_even_after_another_invoices_allocation():
     result = allocate(payment, {"inv_a": an_invoice("inv_a")}, [("inv_a", 200)], AT)
     # Then inv_b's allocation is untouched and inv_a's is new
     assert result.payment.allocations == [to_wallet(100), to_invoice("inv_b", 700), Allocation(
-        invoice_id="inv_a", kind="invoice", amount=200, allocated_at=AT)]
+        invoice_id="inv_a", invoice_number="INV-000001", kind="invoice", amount=200, allocated_at=AT)]
     assert result.payment.status == "partially_allocated" and result.payment.unallocated_amount == 9_000
 
 

@@ -1,0 +1,39 @@
+"""The responses each route declares in the OpenAPI document: its success and the contract's errors."""
+
+from __future__ import annotations
+
+from typing import Any, TypedDict
+
+from pydantic import ConfigDict, with_config
+
+FORBID = ConfigDict(extra="forbid")
+
+
+@with_config(FORBID)
+class ErrorDetail(TypedDict):
+    code: str
+    message: str
+    details: list[Any]
+
+
+@with_config(FORBID)
+class ErrorOut(TypedDict):
+    error: ErrorDetail
+
+
+ERRORS = {400: "Malformed request (bad JSON, bad cursor)", 401: "No or invalid token",
+          403: "The role may not do this", 404: "Not found, or another partner's",
+          409: "A state rule refuses it (the code names the rule)", 412: "Stale If-Match",
+          422: "Field validation; `card_amount_not_allowed`; Stripe refused it (`payment_provider_refused`)",
+          503: "Stripe could not answer now (`payment_provider_unavailable`, Retry-After): retry, the same key"}
+
+
+def documented(status: int, model: Any, description: str, *errors: int) -> dict[int, Any]:
+    """The `responses=` of a route: its success and the errors it can answer, in the contract's shape."""
+    success: dict[str, Any] = {"description": description}
+    if model is not None:
+        success["content"] = {"application/json": {"model": model}}
+    out: dict[int, Any] = {status: success}
+    for code in sorted({400, 401, *errors}):
+        out[code] = {"description": ERRORS[code], "content": {"application/json": {"model": ErrorOut}}}
+    return out
