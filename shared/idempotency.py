@@ -33,6 +33,9 @@ class Idempotency:
         self._context: Any = None
         self._store: Any = None
         self._config: Any = None
+        # Whether the last `run` answered a replay (the saved first response, nothing done): a handler counts a
+        # business metric only when it is False. One invocation at a time per execution environment (Lambda).
+        self.replayed = False
 
     def register_context(self, context: Any) -> None:
         self._context = context
@@ -64,6 +67,7 @@ class Idempotency:
         `action` receives a Completion (or None without a key) that it must add to its one
         transaction, with the exact dict it returns.
         """
+        self.replayed = False
         if key is None:
             return action(None)
         if not key.strip() or len(key) > MAX_KEY_LENGTH:
@@ -77,12 +81,18 @@ class Idempotency:
         store, config = self._load()
         data = {"key": f"{scope}#{key}", "body": body}
 
+        ran = False
+
         @idempotent_function(data_keyword_argument="data", config=config, persistence_store=store)
         def once(data: dict[str, Any]) -> dict[str, Any]:
+            nonlocal ran
+            ran = True
             return action(lambda result: store.completion_item(data, result))
 
         try:
-            return once(data=data)
+            result = once(data=data)
+            self.replayed = not ran
+            return result
         except IdempotencyValidationError:
             raise Conflict("idempotency_key_reused",
                            "This Idempotency-Key was already used with a different request body.") from None

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import AfterValidator, Field, StrictInt
+from pydantic import AfterValidator, BeforeValidator, Field, StrictInt, ValidationInfo
+from pydantic_core import PydanticCustomError
 
 # ISO 4217 currencies accepted by the service, with their minor-unit digits (exponent).
 MINOR_UNITS: dict[str, int] = {
@@ -26,15 +27,28 @@ def _known_currency(code: str) -> str:
     return code
 
 
+def _minor_units(value: object, info: ValidationInfo) -> object:
+    """Every money field: a decimal or a string is refused with a word of minor units (issue 26), not pydantic's
+    bare "Input should be a valid integer"; an integer goes on to StrictInt and its bounds."""
+    if isinstance(value, float | str):
+        raise PydanticCustomError(
+            "minor_units", "{field} must be an integer number of minor units (cents), not {value}: "
+                           "125.50 SGD is 12550", {"field": info.field_name or "amount", "value": repr(value)})
+    return value
+
+
+MinorUnits = BeforeValidator(_minor_units)
 Currency = Annotated[str, Field(min_length=3, max_length=3, examples=["SGD"]), AfterValidator(_known_currency)]
-PositiveAmount = Annotated[StrictInt, Field(gt=0, le=MAX_AMOUNT, description="Minor units, > 0")]
-NonNegativeAmount = Annotated[StrictInt, Field(ge=0, le=MAX_AMOUNT, description="Minor units, >= 0")]
+PositiveAmount = Annotated[StrictInt, MinorUnits, Field(gt=0, le=MAX_AMOUNT, description="Minor units, > 0")]
+NonNegativeAmount = Annotated[StrictInt, MinorUnits, Field(ge=0, le=MAX_AMOUNT, description="Minor units, >= 0")]
 
 
 # Stripe's largest amount (8 digits); what the service asks Stripe to charge stays within it.
 STRIPE_MAX_AMOUNT = 99_999_999
-StripeAmount = Annotated[StrictInt, Field(gt=0, le=STRIPE_MAX_AMOUNT, description="Minor units, > 0, Stripe's maximum")]
-StripeTrigger = Annotated[StrictInt, Field(ge=0, le=STRIPE_MAX_AMOUNT, description="Minor units charged off-session")]
+StripeAmount = Annotated[StrictInt, MinorUnits,
+                         Field(gt=0, le=STRIPE_MAX_AMOUNT, description="Minor units, > 0, Stripe's maximum")]
+StripeTrigger = Annotated[StrictInt, MinorUnits,
+                          Field(ge=0, le=STRIPE_MAX_AMOUNT, description="Minor units charged off-session")]
 
 
 def format_amount(amount: int, currency: str) -> str:

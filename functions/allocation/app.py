@@ -87,7 +87,8 @@ def unassign(payment_id: str):
           responses=documented(200, R.PaymentOut, "The payment", 403, 404, 409, 422))
 def allocate(payment_id: str, body: AllocationsIn):
     payment = deps.allocation.allocate(principal(app), payment_id, body, header(app, "Idempotency-Key"))
-    metrics.add_metric(name="InvoicesAllocated", unit=MetricUnit.Count, value=len(body.allocations))
+    if not deps.idempotency.replayed:  # a replay (the same Idempotency-Key) counts nothing again
+        metrics.add_metric(name="InvoicesAllocated", unit=MetricUnit.Count, value=len(body.allocations))
     return json_response(200, payment, R.PaymentOut)
 
 
@@ -135,7 +136,8 @@ def void_invoice(invoice_id: str, body: VoidIn):
           responses=documented(200, R.PaymentOut, "The bounced payment", 403, 404, 409, 422))
 def bounce_payment(payment_id: str, body: BounceIn):
     payment = deps.money_back.bounce(principal(app), payment_id, body, header(app, "Idempotency-Key"))
-    metrics.add_metric(name="PaymentBounced", unit=MetricUnit.Count, value=1)
+    if not deps.idempotency.replayed:
+        metrics.add_metric(name="PaymentBounced", unit=MetricUnit.Count, value=1)
     return json_response(200, payment, R.PaymentOut)
 
 
@@ -143,7 +145,8 @@ def bounce_payment(payment_id: str, body: BounceIn):
           responses=documented(202, R.RefundOut, "The refund, as Stripe answered it", 403, 404, 409, 422, 503))
 def refund_payment(payment_id: str, body: RefundIn):
     refund = deps.card_money_back.request_refund(principal(app), payment_id, body, header(app, "Idempotency-Key"))
-    metrics.add_metric(name="CardRefundRequested", unit=MetricUnit.Count, value=1)
+    if not deps.idempotency.replayed:
+        metrics.add_metric(name="CardRefundRequested", unit=MetricUnit.Count, value=1)
     return json_response(202, refund, R.RefundOut)
 
 

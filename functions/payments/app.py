@@ -25,7 +25,8 @@ app = create_resolver(logger)
 @app.post("/payments", responses=documented(201, R.PaymentOut, "The payment", 403, 409, 422))
 def create_payment(body: PaymentCreate):
     payment = deps.payments.create(principal(app), body, header(app, "Idempotency-Key"))
-    metrics.add_metric(name="PaymentRecorded", unit=MetricUnit.Count, value=1)
+    if not deps.idempotency.replayed:  # a replay (the same Idempotency-Key) counts nothing again
+        metrics.add_metric(name="PaymentRecorded", unit=MetricUnit.Count, value=1)
     return json_response(201, payment, R.PaymentOut)
 
 

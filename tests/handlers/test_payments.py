@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import secrets
+
+from local.lambdas import LambdaContext
 from shared.container import Container
 from shared.domain.payment import Allocation, Payment
 from shared.repositories.registry import item_of
+from tests.conftest import load_event
 from tests.handlers.conftest import NO_KEY, admin, create_org, record, viewer
 
 
@@ -182,3 +187,31 @@ def test_refused_idempotent_request_leaves_no_record(lambdas, partner):
                                  **admin(partner))
     assert status == 422
     assert lambdas.snapshot() == before
+
+
+def test_a_decimal_amount_is_refused_with_a_word_of_minor_units(lambdas, partner):
+    # Given a payment sent with its amount as a decimal, as a person reads it (issue 26)
+    body = {"amount": 125.50, "currency": "SGD", "received_date": "2026-11-20", "method": "cheque"}
+    # When it is recorded
+    status, res = lambdas.payments("create_payment", body=body, headers=NO_KEY, **admin(partner))
+    # Then 422 says amounts are integers in minor units, with an example, not only "a valid integer"
+    assert (status, res["error"]["code"]) == (422, "validation_error"), res
+    assert res["error"]["details"] == [{"field": "amount", "type": "minor_units", "message": (
+        "amount must be an integer number of minor units (cents), not 125.5: 125.50 SGD is 12550")}]
+
+
+def test_an_idempotent_replay_counts_no_business_metric_again(lambdas, partner):
+    # Given the payments function in this process, its metrics counted (issue 26: a replay counted again)
+    module = lambdas.host.load_module("PaymentsFunction")
+    counted: list[tuple[str, float]] = []
+    module.metrics.add_metric = lambda name, unit, value, **_: counted.append((name, value))
+    event = load_event("payments/create_payment.json", headers={"idempotency-key": secrets.token_hex(8)},
+                       body={"amount": 12_550, "currency": "SGD", "received_date": "2026-11-20", "method": "cheque"},
+                       **admin(partner))
+    # When the same POST is sent twice with the same Idempotency-Key
+    first = module.lambda_handler(event, LambdaContext("PaymentsFunction", 512, 30, "r1"))
+    second = module.lambda_handler(event, LambdaContext("PaymentsFunction", 512, 30, "r2"))
+    # Then the replay answers the same payment, and PaymentRecorded was counted once
+    assert first["statusCode"] == second["statusCode"] == 201, (first, second)
+    assert json.loads(first["body"])["id"] == json.loads(second["body"])["id"]
+    assert counted == [("PaymentRecorded", 1)]
