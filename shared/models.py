@@ -17,6 +17,7 @@ from pydantic import (
     model_validator,
 )
 
+from shared.domain.invoice import number_key
 from shared.money import Currency, NonNegativeAmount, PositiveAmount, StripeAmount, StripeTrigger
 from shared.vocabulary import (
     CreditNoteReason,
@@ -173,8 +174,17 @@ class AssignmentIn(Strict):
 
 
 class AllocationLine(Strict):
-    invoice_id: OpaqueId
+    """One invoice, named by its id or by its number (case-insensitive): exactly one of the two."""
+
+    invoice_id: OpaqueId | None = None
+    invoice_number: InvoiceNumber | None = None
     amount: PositiveAmount
+
+    @model_validator(mode="after")
+    def _one_name(self) -> AllocationLine:
+        if (self.invoice_id is None) == (self.invoice_number is None):
+            raise ValueError("give exactly one of invoice_id and invoice_number")
+        return self
 
 
 class AllocationsIn(Strict):
@@ -182,8 +192,8 @@ class AllocationsIn(Strict):
 
     @model_validator(mode="after")
     def _distinct(self) -> AllocationsIn:
-        ids = [line.invoice_id for line in self.allocations]
-        if len(set(ids)) != len(ids):
+        names = [line.invoice_id or number_key(line.invoice_number or "") for line in self.allocations]
+        if len(set(names)) != len(names):
             raise ValueError("each invoice may appear once per request")
         return self
 

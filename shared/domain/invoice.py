@@ -86,6 +86,14 @@ def invoice_number(sequence: int) -> str:
     return f"INV-{sequence:06d}"
 
 
+def number_key(number: str) -> str:
+    """The form in which invoice numbers are unique per partner and searched: case-insensitive (`INV-1` and `inv-1`
+    are one number). Numbers are ASCII (the API's pattern; generated ones are `INV-000001`), so upper-casing is
+    case folding; upper, not lower, so that every generated and every upper-case number keeps the lock key it was
+    stored under before (docs/decisions.md, "Reading back (issue 26)")."""
+    return number.upper()
+
+
 class CreditNote(Record):
     """A credit note: it reduces what its invoice still asks for, and credits the wallet with the rest."""
 

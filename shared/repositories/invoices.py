@@ -4,7 +4,8 @@ payment's allocation changes an invoice.
 
   INV#{inv}      META                 invoice; allocations {payment_id: {amount, allocated_at}}
   INV#{inv}      AUDIT#{ts}#{id}      its audit records
-  INVNUM#{ptn}#{sha256(number)}  LOCK unique invoice number per partner (the number hashed: any character)
+  INVNUM#{ptn}#{sha256(NUMBER)}  LOCK unique invoice number per partner, case-insensitively (the number upper-cased,
+                                     shared.domain.invoice.number_key, then hashed: any character)
   PTN#{ptn}      COUNTER#INVOICE      the partner's last generated invoice number
   GSI1 P#{ptn}#INV -> {issued}#{inv}; GSI2 P#{ptn}#ORGINV#{org} -> {issued}#{inv};
   GSI3 P#{ptn}#INVNAME -> {organization name}#{issued}#{inv}   (search by organization name)
@@ -18,7 +19,7 @@ from typing import Any
 from shared.cursor import CursorCodec
 from shared.domain.allocation import MAX_PAYMENTS_PER_INVOICE, InvoiceChange
 from shared.domain.base import Record
-from shared.domain.invoice import Invoice, InvoiceCounter
+from shared.domain.invoice import Invoice, InvoiceCounter, number_key
 from shared.domain.organization import name_key
 from shared.repositories.dynamo import Dynamo, serialize, to_av, values
 from shared.repositories.keys import LOCK, META, Key, UnsafeKeyPart, hashed, join, key
@@ -83,7 +84,7 @@ class NumberLockMapper(Mapper[InvoiceNumberLock]):
 
     def key(self, *ids: str) -> Key:
         partner_id, number = ids
-        return key(join("INVNUM", partner_id, hashed(number)), LOCK)
+        return key(join("INVNUM", partner_id, hashed(number_key(number))), LOCK)
 
     def key_of(self, record: InvoiceNumberLock) -> Key:
         return self.key(record.partner_id, record.number)
@@ -186,6 +187,14 @@ class InvoiceRepository:
         items, next_cursor = read_page(self.db, self.cursors, query, scope=scope, limit=limit, cursor=cursor)
         return [INVOICES.from_item(i) for i in items], next_cursor
 
+
+    def ids_by_number(self, partner_id: str, numbers: list[str]) -> dict[str, str]:
+        """The partner's invoice ids by number (keyed by `number_key`), for the numbers that name one."""
+        try:
+            keys = [NUMBER_LOCKS.key(partner_id, n) for n in numbers]
+        except UnsafeKeyPart:
+            return {}
+        return {number_key(i["number"]): i["invoice_id"] for i in self.db.batch_get(keys)}
 
     def change(self, change: InvoiceChange, at: str) -> dict[str, Any]:
         return change_item(self.db.table, change, at)

@@ -13,12 +13,12 @@ from typing import Any
 from shared.auth import Principal
 from shared.clock import utc_now_str
 from shared.domain import allocation as rules
-from shared.domain.invoice import Invoice, InvoiceCounter
+from shared.domain.invoice import Invoice, InvoiceCounter, number_key
 from shared.domain.organization import Organization
 from shared.domain.payment import Payment
 from shared.domain.payments import check_assignable_currency, check_date_range
 from shared.domain.wallet import Posting, post
-from shared.errors import NotFound
+from shared.errors import NotFound, Unprocessable
 from shared.idempotency import Completion, Idempotency
 from shared.models import AllocationsIn, AssignmentIn, InvoiceCreate, TopUpIn
 from shared.repositories.invoices import InvoiceFilters, InvoiceRepository
@@ -126,9 +126,27 @@ class AllocationService:
         return with_retries(attempt)
 
     # --- allocation ----------------------------------------------------------------------------------
+    def _requested(self, principal: Principal, payment_id: str, body: AllocationsIn) -> list[tuple[str, int]]:
+        """The lines as (invoice id, amount): a number is looked up among the payment's partner's invoices (a number
+        names one invoice for good: its lock is never moved), 422 invoice_not_found for one that names none."""
+        numbers = [line.invoice_number for line in body.allocations if line.invoice_number is not None]
+        if not numbers:
+            return [(line.invoice_id or "", line.amount) for line in body.allocations]
+        payment = self._payment_by_id(principal, payment_id)
+        ids = self.invoices.ids_by_number(payment.partner_id, numbers)
+        unknown = [{"invoice_number": n, "code": "invoice_not_found"} for n in numbers if number_key(n) not in ids]
+        if unknown:
+            raise Unprocessable("An invoice number names no invoice.", code="invoice_not_found", details=unknown)
+        requested = [(line.invoice_id or ids[number_key(line.invoice_number or "")], line.amount)
+                     for line in body.allocations]
+        if len({i for i, _ in requested}) != len(requested):
+            raise Unprocessable("The request has invalid fields.", code="validation_error", details=[
+                {"field": "allocations", "message": "each invoice may appear once per request (by id or number)"}])
+        return requested
+
     def allocate(self, principal: Principal, payment_id: str, body: AllocationsIn,
                  key: str | None) -> dict[str, Any]:
-        requested = [(line.invoice_id, line.amount) for line in body.allocations]
+        requested = self._requested(principal, payment_id, body)
 
         def attempt(complete: Completion | None) -> dict[str, Any]:
             found = self.store.batch().add(Payment, payment_id).add_all(Invoice, (i for i, _ in requested)).fetch()
