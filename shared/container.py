@@ -200,7 +200,8 @@ class Container:
         from shared.services.card_money_back import CardMoneyBackService
 
         return CardMoneyBackService(self.store, self.idempotency, lambda: self.stripe,
-                                    lambda intent, source: self.stripe_webhooks.settle_intent(intent, source))
+                                    lambda intent, source: self.stripe_webhooks.settle_intent(intent, source),
+                                    self.clock)
 
     @cached_property
     def stripe_pending(self) -> StripePendingRepository:
@@ -214,7 +215,7 @@ class Container:
 
         return Reconciliation(self.store, self.stripe_pending, lambda: self.stripe,
                               lambda intent, source: self.stripe_webhooks.settle_intent(intent, source),
-                              lambda: self.card_money_back, self.card_funding, self.deadline)
+                              lambda: self.card_money_back, self.card_funding, self.deadline, self.clock)
 
     @cached_property
     def sweep(self) -> Sweep:

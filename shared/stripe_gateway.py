@@ -181,8 +181,14 @@ class StripeGateway:
                 raise _declined(error) from None
             except stripe.APIConnectionError as error:
                 sent = sent or _maybe_sent(error)
-            except (stripe.RateLimitError, stripe.APIError):  # 429, 5xx: an answer, if not the one asked for
-                pass
+            except (stripe.AuthenticationError, stripe.PermissionError):  # our key, not the request: never final
+                raise PaymentProviderError("Card payments are not available now.", code="stripe_not_configured",
+                                           sent=False) from None
+            except stripe.IdempotencyError:  # Stripe holds another request under this key: it may have acted
+                raise PaymentProviderError("Stripe could not answer this request now.", sent=True) from None
+            except (stripe.RateLimitError, stripe.APIError) as error:  # 429, 5xx: an answer, if not the one asked for
+                if _should_not_retry(error):
+                    break  # Stripe says a retry would get the same answer (a 5xx it saved for this key)
             except stripe.StripeError as error:
                 if error.http_status != 409:  # 409: the same key is still in flight at Stripe
                     raise _refused(error) from None
@@ -257,6 +263,11 @@ class StripeGateway:
         key = f"auto-top-up:{org_id}:{business_date}"
         intent = self._ask(lambda client: client.v1.payment_intents.create(params, {"idempotency_key": key}))
         return Intent(id=str(intent.id), status=str(intent.status))
+
+
+def _should_not_retry(error: Any) -> bool:
+    headers = error.headers if isinstance(getattr(error, "headers", None), dict) else {}
+    return str({k.lower(): v for k, v in headers.items()}.get("stripe-should-retry", "")).lower() == "false"
 
 
 def _list_page(resource: Callable[[Any], Any], query: dict[str, Any], client: Any) -> Any:

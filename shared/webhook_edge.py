@@ -7,7 +7,7 @@ import base64
 from typing import Any
 
 from shared.edge import INTERNAL, proxy_response, status_of
-from shared.errors import ApiError, error_body
+from shared.errors import BadRequest, error_body
 from shared.stripe_signature import REFUSED_CODE, REFUSED_MESSAGE
 
 
@@ -27,12 +27,12 @@ def stripe_webhook(service: Any, event: dict[str, Any], logger: Any) -> dict[str
     headers = event.get("headers") or {}
     try:
         result = service.receive(headers.get("stripe-signature"), raw_body(event))
-    except ApiError as error:
+    except BadRequest as error:  # the delivery itself: unverifiable, too large, malformed
         logger.warning("stripe webhook refused", extra={"code": error.code, "reason": error.message})
         if error.code == REFUSED_CODE:  # one answer for every signature failure; the reason is in the log only
             return proxy_response(400, error_body(REFUSED_CODE, REFUSED_MESSAGE))
         return proxy_response(status_of(error), error.body())
-    except Exception:
+    except Exception:  # ours, or Stripe refusing or not answering our reads: 500, Stripe delivers it again
         logger.exception("stripe webhook failed; Stripe will retry it")
         return proxy_response(500, INTERNAL)
     if result["outcome"] in ("amount_mismatch", "payment_intent_mismatch", "unknown_online_top_up", "unknown_attempt"):

@@ -14,7 +14,7 @@ its webhook would, so that a refund never arrives before the money it returns.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
@@ -51,8 +51,8 @@ def refund_out(payment: Payment, refund: Refund) -> dict[str, Any]:
 
 class CardMoneyBackService:
     def __init__(self, store: Store, idempotency: Idempotency, gateway: Callable[[], Any],
-                 settle_intent: Callable[[dict[str, Any], str], str]):
-        self.store, self.idempotency, self._gateway = store, idempotency, gateway
+                 settle_intent: Callable[[dict[str, Any], str], str], clock: Callable[[], float]):
+        self.store, self.idempotency, self._gateway, self._clock = store, idempotency, gateway, clock
         self._settle_intent = settle_intent  # shared.services.stripe_webhooks: the webhook's own path
 
     # --- the API --------------------------------------------------------------------------------------
@@ -85,7 +85,10 @@ class CardMoneyBackService:
             rid = refund.id
             # the idempotency record's completion rides in the transaction of Stripe's answer
             finish = (lambda p: complete(refund_out(p, _refund(p, rid)))) if complete else None
-            if refund.status == "pending" and refund.stripe_refund_id is None:
+            # never resent once Stripe may have forgotten its key: the reconciliation reads Stripe for it instead
+            now = datetime.fromtimestamp(self._clock(), UTC)
+            if refund.status == "pending" and refund.stripe_refund_id is None and not key_expired(refund.created_at,
+                                                                                               now):
                 try:
                     payment = self._send(payment, refund, finish)
                 except PaymentProviderError as unanswered:
@@ -112,13 +115,18 @@ class CardMoneyBackService:
         if marker.payment_id is None:
             return "payment_unknown"  # credited before payments were linked to their PaymentIntent
         seen: list[Decide] = []
+        unreadable: list[str] = []  # an amount that is no whole number of minor units: never rounded, never applied
         if refunds:
-            found = (rules.SeenRefund.from_stripe(obj) for obj in self._gateway().refunds_of(intent_id))
+            found = (_read(rules.SeenRefund.from_stripe, obj, unreadable)
+                     for obj in self._gateway().refunds_of(intent_id))
             seen += [_refund_seen(r) for r in found if r is not None]
         if disputes:
-            found_d = (rules.SeenDispute.from_stripe(obj) for obj in self._gateway().disputes_of(intent_id))
+            found_d = (_read(rules.SeenDispute.from_stripe, obj, unreadable)
+                       for obj in self._gateway().disputes_of(intent_id))
             seen += [_dispute_seen(d) for d in found_d if d is not None]
         changed = self._change_all(marker.payment_id, marker.org_id, STRIPE_SUB, seen)[0]
+        if unreadable:  # the others are applied; this one fails loudly (500 to Stripe, an error in the run's count)
+            raise ValueError("; ".join(unreadable))
         return "applied" if changed else "already_applied"
 
     def reconcile_refunds(self, payment: Payment, now: datetime) -> str:
@@ -236,6 +244,14 @@ class CardMoneyBackService:
         if write:
             principal.check_write(payment.partner_id, "Payment")
         return payment
+
+
+def _read[T](parse: Callable[[Any], T | None], obj: Any, unreadable: list[str]) -> T | None:
+    try:
+        return parse(obj)
+    except ValueError as error:
+        unreadable.append(str(error))
+        return None
 
 
 def _refund(payment: Payment, refund_id: str) -> Refund:

@@ -177,10 +177,17 @@ class CardFunding:
         """The charge Stripe made for this attempt, found by its metadata among the customer's PaymentIntents
         since it was first sent; none found: Stripe never made it, and it is failed `charge_unconfirmed`."""
         since = int(datetime.fromisoformat(sent_at.upper()).timestamp()) - LOOKUP_MARGIN_SECONDS
-        for intent in self._gateway().payment_intents_of(attempt.customer_id or "", since):
+        try:
+            intents = self._gateway().payment_intents_of(attempt.customer_id or "", since)
+        except ProviderRefused as refused:  # e.g. the customer deleted in Stripe: nothing of it can be charged now
+            return {"status": "failed", "reason": "provider_refused", "failure_code": refused.stripe_code,
+                    "failure_message": refused.stripe_message}
+        for intent in intents:
             metadata = intent.get("metadata") or {}
             if (metadata.get("purpose"), metadata.get("org_id"), metadata.get("business_date")) == (
                     "auto_top_up", attempt.org_id, attempt.business_date):
-                return {"payment_intent_id": str(intent["id"])}  # settled from Stripe by the reconciliation
+                # settled from Stripe by the reconciliation's next run (a new schedule: due at once, even if an
+                # earlier one had stopped looking)
+                return {"payment_intent_id": str(intent["id"]), "reconciling": None}
         return {"status": "failed", "reason": "charge_unconfirmed",
                 "failure_message": "Stripe has no charge of this attempt, and its request can no longer be resent."}

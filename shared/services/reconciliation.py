@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from shared.clock import rfc3339
@@ -40,9 +40,9 @@ LIMIT = 300  # records per run (each costs 1-3 Stripe reads, ~50 ms each); the r
 class Reconciliation:
     def __init__(self, store: Store, pending: StripePendingRepository, gateway: Callable[[], StripeGateway],
                  settle_intent: Callable[[dict[str, Any], str], str], card_money: Callable[[], Any],
-                 card: CardFunding, deadline: Deadline):
+                 card: CardFunding, deadline: Deadline, clock: Callable[[], float]):
         self.store, self.pending, self._gateway, self._settle_intent = store, pending, gateway, settle_intent
-        self._card_money, self._card, self._deadline = card_money, card, deadline
+        self._card_money, self._card, self._deadline, self._clock = card_money, card, deadline, clock
 
     def run(self, event_time: str) -> dict[str, Any]:
         """Look at what is due at `event_time`: the counts of each outcome, and the records that failed."""
@@ -57,7 +57,8 @@ class Reconciliation:
                 outcomes["out_of_time"] += 1  # still due: the next run looks at it first
                 continue
             try:
-                outcome = self._look(record, now)
+                # a key's age by the later of the event's time and the clock: a late or retried event never resends
+                outcome = self._look(record, max(now, datetime.fromtimestamp(self._clock(), UTC)))
             except PaymentProviderError:
                 outcome = "stripe_unavailable"  # still waiting: looked at again later
             except Exception as error:  # noqa: BLE001 - one record's fault must not stop the others (it alarms)

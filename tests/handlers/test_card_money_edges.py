@@ -13,7 +13,7 @@ Invariants named here:
 from __future__ import annotations
 
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from hypothesis import HealthCheck, example, given, settings
@@ -24,7 +24,7 @@ from local.stripe import FAULTS, IDEMPOTENCY
 from shared.container import Container
 from shared.domain.card_amounts import CARD_CURRENCIES, to_stripe
 from shared.settings import get_settings
-from shared.stripe_gateway import READ_SECONDS, PaymentProviderError
+from shared.stripe_gateway import READ_SECONDS, PaymentProviderError, ProviderRefused, StripeGateway
 from tests.conftest import new_partner
 from tests.handlers.conftest import NO_KEY, admin, balance, create_org
 from tests.handlers.stripe_support import (
@@ -39,7 +39,7 @@ from tests.handlers.stripe_support import (
     run_worker,
     stripe_event,
 )
-from tests.handlers.test_reconciliation import reconcile
+from tests.handlers.test_reconciliation import reconcile, waiting_ids
 from tests.stripe_console import CARD_ALWAYS_AUTHENTICATE, stripe_client
 
 
@@ -371,3 +371,109 @@ def forget_idempotency_records(lambdas) -> None:
                               ExpressionAttributeValues={":p": {"S": "IDEMPOTENCY"}})["Items"]
     for item in items:
         lambdas.ddb.delete_item(TableName=TABLE_NAME, Key={"pk": item["pk"], "sk": item["sk"]})
+
+
+# --- the review's edges -------------------------------------------------------------------------------------------
+
+def test_a_refund_asked_again_after_stripes_key_expired_is_never_sent_again(lambdas, partner):
+    # Given a card payment and a refund Stripe made while its answers were lost (202 pending, not linked)
+    _, payment = card_payment(lambdas, partner)
+    FAULTS.drop(times=3, path_prefix="/v1/refunds", method="POST")
+    status, answered = refund(lambdas, partner, payment["id"], 1_500, key="lost-answers")
+    FAULTS.reset()
+    assert (status, answered["status"]) == (202, "pending"), answered
+    # When the same request comes again a day later (its remembered answer and Stripe's key both gone)
+    IDEMPOTENCY.advance(25 * 3600)
+    forget_idempotency_records(lambdas)
+    from shared.auth import Principal
+    from shared.models import RefundIn
+
+    finance = Principal(sub="admin@example.com", partner_id=partner, groups=frozenset({"finance-admin"}))
+    again = in_a_day().card_money_back.request_refund(finance, payment["id"], RefundIn(amount=1_500), "lost-answers")
+    # Then it is the same refund, still pending, and Stripe holds one refund of it: not sent again
+    assert (again["id"], again["status"]) == (answered["id"], "pending")
+    made = stripe_client(lambdas.stripe.endpoint).v1.refunds.list({"payment_intent": payment["reference"]}).data
+    assert [r.amount for r in made] == [1_500]
+
+
+def test_a_late_reconciliation_event_ages_keys_by_the_clock_and_never_resends(lambdas, partner):
+    # Given a card customer due, whose charge Stripe made while every answer was lost
+    org_id = due_card_customer(lambdas, partner)
+    FAULTS.drop(times=3, path_prefix="/v1/payment_intents", method="POST")
+    with pytest.raises(PaymentProviderError):
+        Container(get_settings()).auto_top_up.top_up(org_id, "2031-06-05")
+    FAULTS.reset()
+    customer = org_item(lambdas, org_id)["stripe_customer_id"]["S"]
+    # When a reconciliation runs 25 hours later with an event whose time is only 16 minutes after the charge (a late
+    # or retried event)
+    IDEMPOTENCY.advance(25 * 3600)
+    when = (datetime.now(UTC) + timedelta(minutes=16)).isoformat(timespec="seconds").replace("+00:00", "Z")
+    in_a_day().reconciliation.run(when)
+    # Then the charge was looked up, not sent again with a key Stripe forgot: one PaymentIntent, credited once
+    charges = [i for i in intents_of_customer(lambdas, customer) if i["metadata"].get("purpose") == "auto_top_up"]
+    assert len(charges) == 1
+    assert the_attempt(lambdas, org_id)["status"] == "credited" and balance(lambdas, partner, {"id": org_id}) == 2_500
+
+
+def test_a_charge_found_after_the_reconciliation_stopped_looking_is_looked_at_again_and_credited(lambdas, partner):
+    # Given a charge Stripe made while its answers were lost, and the reconciliation looking at it for 3 days while
+    # Stripe's list was down (it stops looking after that)
+    org_id = due_card_customer(lambdas, partner)
+    FAULTS.drop(times=3, path_prefix="/v1/payment_intents", method="POST")
+    with pytest.raises(PaymentProviderError):
+        Container(get_settings()).auto_top_up.top_up(org_id, "2031-06-06")
+    FAULTS.reset()
+    FAULTS.fail(503, times=10**6, path_prefix="/v1/payment_intents", method="GET")
+    assert reconcile(lambdas, after=timedelta(hours=73))["outcomes"].get("stripe_unavailable", 0) >= 1
+    FAULTS.reset()
+    attempt = f"{org_id}/2031-06-06"
+    assert attempt not in waiting_ids(timedelta(days=30))  # stopped
+    # When its message is redriven 4 days later and the charge is found
+    IDEMPOTENCY.advance(97 * 3600)
+    assert in_a_day(97).auto_top_up.top_up(org_id, "2031-06-06") == "charge_pending"
+    # Then it is due again at once, and the next run credits it
+    assert attempt in waiting_ids(timedelta(hours=1))
+    reconcile(lambdas, after=timedelta(hours=98))
+    assert the_attempt(lambdas, org_id)["status"] == "credited" and balance(lambdas, partner, {"id": org_id}) == 2_500
+
+
+class _RefusedList(StripeGateway):
+    def payment_intents_of(self, customer_id: str, created_from: int) -> list[dict]:
+        raise ProviderRefused("resource_missing", f"No such customer: '{customer_id}'")
+
+
+def test_a_lookup_stripe_refuses_fails_the_attempt_with_its_reason(lambdas, partner):
+    # Given a charge that never reached Stripe, and, a day later, a customer Stripe no longer has
+    org_id = due_card_customer(lambdas, partner)
+    FAULTS.fail(503, times=3, path_prefix="/v1/payment_intents", method="POST")
+    with pytest.raises(PaymentProviderError):
+        Container(get_settings()).auto_top_up.top_up(org_id, "2031-06-07")
+    FAULTS.reset()
+    # When the message is redriven
+    deps = Container(get_settings(), overrides={"clock": lambda: time.time() + 25 * 3600,
+                                                "stripe": _RefusedList(get_settings())})
+    # Then the attempt failed at once with Stripe's reason (not left pending for good)
+    assert deps.auto_top_up.top_up(org_id, "2031-06-07") == "failed"
+    attempt = the_attempt(lambdas, org_id)
+    assert (attempt["reason"], attempt["failure_code"]) == ("provider_refused", "resource_missing")
+
+
+class _OneOddRefund(StripeGateway):
+    def refunds_of(self, intent_id: str) -> list[dict]:
+        odd = {"object": "refund", "id": "re_odd", "amount": 5_050, "currency": "isk", "status": "succeeded"}
+        return [*super().refunds_of(intent_id), odd]
+
+
+def test_an_amount_stripe_shows_in_no_whole_minor_unit_fails_loudly_and_the_others_are_applied(lambdas, partner):
+    # Given an ISK card payment of ISK 500 with a Dashboard refund of ISK 100, and Stripe also showing a refund of
+    # ISK 50.50 (no whole krona: never rounded)
+    org = create_org(lambdas, partner, "Odd Krona ehf", currency="ISK")
+    intent = pay(lambdas, top_up(lambdas, partner, org["id"], 500)[1])
+    assert deliver(lambdas, stripe_event("payment_intent.succeeded", intent))[1]["outcome"] == "credited"
+    stripe_client(lambdas.stripe.endpoint).v1.refunds.create({"payment_intent": intent["id"], "amount": 10_000})
+    deps = Container(get_settings(), overrides={"stripe": _OneOddRefund(get_settings())})
+    # When the refunds are read
+    with pytest.raises(ValueError, match="not a whole number"):
+        deps.card_money_back.sync(intent["id"], refunds=True, disputes=False)
+    # Then the readable refund was applied, and the odd one was not
+    assert balance(lambdas, partner, org) == 400

@@ -69,9 +69,9 @@ class StripeShaped(stripe.HTTPClient):
         if isinstance(answer, Exception):  # as the SDK's RequestsClient raises a network failure
             raise stripe.APIConnectionError("Unexpected error communicating with Stripe.",
                                             should_retry=True) from answer
-        status, body = answer
+        status, body, *extra = answer
         return json.dumps(body), status, {"Request-Id": "req_test", "Idempotency-Key":
-                                          (headers or {}).get("Idempotency-Key", "")}
+                                          (headers or {}).get("Idempotency-Key", ""), **(extra[0] if extra else {})}
 
 
 def gateway(answers, deadline: Deadline | None = None):
@@ -190,6 +190,31 @@ def test_no_answer_says_whether_stripe_may_have_acted_and_no_try_starts_without_
     gw, http = gateway([(200, PAYMENT_INTENT)], deadline)
     gw.payment_intent("pi_1")
     assert http.timeouts == [(2.0, 2.0)]
+
+
+def test_what_says_nothing_about_the_request_is_never_a_refusal():
+    # Given Stripe refusing our key (401), then a key it holds another request under (400 idempotency_error)
+    gw, http = gateway([(401, {"error": {"type": "invalid_request_error",
+                                         "message": "Invalid API Key provided: sk_live_****1234"}})])
+    with pytest.raises(PaymentProviderError) as key:
+        gw.charge_off_session(org_id="o", partner_id="p", business_date="2026-12-05", customer_id="c",
+                              payment_method_id="pm", amount=500, currency="SGD")
+    # Then it is Stripe being unavailable to us (503, the attempt left pending), and the key's words are not shown
+    assert (key.value.code, "sk_live" in key.value.message) == ("stripe_not_configured", False)
+    gw, http = gateway([(400, {"error": {"type": "idempotency_error", "message": "Keys for idempotent requests "
+                                         "can only be used with the same parameters they were first used with."}})])
+    with pytest.raises(PaymentProviderError) as other:
+        gw.refund(refund_id="rfd_1", payment_id="pay_1", org_id="o", intent_id="pi_1", amount=500, currency="SGD",
+                  reason=None)
+    # And a request held under the same key may have been acted on: sent, never a refusal
+    assert other.value.sent and len(http.sent) == 1
+    # Given a 500 that Stripe says a retry would only repeat (it saved it for the key)
+    gw, http = gateway([(500, {"error": {"type": "api_error", "message": "An unknown error occurred"}},
+                         {"Stripe-Should-Retry": "false"})])
+    with pytest.raises(PaymentProviderError):
+        gw.create_customer(org_id="o", partner_id="p", name="n")
+    # Then it is not tried again
+    assert len(http.sent) == 1
 
 
 @pytest.mark.parametrize(("currency", "amount", "sent"), [("ISK", 500, "50000"), ("SGD", 500, "500"),

@@ -97,3 +97,29 @@ def test_s9_a_valid_signature_is_not_refused_as_one():
     answer, _ = deliver(header_for(body_of(), SECRET, NOW))
     # Then it is not the signature refusal (500: our own failure, which Stripe retries)
     assert answer["statusCode"] == 500
+
+
+class _StripeRefusesOurRead:
+    """A webhook service whose read of Stripe (a refund event's refunds) Stripe refused or did not answer."""
+
+    def __init__(self, error: Exception):
+        self.error = error
+
+    def receive(self, signature: str | None, body: bytes) -> dict[str, Any]:
+        raise self.error
+
+
+@pytest.mark.parametrize("error", ["refused", "unavailable"])
+def test_stripe_failing_our_read_is_a_500_so_stripe_delivers_the_event_again(error):
+    from shared.stripe_gateway import PaymentProviderError, ProviderRefused
+
+    # Given a verified refund event whose read of Stripe fails (a 404 of a deleted object, or Stripe down)
+    failure = (ProviderRefused("resource_missing", "No such payment_intent: 'pi_1'") if error == "refused"
+               else PaymentProviderError("Stripe could not answer now."))
+    stream = io.StringIO()
+    logger = Logger(service=f"webhook-read-{error}", logger_handler=logging.StreamHandler(stream))
+    # When it is delivered
+    answer = stripe_webhook(_StripeRefusesOurRead(failure), load_event(EVENT), logger)
+    # Then it is 500 (a 4xx would make Stripe give up, and the wallet would never see the refund) and logged as an error
+    assert (answer["statusCode"], json.loads(answer["body"])["error"]["code"]) == (500, "internal_error")
+    assert '"level":"ERROR"' in stream.getvalue()
