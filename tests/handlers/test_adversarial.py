@@ -160,11 +160,12 @@ class Arena:
         restore(self.ddb, TABLE_NAME, self.watch, self.seed_items)
 
     def call(self, function: str, event: dict[str, Any]) -> dict[str, Any]:
-        """The function's proxy response; a function error answers as API Gateway answers it (500, 502)."""
+        """The function's proxy response; a function error, or an environment that died, answers as API Gateway
+        answers it (500)."""
         try:
             return self.lambdas.host.invoke(function, event)
         except InvocationError as error:
-            return {"statusCode": 502 if error.died else 500, "headers": {}, "body": json.dumps(error.payload)}
+            return {"statusCode": 500, "headers": {}, "body": json.dumps(error.payload)}
 
 
 def start_dynamodb_lean(template: Template) -> LocalAws:
