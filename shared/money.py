@@ -39,16 +39,17 @@ def _minor_units(value: object, info: ValidationInfo) -> object:
 
 MinorUnits = BeforeValidator(_minor_units)
 Currency = Annotated[str, Field(min_length=3, max_length=3, examples=["SGD"]), AfterValidator(_known_currency)]
-PositiveAmount = Annotated[StrictInt, MinorUnits, Field(gt=0, le=MAX_AMOUNT, description="Minor units, > 0")]
-NonNegativeAmount = Annotated[StrictInt, MinorUnits, Field(ge=0, le=MAX_AMOUNT, description="Minor units, >= 0")]
+# (the validator after the bounds: their JSON Schema stays standard, `exclusiveMinimum`, not pydantic's raw `gt`)
+PositiveAmount = Annotated[StrictInt, Field(gt=0, le=MAX_AMOUNT, description="Minor units, > 0"), MinorUnits]
+NonNegativeAmount = Annotated[StrictInt, Field(ge=0, le=MAX_AMOUNT, description="Minor units, >= 0"), MinorUnits]
 
 
 # Stripe's largest amount (8 digits); what the service asks Stripe to charge stays within it.
 STRIPE_MAX_AMOUNT = 99_999_999
-StripeAmount = Annotated[StrictInt, MinorUnits,
-                         Field(gt=0, le=STRIPE_MAX_AMOUNT, description="Minor units, > 0, Stripe's maximum")]
-StripeTrigger = Annotated[StrictInt, MinorUnits,
-                          Field(ge=0, le=STRIPE_MAX_AMOUNT, description="Minor units charged off-session")]
+StripeAmount = Annotated[StrictInt, Field(gt=0, le=STRIPE_MAX_AMOUNT, description="Minor units, > 0, Stripe's maximum"),
+                         MinorUnits]
+StripeTrigger = Annotated[StrictInt, Field(ge=0, le=STRIPE_MAX_AMOUNT, description="Minor units charged off-session"),
+                          MinorUnits]
 
 
 def format_amount(amount: int, currency: str) -> str:
