@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 import secrets
 import time
@@ -33,15 +32,6 @@ def new_id(prefix: str, *, now_ms: int | None = None) -> str:
         raise ValueError(f"unknown id prefix {prefix!r}")
     ms = int(time.time() * 1000) if now_ms is None else now_ms
     return f"{prefix}_{_encode(ms, 10)}{_encode(secrets.randbits(80), 16)}"
-
-
-def derived_id(prefix: str, seed: str) -> str:
-    """An id of the same form made from `seed` (the same seed, the same id), for a record whose id must be known
-    again when its request is retried: its body is a hash, not a time, so it does not sort by creation."""
-    if prefix not in PREFIXES:
-        raise ValueError(f"unknown id prefix {prefix!r}")
-    digest = int.from_bytes(hashlib.sha256(seed.encode()).digest()[:17], "big") >> 6  # 130 bits: 26 characters
-    return f"{prefix}_{_encode(digest, 26)}"
 
 
 def is_id(value: str, prefix: str) -> bool:

@@ -18,6 +18,7 @@ from pydantic import (
 )
 
 from shared.domain.invoice import number_key
+from shared.ids import id_pattern
 from shared.money import Currency, NonNegativeAmount, PositiveAmount, StripeAmount, StripeTrigger
 from shared.vocabulary import (
     CreditNoteReason,
@@ -51,13 +52,19 @@ def _real_date(value: str) -> str:
     return value
 
 
-IsoDate = Annotated[StrictStr, Field(examples=["2026-11-21"]), AfterValidator(_real_date)]
-# Free text: trimmed, not blank, no control characters, bounded.
-Name = Annotated[StrictStr, Field(min_length=1, max_length=200), AfterValidator(_clean_text)]
-Reference = Annotated[StrictStr, Field(min_length=1, max_length=200), AfterValidator(_clean_text)]
-InvoiceNumber = Annotated[StrictStr, Field(min_length=1, max_length=64), AfterValidator(_clean_text)]
-Remark = Annotated[StrictStr, Field(min_length=1, max_length=1000), AfterValidator(_clean_text)]
-OpaqueId = Annotated[StrictStr, Field(min_length=1, max_length=64, pattern=r"^[a-z]{3}_[0-9A-Z]{26}$")]
+IsoDate = Annotated[StrictStr, Field(examples=["2026-11-21"], json_schema_extra={"format": "date"}),
+                    AfterValidator(_real_date)]
+# Free text: trimmed, not blank, no control characters, bounded. (The document states it as a pattern; the check is
+# _clean_text's: pydantic's regex engine has no character classes of surrogates.)
+TEXT = {"pattern": r"^[^\x00-\x1f\x7f\ud800-\udfff]*[^\s\x00-\x1f\x7f\ud800-\udfff][^\x00-\x1f\x7f\ud800-\udfff]*$"}
+Name = Annotated[StrictStr, Field(min_length=1, max_length=200, json_schema_extra=TEXT), AfterValidator(_clean_text)]
+Reference = Annotated[StrictStr, Field(min_length=1, max_length=200, json_schema_extra=TEXT),
+                      AfterValidator(_clean_text)]
+InvoiceNumber = Annotated[StrictStr, Field(min_length=1, max_length=64, json_schema_extra=TEXT),
+                          AfterValidator(_clean_text)]
+Remark = Annotated[StrictStr, Field(min_length=1, max_length=1000, json_schema_extra=TEXT), AfterValidator(_clean_text)]
+OrgId = Annotated[StrictStr, Field(pattern=id_pattern("org"))]
+InvoiceId = Annotated[StrictStr, Field(pattern=id_pattern("inv"))]
 
 
 class Strict(BaseModel):
@@ -105,7 +112,7 @@ class OnlineTopUpIn(Strict):
 
 # --- Payments --------------------------------------------------------------------------------------
 class PaymentCreate(Strict):
-    org_id: OpaqueId | None = None
+    org_id: OrgId | None = None
     amount: PositiveAmount
     currency: Currency
     received_date: IsoDate
@@ -154,7 +161,7 @@ class PaymentPatch(Strict):
 
 # --- Invoices, assignment, allocation, wallet -----------------------------------------------------
 class InvoiceCreate(Strict):
-    org_id: OpaqueId
+    org_id: OrgId
     type: InvoiceType
     amount: PositiveAmount
     currency: Currency
@@ -170,13 +177,13 @@ class InvoiceCreate(Strict):
 
 
 class AssignmentIn(Strict):
-    org_id: OpaqueId
+    org_id: OrgId
 
 
 class AllocationLine(Strict):
     """One invoice, named by its id or by its number (case-insensitive): exactly one of the two."""
 
-    invoice_id: OpaqueId | None = None
+    invoice_id: InvoiceId | None = None
     invoice_number: InvoiceNumber | None = None
     amount: PositiveAmount
 

@@ -38,7 +38,8 @@ def _minor_units(value: object, info: ValidationInfo) -> object:
 
 
 MinorUnits = BeforeValidator(_minor_units)
-Currency = Annotated[str, Field(min_length=3, max_length=3, examples=["SGD"]), AfterValidator(_known_currency)]
+Currency = Annotated[str, Field(min_length=3, max_length=3, examples=["SGD"],
+                                json_schema_extra={"enum": sorted(MINOR_UNITS)}), AfterValidator(_known_currency)]
 # (the validator after the bounds: their JSON Schema stays standard, `exclusiveMinimum`, not pydantic's raw `gt`)
 PositiveAmount = Annotated[StrictInt, Field(gt=0, le=MAX_AMOUNT, description="Minor units, > 0"), MinorUnits]
 NonNegativeAmount = Annotated[StrictInt, Field(ge=0, le=MAX_AMOUNT, description="Minor units, >= 0"), MinorUnits]

@@ -18,7 +18,7 @@ LedgerType = Literal["top_up", "provision", "auto_credit", "usage", "reversal", 
 PartnerLedgerType = Literal["credit", "auto_credit"]
 AttemptStatus = Literal["claimed", "invoice_issued", "credited", "charge_pending", "failed", "skipped"]
 OnlineTopUpStatus = Literal["requires_payment", "succeeded", "failed"]
-StripeMarkerKind = Literal["payment_intent", "event"]
+StripeMarkerKind = Literal["payment_intent", "event", "online_top_up_request"]
 AuditedEntity = Literal["payment", "organization", "invoice"]
 # What an audit record says changed (an organization's history holds its wallet's and its settings' too)
 AuditEntity = Literal["payment", "organization", "wallet", "payment_settings", "invoice"]

@@ -2,6 +2,8 @@
 
   STRIPE#PI#{pi}     MARKER           a PaymentIntent whose money reached a wallet (never twice), and its payment
   STRIPE#EVT#{evt}   MARKER           a Stripe event already processed (expires after 30 days)
+  STRIPE#OTU#{hash}  MARKER           the online top-up an Idempotency-Key started (expires after 2 days): a retry
+                                      after a 503 resumes its PaymentIntent
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ class StripeMarker(Record):
     org_id: str
     at: str
     payment_id: str | None = None  # a PaymentIntent's: the `stripe` payment its money became
-    expiration: int | None = None  # TTL (events only; a PaymentIntent's marker is kept for good)
+    online_top_up_id: str | None = None  # an online top-up request's: the top-up (and Stripe key) it started
+    expiration: int | None = None  # TTL (events and requests; a PaymentIntent's marker is kept for good)
 
 
 @register
@@ -30,7 +33,8 @@ class StripeMarkerMapper(Mapper[StripeMarker]):
 
     def key(self, *ids: str) -> Key:
         kind, stripe_id = ids
-        return key(join("STRIPE", "PI" if kind == "payment_intent" else "EVT", stripe_id), MARKER)
+        prefix = {"payment_intent": "PI", "event": "EVT", "online_top_up_request": "OTU"}[kind]
+        return key(join("STRIPE", prefix, stripe_id), MARKER)
 
     def key_of(self, record: StripeMarker) -> Key:
         return self.key(record.kind, record.stripe_id)

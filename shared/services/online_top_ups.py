@@ -6,6 +6,7 @@ the `stripe` payment settings with the values chosen here.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from shared.auth import Principal
@@ -14,9 +15,11 @@ from shared.domain.card_amounts import check_chargeable
 from shared.domain.organization import OnlineTopUp, Organization
 from shared.errors import Conflict
 from shared.idempotency import Completion, Idempotency
-from shared.ids import derived_id, new_id
+from shared.ids import new_id
 from shared.models import OnlineTopUpIn
+from shared.repositories.keys import hashed
 from shared.repositories.store import Store
+from shared.repositories.stripe_markers import StripeMarker
 from shared.services.common import audit, once, organization_for, with_retries
 from shared.stripe_gateway import StripeGateway
 
@@ -29,6 +32,9 @@ def online_top_up_out(record: OnlineTopUp) -> dict[str, Any]:
             "created_at": record.created_at}
 
 
+REQUEST_TTL_SECONDS = 2 * 86_400  # beyond the idempotency record's 24 h: a key reused in between is refused
+
+
 class OnlineTopUpService:
     def __init__(self, store: Store, idempotency: Idempotency, gateway: StripeGateway):
         self.store, self.idempotency, self.gateway = store, idempotency, gateway
@@ -38,8 +44,8 @@ class OnlineTopUpService:
 
         Nothing is recorded unless Stripe made the PaymentIntent: an amount Stripe could not charge is refused
         first (422 `card_amount_not_allowed`), Stripe's refusal is 422 `payment_provider_refused`, and no answer
-        is 503 `payment_provider_unavailable`. The top-up's id (the PaymentIntent's idempotency key) comes from
-        the `Idempotency-Key` when there is one, so a retry after a 503 resumes the same PaymentIntent."""
+        is 503 `payment_provider_unavailable`. The top-up's id (the PaymentIntent's idempotency key) is kept for the
+        `Idempotency-Key` when there is one, so a retry after a 503 resumes the same PaymentIntent."""
 
         def attempt(complete: Completion | None) -> dict[str, Any]:
             org = organization_for(self.store, principal, org_id, write=True)
@@ -48,11 +54,7 @@ class OnlineTopUpService:
             customer_id = org.stripe_customer_id or self._customer(org)
             at = utc_now_str()
             # made before the call: it is the PaymentIntent's idempotency key
-            record_id = (derived_id("otu", f"{org.partner_id}|{org.id}|{key}") if key is not None else new_id("otu"))
-            if key is not None and self.store.get(OnlineTopUp, org.id, record_id) is not None:
-                # its first answer is no longer remembered (24 h), and Stripe may have forgotten its key too
-                raise Conflict("idempotency_key_reused", "This Idempotency-Key started an online top-up over a day "
-                                                         "ago; start a new one with a new key.")
+            record_id = self._record_id(org, key, at) if key is not None else new_id("otu")
             intent = self.gateway.start_online_payment(top_up_id=record_id, org_id=org.id,
                                                        partner_id=org.partner_id, customer_id=customer_id,
                                                        amount=body.amount, currency=org.currency)
@@ -71,6 +73,22 @@ class OnlineTopUpService:
             return uow.commit_returning(result, complete)
 
         return once(self.idempotency, principal, f"online_top_up.start:{org_id}", key, body, attempt)
+
+    def _record_id(self, org: Organization, key: str, at: str) -> str:
+        """The top-up id an Idempotency-Key started (kept 2 days), or a new one written for it now: a retry after a
+        503 resumes the PaymentIntent Stripe may have made, and ids stay ordered by time."""
+        request = hashed(f"{org.partner_id}|{org.id}|{key}")
+        marker = self.store.get(StripeMarker, "online_top_up_request", request)
+        if marker is None:
+            marker = StripeMarker(kind="online_top_up_request", stripe_id=request, org_id=org.id, at=at,
+                                  online_top_up_id=new_id("otu"), expiration=int(time.time()) + REQUEST_TTL_SECONDS)
+            self.store.unit_of_work().create(marker).commit()  # a racing twin is held off by the idempotency record
+        assert marker.online_top_up_id is not None
+        if self.store.get(OnlineTopUp, org.id, marker.online_top_up_id) is not None:
+            # its first answer is no longer remembered (24 h), and Stripe may have forgotten its key too
+            raise Conflict("idempotency_key_reused", "This Idempotency-Key started an online top-up over a day "
+                                                     "ago; start a new one with a new key.")
+        return marker.online_top_up_id
 
     def _customer(self, org: Organization) -> str:
         """The organization's Stripe customer, created once: the key `customer:{org}` makes a racing or

@@ -110,3 +110,26 @@ def test_no_stripe_call_can_outlive_its_function():
     # and the queue redelivers a worker's message only after the worker's timeout (six times, as AWS advises)
     visibility = template.resources["AutoTopUpQueue"]["Properties"]["VisibilityTimeout"]
     assert visibility >= 6 * template.functions()["WorkerFunction"].timeout
+
+
+def test_the_openapi_document_has_every_route_of_the_template_and_nothing_else():
+    """Issue 26: the document a client is generated from names exactly the deployed routes, plus the stack's own
+    description of itself (`/openapi.json`, `/docs`: no token), with the header parameters each handler reads."""
+    from local.openapi import PUBLIC, document
+
+    doc = document()
+    in_doc = {(method.upper(), path) for path, item in doc["paths"].items() for method in item}
+    in_template = {(r.method, r.path) for r in template.routes()}
+    assert in_doc == in_template | {("GET", path) for path in PUBLIC}
+    # the routes without a token are exactly those the template leaves without its authorizer, and the description
+    unauthenticated = {(m.upper(), p) for p, item in doc["paths"].items() for m, op in item.items()
+                       if op.get("security") == []}
+    assert unauthenticated == {(r.method, r.path) for r in template.routes() if not r.authorized} | {
+        ("GET", path) for path in PUBLIC}
+    # every money-moving POST that takes an Idempotency-Key says so (the refund's is required), PATCH its If-Match
+    headers = {(m.upper(), p, h["name"], h["required"]) for p, item in doc["paths"].items() for m, op in item.items()
+               for h in op.get("parameters", []) if h["in"] == "header"}
+    assert ("POST", "/payments/{payment_id}/refunds", "Idempotency-Key", True) in headers
+    assert ("POST", "/payments", "Idempotency-Key", False) in headers
+    assert ("PATCH", "/payments/{payment_id}", "If-Match", False) in headers
+    assert doc["openapi"].startswith("3.1") and doc["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
