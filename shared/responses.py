@@ -9,7 +9,7 @@ function's cold start pays for every model its routes declare.
 
 from __future__ import annotations
 
-from typing import Any, NotRequired, TypedDict
+from typing import Any, Literal, NotRequired, TypedDict
 
 from pydantic import with_config
 
@@ -22,7 +22,6 @@ from shared.vocabulary import (
     InvoiceStatus,
     InvoiceType,
     LedgerType,
-    OnlineTopUpStatus,
     PartnerLedgerType,
     PaymentMethod,
     PaymentStatus,
@@ -117,8 +116,10 @@ class OnlineTopUpOut(TypedDict):
     trigger_amount: int
     limit_threshold: int
     auto_trigger: bool
-    status: OnlineTopUpStatus
+    status: Literal["pending", "succeeded", "failed"]
     reason: str | None
+    decline_code: str | None
+    failure_message: str | None
     payment_id: str | None
     payment_intent_id: str
     created_at: str
@@ -278,5 +279,5 @@ def _page(item: Any) -> Any:
 
 OrganizationPage, LedgerPage, AttemptPage = _page(OrganizationOut), _page(LedgerEntryOut), _page(AttemptOut)
 PaymentPage, AuditPage, InvoicePage = _page(PaymentOut), _page(AuditOut), _page(InvoiceOut)
-CreditNotePage, WithdrawalPage = _page(CreditNoteOut), _page(WithdrawalOut)
+CreditNotePage, WithdrawalPage, OnlineTopUpPage = _page(CreditNoteOut), _page(WithdrawalOut), _page(OnlineTopUpOut)
 

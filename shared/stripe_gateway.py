@@ -117,6 +117,14 @@ def decline_reason(error: dict[str, Any] | None) -> str:
     return str(error.get("decline_code") or error.get("code") or "payment_failed")
 
 
+def declined_top_up(error: dict[str, Any] | None) -> dict[str, Any]:
+    """An online top-up's failure from the PaymentIntent's `last_payment_error`: its reason (the decline code, else
+    the error code) and what a person reads of it."""
+    error = error if isinstance(error, dict) else {}
+    reason = decline_reason(error)
+    return {"reason": reason, "decline_code": reason, "failure_message": str(error.get("message") or "") or None}
+
+
 def _maybe_sent(error: Exception) -> bool:
     """Whether a request that got no answer may have reached Stripe: only a connection never made was not sent."""
     import requests

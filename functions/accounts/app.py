@@ -87,6 +87,12 @@ def start_online_top_up(org_id: str, body: OnlineTopUpIn):
     return json_response(201, top_up, R.OnlineTopUpOut)
 
 
+@app.get("/organizations/<org_id>/online-top-ups",
+         responses=documented(200, R.OnlineTopUpPage, "Online top-ups by card, newest first", 404, 422))
+def list_online_top_ups(org_id: str, limit: Limit = 50, cursor: Cursor = None):
+    return json_response(200, deps.online_top_ups.list(principal(app), org_id, limit, cursor), R.OnlineTopUpPage)
+
+
 @app.get("/organizations/<org_id>/auto-top-ups",
          responses=documented(200, R.AttemptPage, "Automatic top-up attempts, newest first", 404, 422))
 def list_auto_top_ups(org_id: str, limit: Limit = 50, cursor: Cursor = None):

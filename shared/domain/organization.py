@@ -101,6 +101,8 @@ class OnlineTopUp(Record):
     payment_intent_id: str
     status: OnlineTopUpStatus = "requires_payment"
     reason: str | None = None
+    decline_code: str | None = None  # a declined card: Stripe's decline code (else its error code)
+    failure_message: str | None = None  # Stripe's message of the failure, for a person to read
     payment_id: str | None = None
     reconciling: Reconciling | None = None  # the reconciliation's next look until it succeeds
     created_at: str

@@ -126,6 +126,7 @@ class WithdrawalMapper(Mapper[Withdrawal]):
 
 
 ORGANIZATIONS, LEDGER_ENTRIES, WITHDRAWAL_ITEMS = OrganizationMapper(), LedgerMapper(), WithdrawalMapper()
+ONLINE_TOP_UPS = OnlineTopUpMapper()
 
 
 class OrganizationRepository:
@@ -177,6 +178,18 @@ class OrganizationRepository:
         org, items, next_cursor = self._with_owner(org_id, lower, f"{WITHDRAWALS}#~", forward=True, limit=limit,
                                                    cursor=cursor, scope=scope)
         return org, [WITHDRAWAL_ITEMS.from_item(i) for i in items], next_cursor
+
+    def online_top_ups_page(self, org_id: str, *, limit: int, cursor: str | None,
+                            scope: str) -> tuple[list[OnlineTopUp], str | None]:
+        """The organization's online top-ups newest first (their ids sort by time)."""
+        try:
+            pk = org_pk(org_id)
+        except UnsafeKeyPart:
+            return [], None
+        query = PageQuery("pk = :pk AND sk BETWEEN :lo AND :hi", {}, values(pk=pk, lo=f"{ONLINE}#", hi=f"{ONLINE}#~"),
+                          forward=False)
+        items, next_cursor = read_page(self.db, self.cursors, query, scope=scope, limit=limit, cursor=cursor)
+        return [ONLINE_TOP_UPS.from_item(i) for i in items], next_cursor
 
     def due_ids(self, shard: int, start: dict[str, str] | None) -> tuple[list[str], dict[str, str] | None]:
         """One page of the due index's shard: the ids of organizations due for an automatic top-up."""

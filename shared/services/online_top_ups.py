@@ -11,6 +11,7 @@ from typing import Any
 
 from shared.auth import Principal
 from shared.clock import utc_now_str
+from shared.cursor import Owner
 from shared.domain.card_amounts import check_chargeable
 from shared.domain.organization import OnlineTopUp, Organization
 from shared.errors import Conflict
@@ -18,16 +19,20 @@ from shared.idempotency import Completion, Idempotency
 from shared.ids import new_id
 from shared.models import OnlineTopUpIn
 from shared.repositories.keys import hashed
+from shared.repositories.organizations import OrganizationRepository
 from shared.repositories.store import Store
 from shared.repositories.stripe_markers import StripeMarker
-from shared.services.common import audit, once, organization_for, with_retries
+from shared.services.common import audit, cursor_scope, list_scope, once, organization_for, page, with_retries
 from shared.stripe_gateway import StripeGateway
 
 
 def online_top_up_out(record: OnlineTopUp) -> dict[str, Any]:
+    """An online top-up as the API shows it: `pending` until Stripe says it succeeded or failed."""
+    status = "pending" if record.status == "requires_payment" else record.status
     return {"id": record.id, "org_id": record.org_id, "amount": record.amount, "currency": record.currency,
             "trigger_amount": record.trigger_amount, "limit_threshold": record.limit_threshold,
-            "auto_trigger": record.auto_trigger, "status": record.status, "reason": record.reason,
+            "auto_trigger": record.auto_trigger, "status": status, "reason": record.reason,
+            "decline_code": record.decline_code, "failure_message": record.failure_message,
             "payment_id": record.payment_id, "payment_intent_id": record.payment_intent_id,
             "created_at": record.created_at}
 
@@ -36,8 +41,22 @@ REQUEST_TTL_SECONDS = 2 * 86_400  # beyond the idempotency record's 24 h: a key 
 
 
 class OnlineTopUpService:
-    def __init__(self, store: Store, idempotency: Idempotency, gateway: StripeGateway):
-        self.store, self.idempotency, self.gateway = store, idempotency, gateway
+    def __init__(self, store: Store, idempotency: Idempotency, gateway: StripeGateway,
+                 organizations: OrganizationRepository):
+        self.store, self.idempotency, self.gateway, self.organizations = store, idempotency, gateway, organizations
+
+    def list(self, principal: Principal, org_id: str, limit: int, cursor: str | None) -> dict[str, Any]:
+        """The organization's online top-ups by card, newest first: a declined card leaves a record a person reads
+        (`decline_code`, `failure_message`). The first page reads the organization (404 for another partner's);
+        a cursor carries its owner (shared.services.common)."""
+        codec, route = self.store.cursors, "online_top_ups"
+        if cursor is None:
+            org = organization_for(self.store, principal, org_id)
+            scope = list_scope(principal, route, owner=Owner(org.partner_id, org.id))
+        else:
+            scope = cursor_scope(codec, principal, route, org_id, cursor)
+        items, next_cursor = self.organizations.online_top_ups_page(org_id, limit=limit, cursor=cursor, scope=scope)
+        return page([online_top_up_out(r) for r in items], next_cursor)
 
     def start(self, principal: Principal, org_id: str, body: OnlineTopUpIn, key: str | None) -> dict[str, Any]:
         """Returns the top-up with the PaymentIntent's `client_secret` for the console (Stripe.js).

@@ -37,7 +37,7 @@ from shared.repositories.stripe_markers import StripeMarker
 from shared.repositories.unit_of_work import UnitOfWork
 from shared.services.common import audit, with_retries
 from shared.settings import Settings
-from shared.stripe_gateway import decline_reason
+from shared.stripe_gateway import declined_top_up
 from shared.stripe_signature import SignatureError, verify
 from shared.vocabulary import LedgerType
 
@@ -198,7 +198,7 @@ class StripeWebhookService:
         else:
             error = intent.get("last_payment_error")
             failure: dict[str, Any] = (card_failure(error) if isinstance(record, AutoTopUpAttempt)
-                                       else {"reason": decline_reason(error)})
+                                       else declined_top_up(error))
             if record.status == "failed" and all(getattr(record, k) == v for k, v in failure.items()):
                 return "already_failed"
             update, outcome = {"status": "failed", **failure}, "failed"

@@ -16,7 +16,7 @@ def online_customer(stack, api, name: str, card: str) -> dict:
     assert res.status_code == 201, res.text
     top_up = res.json()
     assert top_up["client_secret"].startswith(top_up["payment_intent_id"])
-    assert top_up["status"] == "requires_payment"
+    assert top_up["status"] == "pending"
     assert pay(stack.stripe, top_up["payment_intent_id"], top_up["client_secret"], card)["status"] == "succeeded"
     wait_for(lambda: api("GET", f"/organizations/{org['id']}/wallet").json()["balance"] == 5_000)
     return {**org, "intent": top_up["payment_intent_id"]}

@@ -66,3 +66,35 @@ def test_viewers_get_403_and_other_partners_404(lambdas, partner):
                                    headers={"idempotency-key": None}, **admin(new_partner()))
     assert (status, res["error"]["code"]) == (404, "not_found")
     assert lambdas.snapshot() == before
+
+
+def test_the_online_top_ups_are_listed_newest_first_and_a_declined_card_leaves_a_record_a_person_reads(lambdas,
+                                                                                                      partner):
+    from tests.handlers.stripe_support import deliver, pay, stripe_event
+    from tests.stripe_console import CARD_ALWAYS_AUTHENTICATE
+
+    # Given an organization whose first online top-up was declined (the card's authentication failed) and a second
+    # one not paid yet
+    org_id = card_org(lambdas, partner)
+    declined = start_top_up(lambdas, partner, org_id)
+    intent = pay(lambdas, declined, CARD_ALWAYS_AUTHENTICATE, authenticate=False)
+    assert deliver(lambdas, stripe_event("payment_intent.payment_failed", intent))[1]["outcome"] == "failed"
+    waiting = start_top_up(lambdas, partner, org_id, amount=7_000)
+    # When finance lists them one per page
+    path = {"org_id": org_id}
+    status, first = lambdas.accounts("list_online_top_ups", path=path, query={"limit": "1"}, **viewer(partner))
+    _, second = lambdas.accounts("list_online_top_ups", path=path, query={"limit": "1", "cursor": first["next_cursor"]},
+                                 **viewer(partner))
+    # Then the newest comes first, pending; the declined one says why, in Stripe's words
+    assert status == 200 and [i["id"] for i in first["items"] + second["items"]] == [waiting["id"], declined["id"]]
+    assert (first["items"][0]["status"], first["items"][0]["decline_code"]) == ("pending", None)
+    failed = second["items"][0]
+    assert (failed["status"], failed["decline_code"], failed["amount"]) == (
+        "failed", "payment_intent_authentication_failure", 5_000)
+    assert failed["failure_message"] and second["next_cursor"] is None
+    # And another partner's staff get 404, with no cursor of this list of use to them
+    status, other = lambdas.accounts("list_online_top_ups", path=path, **viewer("ptn_someone_else"))
+    assert (status, other["error"]["code"]) == (404, "not_found")
+    status, foreign = lambdas.accounts("list_online_top_ups", path=path, query={"cursor": first["next_cursor"]},
+                                       **viewer("ptn_someone_else"))
+    assert (status, foreign["error"]["code"]) == (400, "invalid_cursor")
