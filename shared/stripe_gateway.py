@@ -29,7 +29,8 @@ Stripe raises `ProviderRefused` (422 `payment_provider_refused` with Stripe's co
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property, partial
 from typing import Any
@@ -148,6 +149,16 @@ class StripeGateway:
                  sleep: Callable[[float], None] = time.sleep, http_client: HttpClientFactory | None = None):
         self.settings, self.deadline, self._sleep = settings, deadline or Deadline(), sleep
         self._http_client = http_client or self._requests_client
+        self._max_tries = MAX_TRIES
+
+    @contextmanager
+    def tries(self, most: int) -> Iterator[None]:
+        """At most `most` tries a request meanwhile (the reconciliation, once Stripe is known down: no waits)."""
+        before, self._max_tries = self._max_tries, most
+        try:
+            yield
+        finally:
+            self._max_tries = before
 
     @cached_property
     def _session(self) -> Any:
@@ -177,7 +188,7 @@ class StripeGateway:
         import stripe
 
         sent, wait = False, 0.0
-        for tries in range(1, MAX_TRIES + 1):
+        for tries in range(1, self._max_tries + 1):
             timeout = self.deadline.timeout_of_a_try(wait)
             if timeout is None:
                 break

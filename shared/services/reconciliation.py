@@ -32,8 +32,9 @@ from shared.errors import ConcurrentUpdate
 from shared.repositories.store import Store
 from shared.repositories.stripe_pending import StripePendingRepository, Waiting, ids_of, since
 from shared.services.funding import CardFunding
-from shared.stripe_gateway import Deadline, PaymentProviderError, StripeGateway
+from shared.stripe_gateway import MAX_TRIES, Deadline, PaymentProviderError, StripeGateway
 
+ONE_TRY_AFTER_UNAVAILABLE = 3  # Stripe not answering this many records in a row: one try each for the rest
 LIMIT = 300  # records per run (each costs 1-3 Stripe reads, ~50 ms each); the rest are due in the next run
 
 
@@ -52,19 +53,24 @@ class Reconciliation:
         due = self.pending.due(until=rfc3339(now), limit=LIMIT)
         outcomes: Counter[str] = Counter()
         errors: list[str] = []
+        unavailable_in_a_row = 0
         for record in due:
             if not self._deadline.allows_a_try():
                 outcomes["out_of_time"] += 1  # still due: the next run looks at it first
                 continue
             try:
-                # a key's age by the later of the event's time and the clock: a late or retried event never resends
-                outcome = self._look(record, max(now, datetime.fromtimestamp(self._clock(), UTC)))
+                # a key's age by the later of the event's time and the clock: a late or retried event never resends;
+                # Stripe down for several records in a row: one try each for the rest (no waits between tries)
+                tries = 1 if unavailable_in_a_row >= ONE_TRY_AFTER_UNAVAILABLE else MAX_TRIES
+                with self._gateway().tries(tries):
+                    outcome = self._look(record, max(now, datetime.fromtimestamp(self._clock(), UTC)))
             except PaymentProviderError:
                 outcome = "stripe_unavailable"  # still waiting: looked at again later
             except Exception as error:  # noqa: BLE001 - one record's fault must not stop the others (it alarms)
                 outcome = "error"
                 errors.append(f"{type(record).__name__} {'/'.join(ids_of(record))}: {type(error).__name__}: {error}")
             outcomes[outcome] += 1
+            unavailable_in_a_row = unavailable_in_a_row + 1 if outcome == "stripe_unavailable" else 0
             self._reschedule(record, now)
         return {"checked": len(due), "outcomes": dict(sorted(outcomes.items())), "errors": errors}
 
