@@ -32,7 +32,8 @@ HEADERS_REQUIRED = {("post", "/payments/{payment_id}/refunds", "Idempotency-Key"
 HEADER_DOCS = {
     "Idempotency-Key": "The same key with the same body replays the first answer and writes nothing; the same key "
                        "with another body is 409 `idempotency_key_reused`. 1 to 255 characters.",
-    "If-Match": "The payment's `version` as last read: a stale one is 412 `version_mismatch`.",
+    "If-Match": "The payment's `version` as last read (`3`, `\"3\"` or `W/\"3\"`); any other is 412 "
+                "`version_mismatch`.",
 }
 GATEWAY = {  # what API Gateway's HTTP API answers itself, in its own shape (docs/local-stack.md)
     401: "No token, or a token the JWT authorizer cannot verify (with `WWW-Authenticate: Bearer`)",
@@ -89,10 +90,16 @@ def _json(schema: dict[str, Any]) -> dict[str, Any]:
     return {"application/json": {"schema": schema}}
 
 
+FUNCTION_TOO = {401, 404}  # a function also answers these itself, in the contract's shape (a path id it never issued)
+
+
 def _answers(code: int, description: str, operation: dict[str, Any]) -> None:
     """`code`: the function's contract-shaped error (if it may answer it) or the gateway's own, either one."""
     gateway = {"$ref": "#/components/schemas/GatewayMessage"}
     current = operation["responses"].get(str(code))
+    if current is None and code in FUNCTION_TOO:
+        current = operation["responses"][str(code)] = {"description": "The function's own answer",
+                                                       "content": _json({"$ref": "#/components/schemas/ErrorOut"})}
     if current is None:
         operation["responses"][str(code)] = {"description": description, "content": _json(gateway)}
         return
@@ -124,7 +131,14 @@ def complete(document: dict[str, Any], headers: dict[tuple[str, str], list[str]]
                 operation.setdefault("parameters", []).append({
                     "name": name, "in": "header", "required": (method, path, name) in HEADERS_REQUIRED,
                     "description": HEADER_DOCS[name],
-                    "schema": {"type": "string", "minLength": 1, "maxLength": 255}})
+                    # an entity tag that matches nothing is 412 (RFC 9110), whatever its form: no limits to state
+                    "schema": {"type": "string"} if name == "If-Match" else {"type": "string", "minLength": 1,
+                                                                              "maxLength": 255}})
+            error = _json({"$ref": "#/components/schemas/ErrorOut"})
+            if operation.get("parameters") or "requestBody" in operation:  # in the contract's shape, never Powertools'
+                operation["responses"]["422"] = {"description": operation["responses"].get("422", {}).get(
+                    "description", "Field validation (`details: [{field, message, type}]`)"), "content": error}
+            operation["responses"].setdefault("403", {"description": "The role may not do this", "content": error})
             if "requestBody" in operation:
                 operation["responses"]["415"] = {"description": "A body in another media type than application/json",
                                                  "content": _json({"$ref": "#/components/schemas/ErrorOut"})}
@@ -134,6 +148,8 @@ def complete(document: dict[str, Any], headers: dict[tuple[str, str], list[str]]
                     "schema": {"type": "string", "pattern": "^[0-9]+$"}}}
             for code, description in GATEWAY.items():
                 _answers(code, description, operation)
+    for unused in ("HTTPValidationError", "ValidationError"):
+        schemas.pop(unused, None)
     for path, description in PUBLIC.items():
         document["paths"][path] = {"get": {"summary": description, "operationId": f"get_{path.strip('/')}",
                                            "security": [], "responses": {"200": {"description": description}}}}

@@ -16,6 +16,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic.json_schema import JsonDict
 
 from shared.domain.invoice import number_key
 from shared.ids import id_pattern
@@ -54,9 +55,9 @@ def _real_date(value: str) -> str:
 
 IsoDate = Annotated[StrictStr, Field(examples=["2026-11-21"], json_schema_extra={"format": "date"}),
                     AfterValidator(_real_date)]
-# Free text: trimmed, not blank, no control characters, bounded. (The document states it as a pattern; the check is
-# _clean_text's: pydantic's regex engine has no character classes of surrogates.)
-TEXT = {"pattern": r"^[^\x00-\x1f\x7f\ud800-\udfff]*[^\s\x00-\x1f\x7f\ud800-\udfff][^\x00-\x1f\x7f\ud800-\udfff]*$"}
+# Free text: trimmed, not blank, no control characters, bounded (the document states it as a pattern; the check is
+# _clean_text's).
+TEXT = {"pattern": r"^[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*$"}
 Name = Annotated[StrictStr, Field(min_length=1, max_length=200, json_schema_extra=TEXT), AfterValidator(_clean_text)]
 Reference = Annotated[StrictStr, Field(min_length=1, max_length=200, json_schema_extra=TEXT),
                       AfterValidator(_clean_text)]
@@ -85,7 +86,14 @@ def _trigger_when_auto[M: BaseModel](model: M) -> M:
     return model
 
 
+# The document states the rule of _trigger_when_auto: with auto_trigger on, a trigger amount above 0.
+TRIGGER_WHEN_AUTO: JsonDict = {"if": {"properties": {"auto_trigger": {"const": True}}, "required": ["auto_trigger"]},
+                     "then": {"properties": {"trigger_amount": {"exclusiveMinimum": 0}}}}
+
+
 class PaymentSettingsIn(Strict):
+    model_config = ConfigDict(json_schema_extra=TRIGGER_WHEN_AUTO)
+
     method: SettingsMethod
     trigger_amount: NonNegativeAmount
     limit_threshold: NonNegativeAmount
@@ -100,6 +108,8 @@ class OnlineTopUpIn(Strict):
     """An online top-up by card; the card is saved and, on success, becomes the `stripe` method with
     these trigger amount, threshold and auto-trigger (locked in the settings afterwards)."""
 
+    model_config = ConfigDict(json_schema_extra=TRIGGER_WHEN_AUTO)
+
     amount: StripeAmount
     trigger_amount: StripeTrigger
     limit_threshold: NonNegativeAmount
@@ -111,12 +121,32 @@ class OnlineTopUpIn(Strict):
 
 
 # --- Payments --------------------------------------------------------------------------------------
+def _no_stripe(schema: dict[str, Any]) -> None:
+    """The document's enum of methods a person may record (a `stripe` payment is the webhook's alone)."""
+    for branch in schema.get("anyOf", [schema]):
+        if "enum" in branch:
+            branch["enum"] = [m for m in branch["enum"] if m != "stripe"]
+
+
+def _never_null(schema: dict[str, Any]) -> None:
+    """A field that may be left out but never sent as null: the document shows only its value's schema."""
+    branches = [b for b in schema.pop("anyOf", []) if b.get("type") != "null"]
+    if branches:
+        schema.update(branches[0])
+    schema.pop("default", None)
+
+
+def _method_never_null(schema: dict[str, Any]) -> None:
+    _never_null(schema)
+    _no_stripe(schema)
+
+
 class PaymentCreate(Strict):
     org_id: OrgId | None = None
     amount: PositiveAmount
     currency: Currency
     received_date: IsoDate
-    method: PaymentMethod
+    method: Annotated[PaymentMethod, Field(json_schema_extra=_no_stripe)]
     reference: Reference | None = None
     invoice_number: InvoiceNumber | None = None
     remark: Remark | None = None
@@ -132,9 +162,9 @@ class PaymentCreate(Strict):
 class PaymentPatch(Strict):
     """Only the fields sent are changed; optional texts may be cleared with null."""
 
-    amount: PositiveAmount | None = None
-    received_date: IsoDate | None = None
-    method: PaymentMethod | None = None
+    amount: PositiveAmount | None = Field(default=None, json_schema_extra=_never_null)
+    received_date: IsoDate | None = Field(default=None, json_schema_extra=_never_null)
+    method: PaymentMethod | None = Field(default=None, json_schema_extra=_method_never_null)
     reference: Reference | None = None
     invoice_number: InvoiceNumber | None = None
     remark: Remark | None = None
@@ -167,7 +197,8 @@ class InvoiceCreate(Strict):
     currency: Currency
     issued_date: IsoDate
     due_date: IsoDate | None = None
-    number: Annotated[InvoiceNumber, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9/._ -]*$")] | None = None
+    number: Annotated[StrictStr, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9/._ -]*$"),
+                      AfterValidator(_clean_text)] | None = None
 
     @model_validator(mode="after")
     def _due_after_issue(self) -> InvoiceCreate:
