@@ -36,8 +36,13 @@ from functools import cached_property, partial
 from typing import Any
 
 from shared.domain.card_amounts import to_stripe
-from shared.errors import Unavailable, Unprocessable
 from shared.settings import Settings
+from shared.stripe_errors import CardDeclined as CardDeclined
+from shared.stripe_errors import PaymentProviderError as PaymentProviderError
+from shared.stripe_errors import ProviderRefused as ProviderRefused
+from shared.stripe_errors import decline_reason as decline_reason
+from shared.stripe_errors import declined, maybe_sent, refused, should_not_retry
+from shared.stripe_errors import declined_top_up as declined_top_up
 
 CONNECT_SECONDS = 2.0
 READ_SECONDS = 4.0
@@ -73,72 +78,11 @@ class Deadline:
         return self.timeout_of_a_try() is not None
 
 
-class PaymentProviderError(Unavailable):
-    """Stripe did not answer (unreachable, a timeout, 409, 429 or 5xx, or no time left to ask). `sent`: a try was
-    sent and never answered (a timeout, a connection lost after sending), so Stripe may be acting on it now."""
-
-    code = "payment_provider_unavailable"
-
-    def __init__(self, message: str, *, sent: bool = False, code: str | None = None):
-        super().__init__(message, code=code)
-        self.sent = sent
-
-
-class ProviderRefused(Unprocessable):
-    """Stripe refused the request (a 4xx other than 409 and 429): its code and message, as Stripe gave them."""
-
-    code = "payment_provider_refused"
-
-    def __init__(self, stripe_code: str, message: str, *, decline_code: str | None = None,
-                 payment_intent_id: str | None = None, param: str | None = None):
-        detail: dict[str, Any] = {"code": stripe_code, "message": message}
-        if decline_code:
-            detail["decline_code"] = decline_code
-        if param:
-            detail["param"] = param
-        super().__init__(f"Stripe refused the request: {message}", details=[detail])
-        self.stripe_code, self.stripe_message, self.decline_code = stripe_code, message, decline_code
-        self.payment_intent_id = payment_intent_id
-
-
-class CardDeclined(ProviderRefused):
-    """Stripe declined the card (HTTP 402): `decline_code` is the issuer's reason where Stripe gives one."""
-
-
 @dataclass(frozen=True)
 class Intent:
     id: str
     status: str
     client_secret: str | None = None
-
-
-def decline_reason(error: dict[str, Any] | None) -> str:
-    """Stripe's reason for a failed payment: the decline code when there is one, else the error code."""
-    error = error or {}
-    return str(error.get("decline_code") or error.get("code") or "payment_failed")
-
-
-def declined_top_up(error: dict[str, Any] | None) -> dict[str, Any]:
-    """An online top-up's failure from the PaymentIntent's `last_payment_error`: its reason (the decline code, else
-    the error code) and what a person reads of it."""
-    error = error if isinstance(error, dict) else {}
-    reason = decline_reason(error)
-    return {"reason": reason, "decline_code": reason, "failure_message": str(error.get("message") or "") or None}
-
-
-def _maybe_sent(error: Exception) -> bool:
-    """Whether a request that got no answer may have reached Stripe: only a connection never made was not sent."""
-    import requests
-
-    cause = error.__cause__
-    if isinstance(cause, requests.exceptions.ConnectTimeout):
-        return False
-    if isinstance(cause, requests.exceptions.ConnectionError):
-        import urllib3
-
-        reason = getattr(cause.args[0], "reason", None) if cause.args else None
-        return not isinstance(reason, urllib3.exceptions.NewConnectionError)
-    return True
 
 
 type HttpClientFactory = Callable[[tuple[float, float]], Any]  # (connect, read) timeout -> the SDK's HTTP client
@@ -197,20 +141,20 @@ class StripeGateway:
             try:
                 return call(self._client(timeout))
             except stripe.CardError as error:
-                raise _declined(error) from None
+                raise declined(error) from None
             except stripe.APIConnectionError as error:
-                sent = sent or _maybe_sent(error)
+                sent = sent or maybe_sent(error)
             except (stripe.AuthenticationError, stripe.PermissionError):  # our key, not the request: never final
                 raise PaymentProviderError("Card payments are not available now.", code="stripe_not_configured",
                                            sent=False) from None
             except stripe.IdempotencyError:  # Stripe holds another request under this key: it may have acted
                 raise PaymentProviderError("Stripe could not answer this request now.", sent=True) from None
             except (stripe.RateLimitError, stripe.APIError) as error:  # 429, 5xx: an answer, if not the one asked for
-                if _should_not_retry(error):
+                if should_not_retry(error):
                     break  # Stripe says a retry would get the same answer (a 5xx it saved for this key)
             except stripe.StripeError as error:
                 if error.http_status != 409:  # 409: the same key is still in flight at Stripe
-                    raise _refused(error) from None
+                    raise refused(error) from None
             wait = BACKOFF_SECONDS * 2 ** (tries - 1)
         raise PaymentProviderError("Stripe could not answer now; please try again with the same Idempotency-Key.",
                                    sent=sent)
@@ -284,36 +228,5 @@ class StripeGateway:
         return Intent(id=str(intent.id), status=str(intent.status))
 
 
-def _should_not_retry(error: Any) -> bool:
-    headers = error.headers if isinstance(getattr(error, "headers", None), dict) else {}
-    return str({k.lower(): v for k, v in headers.items()}.get("stripe-should-retry", "")).lower() == "false"
-
-
 def _list_page(resource: Callable[[Any], Any], query: dict[str, Any], client: Any) -> Any:
     return resource(client).list(query)
-
-
-def _body(error: Any) -> dict[str, Any]:
-    json_body = error.json_body if isinstance(error.json_body, dict) else {}
-    body = json_body.get("error")
-    return body if isinstance(body, dict) else {}
-
-
-def _intent_id(body: dict[str, Any]) -> str | None:
-    intent = body.get("payment_intent")
-    return str(intent["id"]) if isinstance(intent, dict) and intent.get("id") else None
-
-
-def _declined(error: Any) -> CardDeclined:
-    body = _body(error)
-    return CardDeclined(str(body.get("code") or error.code or "card_declined"),
-                        str(body.get("message") or error.user_message or "The card was declined."),
-                        decline_code=str(body.get("decline_code") or body.get("code") or "generic_decline"),
-                        payment_intent_id=_intent_id(body), param=body.get("param"))
-
-
-def _refused(error: Any) -> ProviderRefused:
-    body = _body(error)
-    return ProviderRefused(str(body.get("code") or error.code or body.get("type") or "invalid_request"),
-                           str(body.get("message") or error.user_message or "Stripe refused the request."),
-                           payment_intent_id=_intent_id(body), param=body.get("param"))

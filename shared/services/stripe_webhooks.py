@@ -193,7 +193,10 @@ class StripeWebhookService:
             chosen = (stripe_settings(record.trigger_amount, record.limit_threshold, record.auto_trigger, at)
                       if isinstance(record, OnlineTopUp) else None)
             payment = self._credit(uow, event, intent, org, target, at, settings=chosen)
-            update: dict[str, Any] = {"status": target.credited, "reason": None, "payment_id": payment.id}
+            # success is final and clears an earlier try's failure, so every order of the events ends alike
+            cleared = ({"failure_code": None, "failure_message": None} if isinstance(record, AutoTopUpAttempt)
+                       else {"decline_code": None, "failure_message": None})
+            update: dict[str, Any] = {"status": target.credited, "reason": None, "payment_id": payment.id, **cleared}
             outcome = "credited"
         else:
             error = intent.get("last_payment_error")

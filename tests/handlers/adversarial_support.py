@@ -109,7 +109,8 @@ def resolve(schema: Any, components: dict[str, Any], depth: int = 0) -> Any:
 
 @cache
 def route_cases() -> tuple[RouteCase, ...]:
-    """Every operation of the OpenAPI document, then the template's routes the document does not hold."""
+    """Every operation of the OpenAPI document that a function serves (not the stack's own `/openapi.json` and
+    `/docs`), then the template's routes the document does not hold."""
     doc = openapi_document()
     components = doc.get("components", {}).get("schemas", {})
     served = {(r.method, r.path): r for r in Template.load().routes()}
@@ -117,11 +118,12 @@ def route_cases() -> tuple[RouteCase, ...]:
     for path, operations in doc["paths"].items():
         for method, op in operations.items():
             route = served.get((method.upper(), path))
+            if route is None:
+                continue  # the stack's description of itself: no function, no table, nothing to write
             params = op.get("parameters", [])
             body = op.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema")
             cases.append(RouteCase(
-                method=method.upper(), path=path, function=route.function if route else "",
-                authorized=route.authorized if route else True,
+                method=method.upper(), path=path, function=route.function, authorized=route.authorized,
                 path_params=tuple(p["name"] for p in params if p["in"] == "path"),
                 query=tuple((p["name"], resolve(p.get("schema", {}), components)) for p in params
                             if p["in"] == "query"),
