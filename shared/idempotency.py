@@ -17,10 +17,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from pydantic import BaseModel
+
 from shared.errors import Conflict, Unprocessable
 
-# A write that carries the idempotency record's completion into the business transaction.
-Completion = Callable[[dict[str, Any]], dict[str, Any]]
+# A write that carries the idempotency record's completion (the response, as the model it is) into the business
+# transaction.
+Completion = Callable[[BaseModel], dict[str, Any]]
+# The same for a use case whose response is still a plain dict (being moved to its model).
+DictCompletion = Callable[[dict[str, Any]], dict[str, Any]]
 
 MAX_KEY_LENGTH = 255
 
@@ -60,8 +65,29 @@ class Idempotency:
             )
         return self._store, self._config
 
-    def run(self, *, scope: str, key: str | None, body: dict[str, Any],
-            action: Callable[[Completion | None], dict[str, Any]]) -> dict[str, Any]:
+    def run[M: BaseModel](self, *, scope: str, key: str | None, body: dict[str, Any], model: type[M],
+                          action: Callable[[Completion | None], M]) -> M:
+        """Run `action` once per (scope, key); a replay returns the first response unchanged, as its `model`.
+
+        `action` receives a Completion (or None without a key) that it must add to its one transaction, with
+        the model it returns: the record saves its JSON dump (`model_dump(mode="json")`), which a replay
+        validates back into `model`.
+        """
+        first: list[M] = []
+
+        def dumped(complete: DictCompletion | None) -> dict[str, Any]:
+            answer = action(None if complete is None else lambda result: complete(result.model_dump(mode="json")))
+            first.append(answer)
+            return answer.model_dump(mode="json")
+
+        if key is None:
+            self.replayed = False
+            return action(None)
+        saved = self.run_dict(scope=scope, key=key, body=body, action=dumped)
+        return first[-1] if first else model.model_validate(saved)
+
+    def run_dict(self, *, scope: str, key: str | None, body: dict[str, Any],
+                 action: Callable[[DictCompletion | None], dict[str, Any]]) -> dict[str, Any]:
         """Run `action` once per (scope, key); a replay returns the first response unchanged.
 
         `action` receives a Completion (or None without a key) that it must add to its one

@@ -11,7 +11,7 @@ from shared.domain.organization import Organization
 from shared.domain.settings import change_settings, default_settings, settings_changed
 from shared.domain.wallet import Posting, post, post_partner
 from shared.errors import Conflict, NotFound
-from shared.idempotency import Completion, Idempotency
+from shared.idempotency import DictCompletion, Idempotency
 from shared.ids import new_id
 from shared.models import DebitIn, OrganizationCreate, PartnerCreditIn, PaymentSettingsIn
 from shared.repositories.attempts import AttemptRepository
@@ -26,7 +26,7 @@ from shared.services.common import (
     issued,
     ledger_out,
     list_scope,
-    once,
+    once_dict,
     organization_for,
     organization_out,
     page,
@@ -67,7 +67,7 @@ class AccountService:
         """A platform admin credits a partner's master wallet; the ledger entry is the audit record."""
         principal.require_platform_admin()
 
-        def attempt(complete: Completion | None) -> dict[str, Any]:
+        def attempt(complete: DictCompletion | None) -> dict[str, Any]:
             wallet = self.wallets.get(partner_id, body.currency)
             credited, entry = post_partner(wallet, "credit", body.amount, body.reference, actor=principal.sub,
                                            at=utc_now_str())
@@ -76,7 +76,7 @@ class AccountService:
             uow.create(entry)
             return uow.commit_returning(partner_ledger_out(entry), complete)
 
-        return once(self.idempotency, principal, f"partner_wallet.credit:{partner_id}", key, body, attempt,
+        return once_dict(self.idempotency, principal, f"partner_wallet.credit:{partner_id}", key, body, attempt,
                     tenant=f"platform:{principal.sub}")
 
     def _organization(self, principal: Principal, org_id: str, *, write: bool = False) -> Organization:
@@ -86,7 +86,7 @@ class AccountService:
                             idempotency_key: str | None) -> dict[str, Any]:
         partner_id = principal.require_writer()
 
-        def create(complete: Completion | None) -> dict[str, Any]:
+        def create(complete: DictCompletion | None) -> dict[str, Any]:
             at = utc_now_str()
             org = Organization(id=new_id("org"), partner_id=partner_id, name=body.name, currency=body.currency,
                                created_at=at, created_by=principal.sub, wallet_updated_at=at,
@@ -100,7 +100,7 @@ class AccountService:
                 OrganizationNameLock(partner_id=partner_id, name=org.name, org_id=org.id), taken=taken).create(record)
             return uow.commit_returning(result, complete)
 
-        return once(self.idempotency, principal, "organization.create", idempotency_key, body, create)
+        return once_dict(self.idempotency, principal, "organization.create", idempotency_key, body, create)
 
     def get_organization(self, principal: Principal, org_id: str) -> dict[str, Any]:
         return organization_out(self._organization(principal, org_id))
@@ -152,7 +152,7 @@ class AccountService:
     def debit(self, principal: Principal, org_id: str, body: DebitIn, key: str | None) -> dict[str, Any]:
         """Usage charged by the rating system; the ledger entry is the wallet's audit record."""
 
-        def attempt(complete: Completion | None) -> dict[str, Any]:
+        def attempt(complete: DictCompletion | None) -> dict[str, Any]:
             org = self._organization(principal, org_id, write=True)
             debited, entries = post(org, [Posting("usage", -body.amount, body.reference)], actor=principal.sub,
                                     at=utc_now_str())
@@ -160,4 +160,4 @@ class AccountService:
             uow = self.store.unit_of_work().save(debited, org.version).create(entries[0])
             return uow.commit_returning(result, complete)
 
-        return once(self.idempotency, principal, f"wallet.debit:{org_id}", key, body, attempt)
+        return once_dict(self.idempotency, principal, f"wallet.debit:{org_id}", key, body, attempt)

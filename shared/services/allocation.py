@@ -19,7 +19,7 @@ from shared.domain.payment import Payment
 from shared.domain.payments import check_assignable_currency, check_date_range
 from shared.domain.wallet import Posting, post
 from shared.errors import NotFound, Unprocessable
-from shared.idempotency import Completion, Idempotency
+from shared.idempotency import DictCompletion, Idempotency
 from shared.models import AllocationsIn, AssignmentIn, InvoiceCreate, TopUpIn
 from shared.repositories.invoices import InvoiceFilters, InvoiceRepository
 from shared.repositories.store import Store
@@ -28,7 +28,7 @@ from shared.services.common import (
     audit,
     invoice_out,
     list_scope,
-    once,
+    once_dict,
     page,
     payment_out,
     with_retries,
@@ -56,7 +56,7 @@ class AllocationService:
     def create_invoice(self, principal: Principal, body: InvoiceCreate, key: str | None) -> dict[str, Any]:
         partner_id = principal.require_writer()
 
-        def attempt(complete: Completion | None, after: int) -> dict[str, Any]:
+        def attempt(complete: DictCompletion | None, after: int) -> dict[str, Any]:
             found = self.store.batch().add(Organization, body.org_id).add(InvoiceCounter, partner_id).fetch()
             org = rules.check_organization(found.get(Organization, body.org_id), partner_id)
             check_assignable_currency(body.currency, org.currency)
@@ -69,7 +69,7 @@ class AllocationService:
                              action="invoice.created", at=at, changes=body.model_dump(mode="json")))
             return uow.commit_returning(invoice_out(invoice), complete)
 
-        return once(self.idempotency, principal, "invoice.create", key, body,
+        return once_dict(self.idempotency, principal, "invoice.create", key, body,
                     lambda complete: with_free_number(partial(attempt, complete), number_given=body.number is not None))
 
     def get_invoice(self, principal: Principal, invoice_id: str) -> dict[str, Any]:
@@ -148,7 +148,7 @@ class AllocationService:
                  key: str | None) -> dict[str, Any]:
         requested = self._requested(principal, payment_id, body)
 
-        def attempt(complete: Completion | None) -> dict[str, Any]:
+        def attempt(complete: DictCompletion | None) -> dict[str, Any]:
             found = self.store.batch().add(Payment, payment_id).add_all(Invoice, (i for i, _ in requested)).fetch()
             payment = self._payment(principal, found.get(Payment, payment_id))
             invoices = {i: found.get(Invoice, i) for i, _ in requested}
@@ -164,7 +164,7 @@ class AllocationService:
                 self._provision(principal, uow, outcome.provisioned, at)
             return uow.commit_returning(payment_out(outcome.payment), complete)
 
-        return once(self.idempotency, principal, f"payment.allocate:{payment_id}", key, body, attempt)
+        return once_dict(self.idempotency, principal, f"payment.allocate:{payment_id}", key, body, attempt)
 
     def _provision(self, principal: Principal, uow: UnitOfWork, invoices: list[Invoice], at: str) -> None:
         """Credit the wallet with each fully paid top-up invoice: one `provision` entry each, in the
@@ -198,7 +198,7 @@ class AllocationService:
         return with_retries(attempt)
 
     def top_up(self, principal: Principal, payment_id: str, body: TopUpIn, key: str | None) -> dict[str, Any]:
-        def attempt(complete: Completion | None) -> dict[str, Any]:
+        def attempt(complete: DictCompletion | None) -> dict[str, Any]:
             payment = self._payment_by_id(principal, payment_id)
             at = utc_now_str()
             updated = rules.top_up(payment, body.amount, at)
@@ -212,4 +212,4 @@ class AllocationService:
                              changes={"amount": body.amount, "ledger_entry": entries[0].id}))
             return uow.commit_returning(payment_out(updated), complete)
 
-        return once(self.idempotency, principal, f"payment.top_up:{payment_id}", key, body, attempt)
+        return once_dict(self.idempotency, principal, f"payment.top_up:{payment_id}", key, body, attempt)

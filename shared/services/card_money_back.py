@@ -26,13 +26,13 @@ from shared.domain.organization import Organization
 from shared.domain.payment import Payment, Refund
 from shared.domain.reconciling import key_expired
 from shared.errors import Conflict, NotFound, Unprocessable
-from shared.idempotency import Completion, Idempotency
+from shared.idempotency import DictCompletion, Idempotency
 from shared.ids import new_id
 from shared.models import RefundIn
 from shared.repositories.keys import hashed
 from shared.repositories.store import Store
 from shared.repositories.stripe_markers import StripeMarker
-from shared.services.common import audit, once, with_retries
+from shared.services.common import audit, once_dict, with_retries
 from shared.stripe_gateway import PaymentProviderError, ProviderRefused
 
 STRIPE_SUB = "system:stripe"
@@ -66,7 +66,7 @@ class CardMoneyBackService:
                                 "refund twice.", code="idempotency_key_required")
         request_key = hashed(f"{principal.home_partner()}|{payment_id}|{key}")
 
-        def attempt(complete: Completion | None) -> dict[str, Any]:
+        def attempt(complete: DictCompletion | None) -> dict[str, Any]:
             payment = self._own(principal, payment_id, write=True)
             rules.check_card_payment(payment)
             check_refundable(body.amount, payment.currency)
@@ -100,7 +100,7 @@ class CardMoneyBackService:
             result = refund_out(payment, _refund(payment, rid))
             return self.store.unit_of_work().commit_returning(result, complete) if complete else result
 
-        return once(self.idempotency, principal, f"payment.refund:{payment_id}", key, body, attempt)
+        return once_dict(self.idempotency, principal, f"payment.refund:{payment_id}", key, body, attempt)
 
     def list_refunds(self, principal: Principal, payment_id: str) -> dict[str, Any]:
         payment = self._own(principal, payment_id)

@@ -18,7 +18,7 @@ from shared.domain.organization import LedgerEntry, Organization, Withdrawal
 from shared.domain.partner_wallet import PartnerLedgerEntry
 from shared.domain.payment import Payment
 from shared.errors import ConcurrentUpdate, Conflict, NotFound
-from shared.idempotency import Completion, Idempotency
+from shared.idempotency import Completion, DictCompletion, Idempotency
 from shared.ids import new_id
 from shared.repositories.store import Store
 from shared.vocabulary import AuditedEntity
@@ -144,14 +144,25 @@ def invoice_out(inv: Invoice) -> dict[str, Any]:
     }
 
 
-def once(idempotency: Idempotency, principal: Principal, operation: str, key: str | None, body: BaseModel,
-         attempt: Callable[[Completion | None], dict[str, Any]], *, tenant: str | None = None) -> dict[str, Any]:
+def once[M: BaseModel](idempotency: Idempotency, principal: Principal, operation: str, key: str | None,
+                       body: BaseModel, model: type[M], attempt: Callable[[Completion | None], M], *,
+                       tenant: str | None = None) -> M:
     """A POST that moves money or creates a record: done once per Idempotency-Key (scoped to the
     caller's partner, or `tenant`, and the operation with its target, e.g. `payment.allocate:pay_...`), each
-    attempt re-read and decided again after a lost race. The one way the services apply idempotency."""
+    attempt re-read and decided again after a lost race. The one way the services apply idempotency: a replay
+    answers the first response as its `model` (validated back from what the first request saved)."""
     scope = tenant or principal.require_writer()
-    return idempotency.run(scope=f"{scope}#{operation}", key=key, body=body.model_dump(mode="json"),
+    return idempotency.run(scope=f"{scope}#{operation}", key=key, body=body.model_dump(mode="json"), model=model,
                            action=lambda complete: with_retries(lambda: attempt(complete)))
+
+
+def once_dict(idempotency: Idempotency, principal: Principal, operation: str, key: str | None, body: BaseModel,
+              attempt: Callable[[DictCompletion | None], dict[str, Any]], *,
+              tenant: str | None = None) -> dict[str, Any]:
+    """`once` for a use case that still answers a plain dict."""
+    scope = tenant or principal.require_writer()
+    return idempotency.run_dict(scope=f"{scope}#{operation}", key=key, body=body.model_dump(mode="json"),
+                                action=lambda complete: with_retries(lambda: attempt(complete)))
 
 
 def with_retries[T](attempt: Callable[[], T], attempts: int = 30) -> T:

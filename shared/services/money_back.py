@@ -18,7 +18,7 @@ from shared.domain.payment import Payment
 from shared.domain.payments import check_not_future
 from shared.domain.wallet import Posting, post
 from shared.errors import NotFound
-from shared.idempotency import Completion, Idempotency
+from shared.idempotency import DictCompletion, Idempotency
 from shared.ids import new_id
 from shared.models import BounceIn, CreditNoteIn, VoidIn, WithdrawalIn
 from shared.repositories.credit_notes import CreditNoteFilters, CreditNoteRepository
@@ -33,7 +33,7 @@ from shared.services.common import (
     invoice_out,
     issued,
     list_scope,
-    once,
+    once_dict,
     organization_for,
     page,
     payment_out,
@@ -61,7 +61,7 @@ class MoneyBackService:
                            key: str | None) -> dict[str, Any]:
         partner_id = principal.require_writer()
 
-        def attempt(complete: Completion | None) -> dict[str, Any]:
+        def attempt(complete: DictCompletion | None) -> dict[str, Any]:
             found = self.store.batch().add(Invoice, invoice_id).add(CreditNoteCounter, partner_id).fetch()
             invoice = self._invoice(principal, found.get(Invoice, invoice_id))
             counter = found.get(CreditNoteCounter, partner_id) or CreditNoteCounter(partner_id=partner_id)
@@ -88,7 +88,7 @@ class MoneyBackService:
                                       "ledger_entry": note.ledger_entry_id}))
             return uow.commit_returning(credit_note_out(note), complete)
 
-        return once(self.idempotency, principal, f"credit_note.create:{invoice_id}", key, body, attempt)
+        return once_dict(self.idempotency, principal, f"credit_note.create:{invoice_id}", key, body, attempt)
 
     def get_credit_note(self, principal: Principal, credit_note_id: str) -> dict[str, Any]:
         note = self.store.get(CreditNote, credit_note_id)
@@ -106,7 +106,7 @@ class MoneyBackService:
 
     # --- void invoices ------------------------------------------------------------------------------
     def void_invoice(self, principal: Principal, invoice_id: str, body: VoidIn, key: str | None) -> dict[str, Any]:
-        def attempt(complete: Completion | None) -> dict[str, Any]:
+        def attempt(complete: DictCompletion | None) -> dict[str, Any]:
             invoice = self._invoice(principal, self.store.get(Invoice, invoice_id))
             at = rfc3339(now())
             voided = rules.void(invoice, body.reason, at)
@@ -115,11 +115,11 @@ class MoneyBackService:
                              action="invoice.voided", at=at, changes={"reason": body.reason}))
             return uow.commit_returning(invoice_out(voided), complete)
 
-        return once(self.idempotency, principal, f"invoice.void:{invoice_id}", key, body, attempt)
+        return once_dict(self.idempotency, principal, f"invoice.void:{invoice_id}", key, body, attempt)
 
     # --- bounced payments ---------------------------------------------------------------------------
     def bounce(self, principal: Principal, payment_id: str, body: BounceIn, key: str | None) -> dict[str, Any]:
-        def attempt(complete: Completion | None) -> dict[str, Any]:
+        def attempt(complete: DictCompletion | None) -> dict[str, Any]:
             payment = self.store.get(Payment, payment_id)
             if payment is None:
                 raise NotFound("Payment not found.")
@@ -156,11 +156,11 @@ class MoneyBackService:
                                       "reversed": outcome.reversed, "ledger_entry": entry_id}))
             return uow.commit_returning(payment_out(outcome.payment), complete)
 
-        return once(self.idempotency, principal, f"payment.bounce:{payment_id}", key, body, attempt)
+        return once_dict(self.idempotency, principal, f"payment.bounce:{payment_id}", key, body, attempt)
 
     # --- withdrawals --------------------------------------------------------------------------------
     def withdraw(self, principal: Principal, org_id: str, body: WithdrawalIn, key: str | None) -> dict[str, Any]:
-        def attempt(complete: Completion | None) -> dict[str, Any]:
+        def attempt(complete: DictCompletion | None) -> dict[str, Any]:
             org = organization_for(self.store, principal, org_id, write=True)
             at = rfc3339(now())
             withdrawal_id = new_id("wdr")
@@ -177,7 +177,7 @@ class MoneyBackService:
                                       "balance": {"from": org.balance, "to": debited.balance}}))
             return uow.commit_returning(withdrawal_out(withdrawal), complete)
 
-        return once(self.idempotency, principal, f"wallet.withdraw:{org_id}", key, body, attempt)
+        return once_dict(self.idempotency, principal, f"wallet.withdraw:{org_id}", key, body, attempt)
 
     def list_withdrawals(self, principal: Principal, org_id: str, limit: int, cursor: str | None) -> dict[str, Any]:
         codec, route = self.store.cursors, "withdrawals"

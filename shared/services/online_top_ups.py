@@ -15,14 +15,14 @@ from shared.cursor import Owner
 from shared.domain.card_amounts import check_chargeable
 from shared.domain.organization import OnlineTopUp, Organization
 from shared.errors import Conflict
-from shared.idempotency import Completion, Idempotency
+from shared.idempotency import DictCompletion, Idempotency
 from shared.ids import new_id
 from shared.models import OnlineTopUpIn
 from shared.repositories.keys import hashed
 from shared.repositories.organizations import OrganizationRepository
 from shared.repositories.store import Store
 from shared.repositories.stripe_markers import StripeMarker
-from shared.services.common import audit, cursor_scope, list_scope, once, organization_for, page, with_retries
+from shared.services.common import audit, cursor_scope, list_scope, once_dict, organization_for, page, with_retries
 from shared.stripe_gateway import StripeGateway
 
 
@@ -66,7 +66,7 @@ class OnlineTopUpService:
         is 503 `payment_provider_unavailable`. The top-up's id (the PaymentIntent's idempotency key) is kept for the
         `Idempotency-Key` when there is one, so a retry after a 503 resumes the same PaymentIntent."""
 
-        def attempt(complete: Completion | None) -> dict[str, Any]:
+        def attempt(complete: DictCompletion | None) -> dict[str, Any]:
             org = organization_for(self.store, principal, org_id, write=True)
             check_chargeable({"amount": body.amount, "trigger_amount": body.trigger_amount}
                              if body.trigger_amount or body.auto_trigger else {"amount": body.amount}, org.currency)
@@ -91,7 +91,7 @@ class OnlineTopUpService:
                          "auto_trigger": body.auto_trigger}))
             return uow.commit_returning(result, complete)
 
-        return once(self.idempotency, principal, f"online_top_up.start:{org_id}", key, body, attempt)
+        return once_dict(self.idempotency, principal, f"online_top_up.start:{org_id}", key, body, attempt)
 
     def _record_id(self, org: Organization, key: str, at: str) -> str:
         """The top-up id an Idempotency-Key started (kept 2 days), or a new one written for it now: a retry after a

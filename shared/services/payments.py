@@ -18,7 +18,7 @@ from shared.domain.payments import (
     parse_if_match,
 )
 from shared.errors import NotFound, Unprocessable
-from shared.idempotency import Completion, Idempotency
+from shared.idempotency import DictCompletion, Idempotency
 from shared.ids import new_id
 from shared.models import PaymentCreate, PaymentPatch
 from shared.repositories.payments import PaymentFilters, PaymentRepository
@@ -26,7 +26,7 @@ from shared.repositories.store import Store
 from shared.services.common import (
     audit,
     list_scope,
-    once,
+    once_dict,
     page,
     payment_out,
     with_retries,
@@ -57,7 +57,7 @@ class PaymentService:
                                     details=[{"field": "org_id", "message": "unknown organization"}])
             check_assignable_currency(body.currency, org.currency)
 
-        def create(complete: Completion | None) -> dict[str, Any]:
+        def create(complete: DictCompletion | None) -> dict[str, Any]:
             at = rfc3339(moment)
             payment = Payment(id=new_id("pay"), partner_id=partner_id, org_id=body.org_id, amount=body.amount,
                               currency=body.currency, received_date=body.received_date, method=body.method,
@@ -70,7 +70,7 @@ class PaymentService:
             uow = self.store.unit_of_work().create(payment).create(record)
             return uow.commit_returning(result, complete)
 
-        return once(self.idempotency, principal, "payment.create", idempotency_key, body, create)
+        return once_dict(self.idempotency, principal, "payment.create", idempotency_key, body, create)
 
     def get(self, principal: Principal, payment_id: str) -> dict[str, Any]:
         return payment_out(self._own(principal, payment_id))
