@@ -1,283 +1,73 @@
-"""What every route answers: the response bodies as pydantic models, and the responses each route
-declares in the OpenAPI document (its success status and body, and the contract's errors).
+"""What every route answers: the response bodies as pydantic models, each declared once (the body, its check and
+its OpenAPI schema all come from it), and the responses each route declares in the OpenAPI document (its success
+status and body, and the contract's errors: shared.documented).
 
-A route's body is checked against its model before it leaves (`shared.api.json_response`), so the
-document cannot drift from what the API really sends. They are TypedDicts (pydantic validates them,
-Powertools documents them): a class of one costs microseconds at import, a BaseModel class ~2 ms, and a
-function's cold start pays for every model its routes declare.
+The services make these models from their domain records (`Model.of_record(record)`) and return them; a route
+hands the model to `shared.api.json_response`, which dumps it. The models live by resource in the modules of this
+package, each imported on first use of one of its names here (`R.PaymentOut`): a BaseModel class costs ~1 ms at
+import, and a function's cold start pays only for the modules its routes name. Schemas are built on first use.
 """
 
 from __future__ import annotations
 
-from typing import Any, Literal, NotRequired, TypedDict
+import importlib
+from typing import TYPE_CHECKING, Any
 
-from pydantic import with_config
+from shared.documented import ERRORS, FORBID, ErrorDetail, ErrorOut, documented
 
-from shared.documented import ERRORS, FORBID, ErrorDetail, ErrorOut, documented  # noqa: F401 - routes import them here
-from shared.vocabulary import (
-    AllocationKind,
-    AttemptStatus,
-    AuditEntity,
-    CreditNoteReason,
-    InvoiceStatus,
-    InvoiceType,
-    LedgerType,
-    PartnerLedgerType,
-    PaymentMethod,
-    PaymentStatus,
-    RefundOrigin,
-    RefundReason,
-    RefundStatus,
-    SettingsMethod,
-    WithdrawalMethod,
-)
+if TYPE_CHECKING:
+    from shared.responses.accounts import (
+        AttemptOut,
+        AttemptPage,
+        Balance,
+        LedgerEntryOut,
+        LedgerEntryPage,
+        OnlineTopUpOut,
+        OnlineTopUpPage,
+        OrganizationOut,
+        OrganizationPage,
+        PartnerLedgerEntryOut,
+        PartnerWalletOut,
+        SettingsOut,
+        WalletOut,
+        WithdrawalOut,
+        WithdrawalPage,
+    )
+    from shared.responses.audit import AuditChange, AuditOut, AuditPage
+    from shared.responses.invoices import (
+        CreditNoteOut,
+        CreditNotePage,
+        InvoiceAllocationOut,
+        InvoiceCreditNoteOut,
+        InvoiceOut,
+        InvoicePage,
+    )
+    from shared.responses.payments import PaymentAllocationOut, PaymentOut, PaymentPage, RefundListOut, RefundOut
 
+_HOME = {
+    "accounts": ("AttemptOut", "AttemptPage", "Balance", "LedgerEntryOut", "LedgerEntryPage", "OnlineTopUpOut",
+                 "OnlineTopUpPage", "OrganizationOut", "OrganizationPage", "PartnerLedgerEntryOut", "PartnerWalletOut",
+                 "SettingsOut", "WalletOut", "WithdrawalOut", "WithdrawalPage"),
+    "audit": ("AuditChange", "AuditOut", "AuditPage"),
+    "invoices": ("CreditNoteOut", "CreditNotePage", "InvoiceAllocationOut", "InvoiceCreditNoteOut", "InvoiceOut",
+                 "InvoicePage"),
+    "payments": ("PaymentAllocationOut", "PaymentOut", "PaymentPage", "RefundListOut", "RefundOut"),
+}
+_MODULE_OF = {name: module for module, names in _HOME.items() for name in names}
 
-@with_config(FORBID)
-class OrganizationOut(TypedDict):
-    id: str
-    name: str
-    currency: str
-    partner_id: str
-    created_at: str
-
-
-@with_config(FORBID)
-class WalletOut(TypedDict):
-    org_id: str
-    currency: str
-    balance: int
-    refund_held: int  # card refunds waiting for Stripe: part of the balance no debit may spend
-    updated_at: str
-
-
-@with_config(FORBID)
-class LedgerEntryOut(TypedDict):
-    id: str
-    type: LedgerType
-    amount: int
-    balance_after: int
-    reference: str | None
-    created_at: str
-
-
-@with_config(FORBID)
-class SettingsOut(TypedDict):
-    method: SettingsMethod
-    trigger_amount: int
-    limit_threshold: int
-    auto_trigger: bool
-    updated_at: str
+__all__ = [  # noqa: RUF022 - the documented helpers, then the models
+    "ERRORS", "FORBID", "ErrorDetail", "ErrorOut", "documented",
+    "AttemptOut", "AttemptPage", "AuditChange", "AuditOut", "AuditPage", "Balance", "CreditNoteOut", "CreditNotePage",
+    "InvoiceAllocationOut", "InvoiceCreditNoteOut", "InvoiceOut", "InvoicePage", "LedgerEntryOut", "LedgerEntryPage",
+    "OnlineTopUpOut", "OnlineTopUpPage", "OrganizationOut", "OrganizationPage", "PartnerLedgerEntryOut",
+    "PartnerWalletOut", "PaymentAllocationOut", "PaymentOut", "PaymentPage", "RefundListOut", "RefundOut",
+    "SettingsOut", "WalletOut", "WithdrawalOut", "WithdrawalPage",
+]
 
 
-@with_config(FORBID)
-class AttemptOut(TypedDict):
-    business_date: str
-    method: SettingsMethod
-    amount: int
-    status: AttemptStatus
-    reason: str | None
-    failure_code: str | None  # a card's decline code, or Stripe's error code; failure_message: Stripe's message
-    failure_message: str | None
-    invoice_id: str | None
-    payment_id: str | None
-    created_at: str
-
-
-@with_config(FORBID)
-class Balance(TypedDict):
-    currency: str
-    balance: int
-
-
-@with_config(FORBID)
-class PartnerWalletOut(TypedDict):
-    partner_id: str
-    balances: list[Balance]
-
-
-@with_config(FORBID)
-class PartnerLedgerEntryOut(TypedDict):
-    id: str
-    type: PartnerLedgerType
-    currency: str
-    amount: int
-    balance_after: int
-    reference: str | None
-    created_at: str
-
-
-@with_config(FORBID)
-class OnlineTopUpOut(TypedDict):
-    id: str
-    org_id: str
-    amount: int
-    currency: str
-    trigger_amount: int
-    limit_threshold: int
-    auto_trigger: bool
-    status: Literal["pending", "succeeded", "failed"]
-    reason: str | None
-    decline_code: str | None
-    failure_message: str | None
-    payment_id: str | None
-    payment_intent_id: str
-    created_at: str
-    client_secret: NotRequired[str | None]
-
-
-@with_config(FORBID)
-class PaymentAllocationOut(TypedDict):
-    invoice_id: str | None
-    invoice_number: str | None  # the invoice's number beside its id (null for a wallet top-up)
-    kind: AllocationKind
-    amount: int
-    allocated_at: str
-
-
-@with_config(FORBID)
-class PaymentOut(TypedDict):
-    id: str
-    org_id: str | None
-    amount: int
-    currency: str
-    received_date: str
-    method: PaymentMethod
-    reference: str | None
-    invoice_number: str | None
-    remark: str | None
-    status: PaymentStatus
-    allocated_amount: int
-    unallocated_amount: int
-    assignment_edits: int
-    assignment_edits_remaining: int
-    allocations: list[PaymentAllocationOut]
-    bounced_date: str | None
-    bounce_reason: str | None
-    refunded_amount: int
-    disputed_amount: int
-    created_at: str
-    created_by: str
-    updated_at: str
-    version: int
-
-
-@with_config(FORBID)
-class RefundOut(TypedDict):
-    id: str
-    payment_id: str
-    amount: int
-    currency: str
-    status: RefundStatus
-    reason: RefundReason | None
-    origin: RefundOrigin
-    stripe_refund_id: str | None
-    failure_reason: str | None
-    created_at: str
-    updated_at: str
-
-
-@with_config(FORBID)
-class RefundListOut(TypedDict):
-    items: list[RefundOut]
-
-
-# One field's change: {"from": before, "to": after} ("from" is a keyword: the functional form).
-AuditChange = TypedDict("AuditChange", {"from": Any, "to": Any})
-setattr(AuditChange, "__pydantic_config__", FORBID)  # noqa: B010 - what @with_config sets on a class
-
-
-@with_config(FORBID)
-class AuditOut(TypedDict):
-    """One audit record, in the shape every history route answers (shared.domain.audit.history_view)."""
-
-    id: str
-    entity: AuditEntity
-    entity_id: str
-    action: str
-    changes: dict[str, AuditChange]
-    actor: str  # the token's sub, or system:<what> (system:auto-top-up, system:stripe)
-    at: str
-
-
-@with_config(FORBID)
-class InvoiceAllocationOut(TypedDict):
-    payment_id: str
-    amount: int
-    allocated_at: str
-
-
-@with_config(FORBID)
-class InvoiceCreditNoteOut(TypedDict):
-    id: str
-    number: str
-    amount: int
-    reason: CreditNoteReason
-    created_at: str
-
-
-@with_config(FORBID)
-class InvoiceOut(TypedDict):
-    id: str
-    number: str
-    org_id: str
-    org_name: str
-    type: InvoiceType
-    amount: int
-    currency: str
-    amount_paid: int
-    amount_credited: int
-    amount_due: int
-    status: InvoiceStatus
-    issued_date: str
-    due_date: str | None
-    allocations: list[InvoiceAllocationOut]
-    credit_notes: list[InvoiceCreditNoteOut]
-    voided_at: str | None
-    void_reason: str | None
-    created_at: str
-    updated_at: str
-    version: int
-
-
-@with_config(FORBID)
-class CreditNoteOut(TypedDict):
-    id: str
-    number: str
-    invoice_id: str
-    org_id: str
-    amount: int
-    currency: str
-    reason: CreditNoteReason
-    memo: str | None
-    due_reduced: int
-    wallet_credited: int
-    created_at: str
-    created_by: str
-
-
-@with_config(FORBID)
-class WithdrawalOut(TypedDict):
-    id: str
-    org_id: str
-    amount: int
-    currency: str
-    method: WithdrawalMethod
-    reference: str | None
-    remark: str | None
-    ledger_entry_id: str
-    created_at: str
-    created_by: str
-
-
-def _page(item: Any) -> Any:
-    page = TypedDict(f"{item.__name__.removesuffix('Out')}Page",  # type: ignore[misc]  # noqa: UP013 - named per item
-                     {"items": list[item], "next_cursor": str | None})
-    setattr(page, "__pydantic_config__", FORBID)  # noqa: B010 - what @with_config sets on a class
-    return page
-
-
-OrganizationPage, LedgerPage, AttemptPage = _page(OrganizationOut), _page(LedgerEntryOut), _page(AttemptOut)
-PaymentPage, AuditPage, InvoicePage = _page(PaymentOut), _page(AuditOut), _page(InvoiceOut)
-CreditNotePage, WithdrawalPage, OnlineTopUpPage = _page(CreditNoteOut), _page(WithdrawalOut), _page(OnlineTopUpOut)
-
+def __getattr__(name: str) -> Any:
+    """A response model, from the module of its resource (imported now if it was not yet)."""
+    module = _MODULE_OF.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{module}"), name)
