@@ -24,8 +24,8 @@ from shared.errors import Conflict, Unprocessable
 # A write that carries the idempotency record's completion (the response, as the model it is) into the business
 # transaction.
 Completion = Callable[[BaseModel], dict[str, Any]]
-# The same for a use case whose response is still a plain dict (being moved to its model).
-DictCompletion = Callable[[dict[str, Any]], dict[str, Any]]
+# What Powertools' persistence layer completes: the response's JSON dump.
+_DumpCompletion = Callable[[dict[str, Any]], dict[str, Any]]
 
 MAX_KEY_LENGTH = 255
 
@@ -73,29 +73,23 @@ class Idempotency:
         the model it returns: the record saves its JSON dump (`model_dump(mode="json")`), which a replay
         validates back into `model`.
         """
+        self.replayed = False
+        if key is None:
+            return action(None)
         first: list[M] = []
 
-        def dumped(complete: DictCompletion | None) -> dict[str, Any]:
+        def dumped(complete: _DumpCompletion | None) -> dict[str, Any]:
             answer = action(None if complete is None else lambda result: complete(result.model_dump(mode="json")))
             first.append(answer)
             return answer.model_dump(mode="json")
 
-        if key is None:
-            self.replayed = False
-            return action(None)
-        saved = self.run_dict(scope=scope, key=key, body=body, action=dumped)
+        saved = self._run(scope=scope, key=key, body=body, action=dumped)
         return first[-1] if first else model.model_validate(saved)
 
-    def run_dict(self, *, scope: str, key: str | None, body: dict[str, Any],
-                 action: Callable[[DictCompletion | None], dict[str, Any]]) -> dict[str, Any]:
-        """Run `action` once per (scope, key); a replay returns the first response unchanged.
-
-        `action` receives a Completion (or None without a key) that it must add to its one
-        transaction, with the exact dict it returns.
-        """
-        self.replayed = False
-        if key is None:
-            return action(None)
+    def _run(self, *, scope: str, key: str, body: dict[str, Any],
+             action: Callable[[_DumpCompletion | None], dict[str, Any]]) -> dict[str, Any]:
+        """Powertools' idempotency around `action`, whose answer is the JSON dict it saves: a replay returns
+        the first one unchanged."""
         if not key.strip() or len(key) > MAX_KEY_LENGTH:
             raise Unprocessable("Idempotency-Key must be 1 to 255 characters.", code="invalid_idempotency_key")
         from aws_lambda_powertools.utilities.idempotency import idempotent_function

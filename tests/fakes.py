@@ -221,5 +221,3 @@ class FakeIdempotency:
             raise NotImplementedError("keyed idempotency runs on DynamoDB: test it in tests/handlers")
         self.scopes.append(scope)
         return action(None)
-
-    run_dict = run
