@@ -26,6 +26,7 @@ from local.template import Template
 from shared.api import PATH_IDS
 from shared.auth import PARTNER_ID
 from shared.ids import id_pattern
+from shared.responses.runs import WebhookOutcome
 
 TITLE, VERSION = "Payments & prepaid credit", "1"
 HEADERS_REQUIRED = {("post", "/payments/{payment_id}/refunds", "Idempotency-Key")}  # the service refuses without
@@ -110,6 +111,7 @@ def _answers(code: int, description: str, operation: dict[str, Any]) -> None:
 
 def complete(document: dict[str, Any], headers: dict[tuple[str, str], list[str]]) -> dict[str, Any]:
     schemas = document["components"]["schemas"]
+    schemas["WebhookOutcome"] = WebhookOutcome.model_json_schema(mode="serialization")  # no resolver documents it
     schemas["GatewayMessage"] = {"type": "object", "required": ["message"], "additionalProperties": False,
                                  "properties": {"message": {"type": "string"}},
                                  "description": "What API Gateway answers itself, before any function runs"}
@@ -159,7 +161,8 @@ def complete(document: dict[str, Any], headers: dict[tuple[str, str], list[str]]
         "parameters": [{"name": "Stripe-Signature", "in": "header", "required": True, "schema": {"type": "string"},
                         "description": "t=<unix seconds>,v1=<hex HMAC-SHA256 of \"<t>.<raw body>\">"}],
         "requestBody": {"required": True, "content": _json({"type": "object"})},
-        "responses": {"200": {"description": "The delivery's outcome", "content": _json({"type": "object"})},
+        "responses": {"200": {"description": "The delivery's outcome",
+                              "content": _json({"$ref": "#/components/schemas/WebhookOutcome"})},
                       "400": {"description": "Unverifiable or malformed (nothing written)",
                               "content": _json({"$ref": "#/components/schemas/ErrorOut"})},
                       "500": {"description": "Our failure, or Stripe failing our reads: Stripe delivers it again",
