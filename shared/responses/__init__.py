@@ -43,6 +43,7 @@ if TYPE_CHECKING:
         InvoicePage,
     )
     from shared.responses.payments import PaymentAllocationOut, PaymentOut, PaymentPage, RefundListOut, RefundOut
+    from shared.responses.runs import ReconciliationRun, SweepRun, WebhookOutcome
 
 _HOME = {
     "accounts": ("AttemptOut", "AttemptPage", "Balance", "LedgerEntryOut", "LedgerEntryPage", "OnlineTopUpOut",
@@ -52,6 +53,7 @@ _HOME = {
     "invoices": ("CreditNoteOut", "CreditNotePage", "InvoiceAllocationOut", "InvoiceCreditNoteOut", "InvoiceOut",
                  "InvoicePage"),
     "payments": ("PaymentAllocationOut", "PaymentOut", "PaymentPage", "RefundListOut", "RefundOut"),
+    "runs": ("ReconciliationRun", "SweepRun", "WebhookOutcome"),
 }
 _MODULE_OF = {name: module for module, names in _HOME.items() for name in names}
 
@@ -61,7 +63,7 @@ __all__ = [  # noqa: RUF022 - the documented helpers, then the models
     "InvoiceAllocationOut", "InvoiceCreditNoteOut", "InvoiceOut", "InvoicePage", "LedgerEntryOut", "LedgerEntryPage",
     "OnlineTopUpOut", "OnlineTopUpPage", "OrganizationOut", "OrganizationPage", "PartnerLedgerEntryOut",
     "PartnerWalletOut", "PaymentAllocationOut", "PaymentOut", "PaymentPage", "RefundListOut", "RefundOut",
-    "SettingsOut", "WalletOut", "WithdrawalOut", "WithdrawalPage",
+    "SettingsOut", "WalletOut", "WithdrawalOut", "WithdrawalPage", "ReconciliationRun", "SweepRun", "WebhookOutcome",
 ]
 
 
