@@ -26,6 +26,7 @@ from local.template import Template
 from shared.api import PATH_IDS
 from shared.auth import PARTNER_ID
 from shared.ids import id_pattern
+from shared.responses.runs import WebhookOutcome
 
 TITLE, VERSION = "Payments & prepaid credit", "1"
 HEADERS_REQUIRED = {("post", "/payments/{payment_id}/refunds", "Idempotency-Key")}  # the service refuses without
@@ -112,6 +113,7 @@ def _answers(code: int, description: str, operation: dict[str, Any]) -> None:
 
 def complete(document: dict[str, Any], headers: dict[tuple[str, str], list[str]]) -> dict[str, Any]:
     schemas = document["components"]["schemas"]
+    schemas["WebhookOutcome"] = WebhookOutcome.model_json_schema(mode="serialization")  # no resolver documents it
     schemas["GatewayMessage"] = {"type": "object", "required": ["message"], "additionalProperties": False,
                                  "properties": {"message": {"type": "string"}},
                                  "description": "What API Gateway answers itself, before any function runs"}

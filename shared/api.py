@@ -12,11 +12,11 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.params import Query
-from pydantic import TypeAdapter
+from pydantic import BaseModel, TypeAdapter
 
 from shared.auth import PARTNER_ID, Principal, principal_from_event
 from shared.cursor import MAX_CURSOR
-from shared.edge import INTERNAL, JSON, proxy_response, status_of
+from shared.edge import JSON, internal, proxy_response, status_of
 from shared.errors import ApiError, error_body
 from shared.ids import id_pattern, is_id
 from shared.models import IsoDate
@@ -36,8 +36,13 @@ def _adapter(model: Any) -> TypeAdapter[Any]:
 
 
 def json_response(status: int, body: Any, model: Any = None, headers: dict[str, str] | None = None) -> Response:
-    """A JSON response; with `model` (the route's documented body) the body is checked against it first."""
-    if model is not None:
+    """A JSON response. A response model (shared.responses) is dumped as JSON; it must be the route's documented
+    `model` (its fields were checked when it was made). A plain body is checked against `model` strictly first."""
+    if isinstance(body, BaseModel):
+        if model is not None and not isinstance(body, model):
+            raise TypeError(f"{type(body).__name__} answered where the route documents {model.__name__}")
+        body = body.model_dump(mode="json")
+    elif model is not None:
         _adapter(model).validate_python(body, strict=True)
     return Response(status_code=status, content_type=JSON, body=json.dumps(body, separators=(",", ":"), sort_keys=True),
                     headers=headers)
@@ -84,7 +89,7 @@ def create_resolver(logger: Logger) -> APIGatewayHttpResolver:
     @app.exception_handler(Exception)
     def _unexpected(error: Exception) -> Response:
         logger.exception("unhandled error")
-        return json_response(500, INTERNAL)
+        return json_response(500, internal())
 
     return app
 

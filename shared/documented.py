@@ -2,24 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any, TypedDict
+from typing import Any
 
-from pydantic import ConfigDict, with_config
+from pydantic import ConfigDict
+
+from shared.errors import ErrorDetail, ErrorOut
 
 FORBID = ConfigDict(extra="forbid")
-
-
-@with_config(FORBID)
-class ErrorDetail(TypedDict):
-    code: str
-    message: str
-    details: list[Any]
-
-
-@with_config(FORBID)
-class ErrorOut(TypedDict):
-    error: ErrorDetail
-
+__all__ = ["ERRORS", "FORBID", "ErrorDetail", "ErrorOut", "documented"]
 
 ERRORS = {400: "Malformed request (bad JSON, bad cursor)", 401: "No or invalid token",
           403: "The role may not do this", 404: "Not found, or another partner's",

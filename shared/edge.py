@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from functools import cache
 from typing import Any
 
 from shared.errors import (
@@ -24,7 +25,12 @@ STATUS: dict[type[ApiError], int] = {
     BadRequest: 400, Unauthorized: 401, Forbidden: 403, NotFound: 404, Conflict: 409, PreconditionFailed: 412,
     Unprocessable: 422, UpstreamFailure: 502, Unavailable: 503,
 }
-INTERNAL = error_body("internal_error", "Something went wrong on our side.")
+
+
+@cache
+def internal() -> dict[str, Any]:
+    """The body of our own failure (made on the first one: its model is built on first use)."""
+    return error_body("internal_error", "Something went wrong on our side.")
 
 
 def status_of(error: ApiError) -> int:

@@ -6,9 +6,32 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict
+
+
+class ErrorDetail(BaseModel):
+    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True)
+
+    code: str
+    message: str
+    details: list[Any]
+
+
+class ErrorOut(BaseModel):
+    """The contract's error body, of every edge (the API, the webhook, the local host)."""
+
+    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True)
+
+    error: ErrorDetail
+
+
+def error_out(code: str, message: str, details: list[Any] | None = None) -> ErrorOut:
+    return ErrorOut(error=ErrorDetail(code=code, message=message, details=details or []))
+
 
 def error_body(code: str, message: str, details: list[Any] | None = None) -> dict[str, Any]:
-    return {"error": {"code": code, "message": message, "details": details or []}}
+    """The error body as JSON-ready data (a proxy response's), made by its one model."""
+    return error_out(code, message, details).model_dump(mode="json")
 
 
 class ApiError(Exception):

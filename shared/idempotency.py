@@ -17,10 +17,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from pydantic import BaseModel
+
 from shared.errors import Conflict, Unprocessable
 
-# A write that carries the idempotency record's completion into the business transaction.
-Completion = Callable[[dict[str, Any]], dict[str, Any]]
+# A write that carries the idempotency record's completion (the response, as the model it is) into the business
+# transaction.
+Completion = Callable[[BaseModel], dict[str, Any]]
+# What Powertools' persistence layer completes: the response's JSON dump.
+_DumpCompletion = Callable[[dict[str, Any]], dict[str, Any]]
 
 MAX_KEY_LENGTH = 255
 
@@ -60,16 +65,31 @@ class Idempotency:
             )
         return self._store, self._config
 
-    def run(self, *, scope: str, key: str | None, body: dict[str, Any],
-            action: Callable[[Completion | None], dict[str, Any]]) -> dict[str, Any]:
-        """Run `action` once per (scope, key); a replay returns the first response unchanged.
+    def run[M: BaseModel](self, *, scope: str, key: str | None, body: dict[str, Any], model: type[M],
+                          action: Callable[[Completion | None], M]) -> M:
+        """Run `action` once per (scope, key); a replay returns the first response unchanged, as its `model`.
 
-        `action` receives a Completion (or None without a key) that it must add to its one
-        transaction, with the exact dict it returns.
+        `action` receives a Completion (or None without a key) that it must add to its one transaction, with
+        the model it returns: the record saves its JSON dump (`model_dump(mode="json")`), which a replay
+        validates back into `model`.
         """
         self.replayed = False
         if key is None:
             return action(None)
+        first: list[M] = []
+
+        def dumped(complete: _DumpCompletion | None) -> dict[str, Any]:
+            answer = action(None if complete is None else lambda result: complete(result.model_dump(mode="json")))
+            first.append(answer)
+            return answer.model_dump(mode="json")
+
+        saved = self._run(scope=scope, key=key, body=body, action=dumped)
+        return first[-1] if first else model.model_validate(saved)
+
+    def _run(self, *, scope: str, key: str, body: dict[str, Any],
+             action: Callable[[_DumpCompletion | None], dict[str, Any]]) -> dict[str, Any]:
+        """Powertools' idempotency around `action`, whose answer is the JSON dict it saves: a replay returns
+        the first one unchanged."""
         if not key.strip() or len(key) > MAX_KEY_LENGTH:
             raise Unprocessable("Idempotency-Key must be 1 to 255 characters.", code="invalid_idempotency_key")
         from aws_lambda_powertools.utilities.idempotency import idempotent_function

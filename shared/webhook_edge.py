@@ -6,7 +6,7 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from shared.edge import INTERNAL, proxy_response, status_of
+from shared.edge import internal, proxy_response, status_of
 from shared.errors import BadRequest, error_body
 from shared.stripe_signature import REFUSED_CODE, REFUSED_MESSAGE
 
@@ -34,9 +34,9 @@ def stripe_webhook(service: Any, event: dict[str, Any], logger: Any) -> dict[str
         return proxy_response(status_of(error), error.body())
     except Exception:  # ours, or Stripe refusing or not answering our reads: 500, Stripe delivers it again
         logger.exception("stripe webhook failed; Stripe will retry it")
-        return proxy_response(500, INTERNAL)
-    if result["outcome"] in ("amount_mismatch", "payment_intent_mismatch", "unknown_online_top_up", "unknown_attempt"):
-        logger.warning("stripe webhook needs a look from finance", extra=result)  # nothing was credited
+        return proxy_response(500, internal())
+    if result.outcome in ("amount_mismatch", "payment_intent_mismatch", "unknown_online_top_up", "unknown_attempt"):
+        logger.warning("stripe webhook needs a look from finance", extra=result.model_dump())  # nothing was credited
     else:
-        logger.info("stripe webhook", extra=result)
-    return proxy_response(200, result)
+        logger.info("stripe webhook", extra=result.model_dump())
+    return proxy_response(200, result.model_dump(mode="json"))

@@ -215,8 +215,8 @@ class FakeIdempotency:
 
     scopes: list[str] = field(default_factory=list)  # the scope of each run, in order
 
-    def run(self, *, scope: str, key: str | None, body: dict[str, Any],
-            action: Callable[[Any], dict[str, Any]]) -> dict[str, Any]:
+    def run(self, *, scope: str, key: str | None, body: dict[str, Any], action: Callable[[Any], Any],
+            model: Any = None) -> Any:
         if key is not None:
             raise NotImplementedError("keyed idempotency runs on DynamoDB: test it in tests/handlers")
         self.scopes.append(scope)

@@ -41,9 +41,10 @@ def get_wallet(org_id: str):
 
 
 @app.get("/organizations/<org_id>/wallet/transactions",
-         responses=documented(200, R.LedgerPage, "Ledger entries, newest first", 404, 422))
+         responses=documented(200, R.LedgerEntryPage, "Ledger entries, newest first", 404, 422))
 def wallet_transactions(org_id: str, limit: Limit = 50, cursor: Cursor = None):
-    return json_response(200, deps.accounts.wallet_transactions(principal(app), org_id, limit, cursor), R.LedgerPage)
+    return json_response(200, deps.accounts.wallet_transactions(principal(app), org_id, limit, cursor),
+                         R.LedgerEntryPage)
 
 
 @app.get("/organizations/<org_id>/payment-settings",

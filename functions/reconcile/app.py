@@ -15,11 +15,11 @@ deps = Container.from_env()
 @metrics.log_metrics
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     deps.begin(context)
-    result = deps.reconciliation.run(event["time"])
-    metrics.add_metric(name="StripeUnavailable", unit=MetricUnit.Count,
-                       value=result["outcomes"].get("stripe_unavailable", 0))
-    metrics.add_metric(name="ReconcileErrors", unit=MetricUnit.Count, value=len(result["errors"]))
-    for error in result["errors"]:
+    run = deps.reconciliation.run(event["time"])
+    metrics.add_metric(name="StripeUnavailable", unit=MetricUnit.Count, value=run.outcomes.get("stripe_unavailable", 0))
+    metrics.add_metric(name="ReconcileErrors", unit=MetricUnit.Count, value=len(run.errors))
+    for error in run.errors:
         logger.error("reconciliation could not look at a record", extra={"record": error})
+    result = run.model_dump(mode="json")
     logger.info("reconciliation settled what waited for Stripe", extra=result)
     return result

@@ -11,6 +11,6 @@ deps = Container.from_env()
 
 @logger.inject_lambda_context
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
-    result = deps.sweep.run(event["time"])
+    result = deps.sweep.run(event["time"]).model_dump(mode="json")
     logger.info("sweep queued the due organizations", extra=result)
     return result

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from shared.auth import Principal
 from shared.clock import utc_now_str
 from shared.cursor import Owner
@@ -18,21 +16,26 @@ from shared.repositories.attempts import AttemptRepository
 from shared.repositories.organizations import OrganizationNameLock, OrganizationRepository
 from shared.repositories.partner_wallets import PartnerWalletRepository
 from shared.repositories.store import Store
+from shared.responses.accounts import (
+    AttemptOut,
+    AttemptPage,
+    LedgerEntryOut,
+    LedgerEntryPage,
+    OrganizationOut,
+    OrganizationPage,
+    PartnerLedgerEntryOut,
+    PartnerWalletOut,
+    SettingsOut,
+    WalletOut,
+)
 from shared.services.common import (
     FIRST_PAGE,
-    attempt_out,
     audit,
     cursor_scope,
     issued,
-    ledger_out,
     list_scope,
     once,
     organization_for,
-    organization_out,
-    page,
-    partner_ledger_out,
-    settings_out,
-    wallet_out,
     with_retries,
 )
 
@@ -46,52 +49,50 @@ class AccountService:
         self.wallets = wallets
         self.idempotency = idempotency
 
-    def auto_top_ups(self, principal: Principal, org_id: str, limit: int, cursor: str | None) -> dict[str, Any]:
+    def auto_top_ups(self, principal: Principal, org_id: str, limit: int, cursor: str | None) -> AttemptPage:
         if cursor is None:  # the owner is read first; a cursor carries it (checked before the page is read)
             org = self._organization(principal, org_id)
             scope = list_scope(principal, "auto_top_ups", owner=Owner(org.partner_id, org_id))
         else:
             scope = cursor_scope(self.store.cursors, principal, "auto_top_ups", org_id, cursor)
         attempts, next_cursor = self.attempts.page(org_id, limit=limit, cursor=cursor, scope=scope)
-        return page([attempt_out(a) for a in attempts], next_cursor)
+        return AttemptPage(items=[AttemptOut.of_record(a) for a in attempts], next_cursor=next_cursor)
 
     # --- partners' master wallets -----------------------------------------------------------------------
-    def partner_wallet(self, principal: Principal, partner_id: str) -> dict[str, Any]:
+    def partner_wallet(self, principal: Principal, partner_id: str) -> PartnerWalletOut:
         principal.check_read(partner_id, "Partner")
-        wallets = self.wallets.all(partner_id)
-        return {"partner_id": partner_id,
-                "balances": [{"currency": w.currency, "balance": w.balance} for w in wallets]}
+        return PartnerWalletOut.of_wallets(partner_id, self.wallets.all(partner_id))
 
     def credit_partner(self, principal: Principal, partner_id: str, body: PartnerCreditIn,
-                       key: str | None) -> dict[str, Any]:
+                       key: str | None) -> PartnerLedgerEntryOut:
         """A platform admin credits a partner's master wallet; the ledger entry is the audit record."""
         principal.require_platform_admin()
 
-        def attempt(complete: Completion | None) -> dict[str, Any]:
+        def attempt(complete: Completion | None) -> PartnerLedgerEntryOut:
             wallet = self.wallets.get(partner_id, body.currency)
             credited, entry = post_partner(wallet, "credit", body.amount, body.reference, actor=principal.sub,
                                            at=utc_now_str())
             uow = self.store.unit_of_work()
             uow.create(credited) if wallet.version == 0 else uow.save(credited, wallet.version)
             uow.create(entry)
-            return uow.commit_returning(partner_ledger_out(entry), complete)
+            return uow.commit_returning(PartnerLedgerEntryOut.mirror(entry), complete)
 
-        return once(self.idempotency, principal, f"partner_wallet.credit:{partner_id}", key, body, attempt,
-                    tenant=f"platform:{principal.sub}")
+        return once(self.idempotency, principal, f"partner_wallet.credit:{partner_id}", key, body,
+                    PartnerLedgerEntryOut, attempt, tenant=f"platform:{principal.sub}")
 
     def _organization(self, principal: Principal, org_id: str, *, write: bool = False) -> Organization:
         return organization_for(self.store, principal, org_id, write=write)
 
     def create_organization(self, principal: Principal, body: OrganizationCreate,
-                            idempotency_key: str | None) -> dict[str, Any]:
+                            idempotency_key: str | None) -> OrganizationOut:
         partner_id = principal.require_writer()
 
-        def create(complete: Completion | None) -> dict[str, Any]:
+        def create(complete: Completion | None) -> OrganizationOut:
             at = utc_now_str()
             org = Organization(id=new_id("org"), partner_id=partner_id, name=body.name, currency=body.currency,
                                created_at=at, created_by=principal.sub, wallet_updated_at=at,
                                settings=default_settings(at))
-            result = organization_out(org)
+            result = OrganizationOut.mirror(org)
             record = audit(principal, partner_id=partner_id, entity_type="organization", entity_id=org.id,
                            action="organization.created", at=at,
                            changes={"name": body.name, "currency": body.currency})
@@ -100,23 +101,23 @@ class AccountService:
                 OrganizationNameLock(partner_id=partner_id, name=org.name, org_id=org.id), taken=taken).create(record)
             return uow.commit_returning(result, complete)
 
-        return once(self.idempotency, principal, "organization.create", idempotency_key, body, create)
+        return once(self.idempotency, principal, "organization.create", idempotency_key, body, OrganizationOut, create)
 
-    def get_organization(self, principal: Principal, org_id: str) -> dict[str, Any]:
-        return organization_out(self._organization(principal, org_id))
+    def get_organization(self, principal: Principal, org_id: str) -> OrganizationOut:
+        return OrganizationOut.mirror(self._organization(principal, org_id))
 
     def list_organizations(self, principal: Principal, name: str | None, limit: int,
-                           cursor: str | None) -> dict[str, Any]:
+                           cursor: str | None) -> OrganizationPage:
         scope = list_scope(principal, "organizations", name=name)
         orgs, next_cursor = self.organizations.list_by_name(principal.home_partner(), name, limit=limit,
                                                             cursor=cursor, scope=scope)
-        return page([organization_out(o) for o in orgs], next_cursor)
+        return OrganizationPage(items=[OrganizationOut.mirror(o) for o in orgs], next_cursor=next_cursor)
 
-    def get_wallet(self, principal: Principal, org_id: str) -> dict[str, Any]:
-        return wallet_out(self._organization(principal, org_id))
+    def get_wallet(self, principal: Principal, org_id: str) -> WalletOut:
+        return WalletOut.of_record(self._organization(principal, org_id))
 
     def wallet_transactions(self, principal: Principal, org_id: str, limit: int,
-                            cursor: str | None) -> dict[str, Any]:
+                            cursor: str | None) -> LedgerEntryPage:
         codec, route = self.store.cursors, "wallet_transactions"
         scope = FIRST_PAGE if cursor is None else cursor_scope(codec, principal, route, org_id, cursor)
         org, entries, next_cursor = self.organizations.ledger_page(org_id, limit=limit, cursor=cursor,
@@ -126,13 +127,13 @@ class AccountService:
                 raise NotFound("Organization not found.")
             principal.check_read(org.partner_id, "Organization")
             next_cursor = issued(codec, principal, route, Owner(org.partner_id, org_id), next_cursor)
-        return page([ledger_out(e) for e in entries], next_cursor)
+        return LedgerEntryPage(items=[LedgerEntryOut.mirror(e) for e in entries], next_cursor=next_cursor)
 
-    def get_settings(self, principal: Principal, org_id: str) -> dict[str, Any]:
-        return settings_out(self._organization(principal, org_id))
+    def get_settings(self, principal: Principal, org_id: str) -> SettingsOut:
+        return SettingsOut.of_record(self._organization(principal, org_id))
 
-    def put_settings(self, principal: Principal, org_id: str, body: PaymentSettingsIn) -> dict[str, Any]:
-        def attempt() -> dict[str, Any]:
+    def put_settings(self, principal: Principal, org_id: str, body: PaymentSettingsIn) -> SettingsOut:
+        def attempt() -> SettingsOut:
             org = self._organization(principal, org_id, write=True)
             at = utc_now_str()
             wanted = change_settings(org.settings, method=body.method, trigger_amount=body.trigger_amount,
@@ -140,24 +141,24 @@ class AccountService:
                                      at=at)
             diff = settings_changed(org.settings, wanted)
             if not diff:
-                return settings_out(org)
+                return SettingsOut.of_record(org)
             updated = org.model_copy(update={"settings": wanted, "version": org.version + 1})
             record = audit(principal, partner_id=org.partner_id, entity_type="organization", entity_id=org.id,
                            action="payment_settings.updated", at=at, changes=diff)
             self.store.unit_of_work().save(updated, org.version).create(record).commit()
-            return settings_out(updated)
+            return SettingsOut.of_record(updated)
 
         return with_retries(attempt)
 
-    def debit(self, principal: Principal, org_id: str, body: DebitIn, key: str | None) -> dict[str, Any]:
+    def debit(self, principal: Principal, org_id: str, body: DebitIn, key: str | None) -> LedgerEntryOut:
         """Usage charged by the rating system; the ledger entry is the wallet's audit record."""
 
-        def attempt(complete: Completion | None) -> dict[str, Any]:
+        def attempt(complete: Completion | None) -> LedgerEntryOut:
             org = self._organization(principal, org_id, write=True)
             debited, entries = post(org, [Posting("usage", -body.amount, body.reference)], actor=principal.sub,
                                     at=utc_now_str())
-            result = ledger_out(entries[0])
+            result = LedgerEntryOut.mirror(entries[0])
             uow = self.store.unit_of_work().save(debited, org.version).create(entries[0])
             return uow.commit_returning(result, complete)
 
-        return once(self.idempotency, principal, f"wallet.debit:{org_id}", key, body, attempt)
+        return once(self.idempotency, principal, f"wallet.debit:{org_id}", key, body, LedgerEntryOut, attempt)

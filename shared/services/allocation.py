@@ -8,7 +8,6 @@ rules hold under concurrency; the write path never trusts an index read.
 from __future__ import annotations
 
 from functools import partial
-from typing import Any
 
 from shared.auth import Principal
 from shared.clock import utc_now_str
@@ -24,15 +23,9 @@ from shared.models import AllocationsIn, AssignmentIn, InvoiceCreate, TopUpIn
 from shared.repositories.invoices import InvoiceFilters, InvoiceRepository
 from shared.repositories.store import Store
 from shared.repositories.unit_of_work import UnitOfWork
-from shared.services.common import (
-    audit,
-    invoice_out,
-    list_scope,
-    once,
-    page,
-    payment_out,
-    with_retries,
-)
+from shared.responses.invoices import InvoiceOut, InvoicePage
+from shared.responses.payments import PaymentOut
+from shared.services.common import audit, list_scope, once, with_retries
 from shared.services.invoicing import with_free_number, write_invoice
 
 
@@ -53,10 +46,10 @@ class AllocationService:
         return self._payment(principal, self.store.get(Payment, payment_id))
 
     # --- invoices ------------------------------------------------------------------------------------
-    def create_invoice(self, principal: Principal, body: InvoiceCreate, key: str | None) -> dict[str, Any]:
+    def create_invoice(self, principal: Principal, body: InvoiceCreate, key: str | None) -> InvoiceOut:
         partner_id = principal.require_writer()
 
-        def attempt(complete: Completion | None, after: int) -> dict[str, Any]:
+        def attempt(complete: Completion | None, after: int) -> InvoiceOut:
             found = self.store.batch().add(Organization, body.org_id).add(InvoiceCounter, partner_id).fetch()
             org = rules.check_organization(found.get(Organization, body.org_id), partner_id)
             check_assignable_currency(body.currency, org.currency)
@@ -67,46 +60,46 @@ class AllocationService:
                                     due_date=body.due_date, actor=principal.sub, at=at)
             uow.create(audit(principal, partner_id=partner_id, entity_type="invoice", entity_id=invoice.id,
                              action="invoice.created", at=at, changes=body.model_dump(mode="json")))
-            return uow.commit_returning(invoice_out(invoice), complete)
+            return uow.commit_returning(InvoiceOut.of_record(invoice), complete)
 
-        return once(self.idempotency, principal, "invoice.create", key, body,
+        return once(self.idempotency, principal, "invoice.create", key, body, InvoiceOut,
                     lambda complete: with_free_number(partial(attempt, complete), number_given=body.number is not None))
 
-    def get_invoice(self, principal: Principal, invoice_id: str) -> dict[str, Any]:
+    def get_invoice(self, principal: Principal, invoice_id: str) -> InvoiceOut:
         invoice = self.store.get(Invoice, invoice_id)
         if invoice is None:
             raise NotFound("Invoice not found.")
         principal.check_read(invoice.partner_id, "Invoice")
-        return invoice_out(invoice)
+        return InvoiceOut.of_record(invoice)
 
     def list_invoices(self, principal: Principal, filters: InvoiceFilters, limit: int,
-                      cursor: str | None) -> dict[str, Any]:
+                      cursor: str | None) -> InvoicePage:
         check_date_range(filters.issued_from, filters.issued_to, "issued")
         scope = list_scope(principal, "invoices", **vars(filters))
         items, next_cursor = self.invoices.search(principal.home_partner(), filters, limit=limit, cursor=cursor,
                                                   scope=scope)
-        return page([invoice_out(i) for i in items], next_cursor)
+        return InvoicePage(items=[InvoiceOut.of_record(i) for i in items], next_cursor=next_cursor)
 
     # --- assignment ----------------------------------------------------------------------------------
-    def assign(self, principal: Principal, payment_id: str, body: AssignmentIn) -> dict[str, Any]:
-        def attempt() -> dict[str, Any]:
+    def assign(self, principal: Principal, payment_id: str, body: AssignmentIn) -> PaymentOut:
+        def attempt() -> PaymentOut:
             found = self.store.batch().add(Payment, payment_id).add(Organization, body.org_id).fetch()
             payment = self._payment(principal, found.get(Payment, payment_id))
             at = utc_now_str()
             updated = rules.assign(payment, found.get(Organization, body.org_id), at)
             if updated is None:
-                return payment_out(payment)
+                return PaymentOut.of_record(payment)
             record = audit(principal, partner_id=payment.partner_id, entity_type="payment", entity_id=payment.id,
                            action="payment.assigned", at=at,
                            changes={"org_id": {"from": None, "to": body.org_id},
                                     "assignment_edits": updated.assignment_edits})
             self.store.unit_of_work().save(updated, payment.version).create(record).commit()
-            return payment_out(updated)
+            return PaymentOut.of_record(updated)
 
         return with_retries(attempt)
 
-    def unassign(self, principal: Principal, payment_id: str) -> dict[str, Any]:
-        def attempt() -> dict[str, Any]:
+    def unassign(self, principal: Principal, payment_id: str) -> PaymentOut:
+        def attempt() -> PaymentOut:
             payment = self._payment_by_id(principal, payment_id)
             invoices = self.store.get_many(Invoice, [a.invoice_id for a in payment.allocations if a.invoice_id])
             at = utc_now_str()
@@ -121,7 +114,7 @@ class AllocationService:
                                       "released": [{"invoice_id": a.invoice_id, "amount": a.amount}
                                                    for a in payment.allocations]}))
             uow.commit()
-            return payment_out(updated)
+            return PaymentOut.of_record(updated)
 
         return with_retries(attempt)
 
@@ -145,10 +138,10 @@ class AllocationService:
         return requested
 
     def allocate(self, principal: Principal, payment_id: str, body: AllocationsIn,
-                 key: str | None) -> dict[str, Any]:
+                 key: str | None) -> PaymentOut:
         requested = self._requested(principal, payment_id, body)
 
-        def attempt(complete: Completion | None) -> dict[str, Any]:
+        def attempt(complete: Completion | None) -> PaymentOut:
             found = self.store.batch().add(Payment, payment_id).add_all(Invoice, (i for i, _ in requested)).fetch()
             payment = self._payment(principal, found.get(Payment, payment_id))
             invoices = {i: found.get(Invoice, i) for i, _ in requested}
@@ -162,9 +155,9 @@ class AllocationService:
                              changes={"allocations": [{"invoice_id": i, "amount": a} for i, a in requested]}))
             if outcome.provisioned:
                 self._provision(principal, uow, outcome.provisioned, at)
-            return uow.commit_returning(payment_out(outcome.payment), complete)
+            return uow.commit_returning(PaymentOut.of_record(outcome.payment), complete)
 
-        return once(self.idempotency, principal, f"payment.allocate:{payment_id}", key, body, attempt)
+        return once(self.idempotency, principal, f"payment.allocate:{payment_id}", key, body, PaymentOut, attempt)
 
     def _provision(self, principal: Principal, uow: UnitOfWork, invoices: list[Invoice], at: str) -> None:
         """Credit the wallet with each fully paid top-up invoice: one `provision` entry each, in the
@@ -181,8 +174,8 @@ class AllocationService:
                          changes={"invoices": [{"invoice_id": i.id, "amount": i.amount} for i in invoices],
                                   "balance": {"from": org.balance, "to": credited.balance}}))
 
-    def release(self, principal: Principal, payment_id: str, invoice_id: str) -> dict[str, Any]:
-        def attempt() -> dict[str, Any]:
+    def release(self, principal: Principal, payment_id: str, invoice_id: str) -> PaymentOut:
+        def attempt() -> PaymentOut:
             found = self.store.batch().add(Payment, payment_id).add(Invoice, invoice_id).fetch()
             payment = self._payment(principal, found.get(Payment, payment_id))
             invoice = found.get(Invoice, invoice_id)
@@ -193,12 +186,12 @@ class AllocationService:
                 audit(principal, partner_id=payment.partner_id, entity_type="payment", entity_id=payment.id,
                       action="payment.allocation_released", at=at,
                       changes={"invoice_id": invoice_id, "amount": amount})).commit()
-            return payment_out(updated)
+            return PaymentOut.of_record(updated)
 
         return with_retries(attempt)
 
-    def top_up(self, principal: Principal, payment_id: str, body: TopUpIn, key: str | None) -> dict[str, Any]:
-        def attempt(complete: Completion | None) -> dict[str, Any]:
+    def top_up(self, principal: Principal, payment_id: str, body: TopUpIn, key: str | None) -> PaymentOut:
+        def attempt(complete: Completion | None) -> PaymentOut:
             payment = self._payment_by_id(principal, payment_id)
             at = utc_now_str()
             updated = rules.top_up(payment, body.amount, at)
@@ -210,6 +203,6 @@ class AllocationService:
             uow.create(audit(principal, partner_id=payment.partner_id, entity_type="payment", entity_id=payment.id,
                              action="payment.wallet_top_up", at=at,
                              changes={"amount": body.amount, "ledger_entry": entries[0].id}))
-            return uow.commit_returning(payment_out(updated), complete)
+            return uow.commit_returning(PaymentOut.of_record(updated), complete)
 
-        return once(self.idempotency, principal, f"payment.top_up:{payment_id}", key, body, attempt)
+        return once(self.idempotency, principal, f"payment.top_up:{payment_id}", key, body, PaymentOut, attempt)

@@ -32,6 +32,7 @@ from shared.models import RefundIn
 from shared.repositories.keys import hashed
 from shared.repositories.store import Store
 from shared.repositories.stripe_markers import StripeMarker
+from shared.responses.payments import RefundListOut, RefundOut
 from shared.services.common import audit, once, with_retries
 from shared.stripe_gateway import PaymentProviderError, ProviderRefused
 
@@ -42,13 +43,6 @@ type Decide = Callable[[Payment, Organization], rules.Change | None]
 type Finish = Callable[[Payment], dict[str, Any]]  # a last item for the transaction, made from the payment after it
 
 
-def refund_out(payment: Payment, refund: Refund) -> dict[str, Any]:
-    return {"id": refund.id, "payment_id": payment.id, "amount": refund.amount, "currency": payment.currency,
-            "status": refund.status, "reason": refund.reason, "origin": refund.origin,
-            "stripe_refund_id": refund.stripe_refund_id, "failure_reason": refund.failure_reason,
-            "created_at": refund.created_at, "updated_at": refund.updated_at}
-
-
 class CardMoneyBackService:
     def __init__(self, store: Store, idempotency: Idempotency, gateway: Callable[[], Any],
                  settle_intent: Callable[[dict[str, Any], str], str], clock: Callable[[], float]):
@@ -56,7 +50,7 @@ class CardMoneyBackService:
         self._settle_intent = settle_intent  # shared.services.stripe_webhooks: the webhook's own path
 
     # --- the API --------------------------------------------------------------------------------------
-    def request_refund(self, principal: Principal, payment_id: str, body: RefundIn, key: str | None) -> dict[str, Any]:
+    def request_refund(self, principal: Principal, payment_id: str, body: RefundIn, key: str | None) -> RefundOut:
         """202: the refund as Stripe answered it, or `pending` when Stripe was asked but did not answer (its amount
         stays held; the reconciliation asks again). Stripe not reached is 503 (the refund waits, held: the same
         `Idempotency-Key` resumes it, else the reconciliation asks), Stripe's refusal 422 (the refund failed, its
@@ -66,7 +60,7 @@ class CardMoneyBackService:
                                 "refund twice.", code="idempotency_key_required")
         request_key = hashed(f"{principal.home_partner()}|{payment_id}|{key}")
 
-        def attempt(complete: Completion | None) -> dict[str, Any]:
+        def attempt(complete: Completion | None) -> RefundOut:
             payment = self._own(principal, payment_id, write=True)
             rules.check_card_payment(payment)
             check_refundable(body.amount, payment.currency)
@@ -84,7 +78,7 @@ class CardMoneyBackService:
                 raise ProviderRefused(refund.refused_code, refund.failure_message or "Stripe refused the refund.")
             rid = refund.id
             # the idempotency record's completion rides in the transaction of Stripe's answer
-            finish = (lambda p: complete(refund_out(p, _refund(p, rid)))) if complete else None
+            finish = (lambda p: complete(RefundOut.of_record(p, _refund(p, rid)))) if complete else None
             # never resent once Stripe may have forgotten its key: the reconciliation reads Stripe for it instead
             now = datetime.fromtimestamp(self._clock(), UTC)
             if refund.status == "pending" and refund.stripe_refund_id is None and not key_expired(refund.created_at,
@@ -96,15 +90,14 @@ class CardMoneyBackService:
                         raise  # 503: Stripe was not reached; the refund waits, held, for this key or the reconciliation
                     # sent, no answer: 202 `pending`, held; the reconciliation reads Stripe and settles it
                 else:
-                    return refund_out(payment, _refund(payment, rid))
-            result = refund_out(payment, _refund(payment, rid))
+                    return RefundOut.of_record(payment, _refund(payment, rid))
+            result = RefundOut.of_record(payment, _refund(payment, rid))
             return self.store.unit_of_work().commit_returning(result, complete) if complete else result
 
-        return once(self.idempotency, principal, f"payment.refund:{payment_id}", key, body, attempt)
+        return once(self.idempotency, principal, f"payment.refund:{payment_id}", key, body, RefundOut, attempt)
 
-    def list_refunds(self, principal: Principal, payment_id: str) -> dict[str, Any]:
-        payment = self._own(principal, payment_id)
-        return {"items": [refund_out(payment, r) for r in payment.refunds]}
+    def list_refunds(self, principal: Principal, payment_id: str) -> RefundListOut:
+        return RefundListOut.of_record(self._own(principal, payment_id))
 
     # --- Stripe's side ---------------------------------------------------------------------------------
     def sync(self, intent_id: str, *, refunds: bool, disputes: bool) -> str:

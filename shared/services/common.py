@@ -1,4 +1,5 @@
-"""What the use cases share: audit records, output mapping, list scopes."""
+"""What the use cases share: audit records, list scopes, idempotency and retries. (The bodies they answer are
+shared.responses' models, each made from its domain record by the model itself.)"""
 
 from __future__ import annotations
 
@@ -11,12 +12,8 @@ from pydantic import BaseModel
 
 from shared.auth import Principal
 from shared.cursor import CursorCodec, Owner, invalid_cursor, owned_scope
-from shared.domain.attempt import AutoTopUpAttempt
-from shared.domain.audit import AuditRecord, history_view
-from shared.domain.invoice import CreditNote, Invoice
-from shared.domain.organization import LedgerEntry, Organization, Withdrawal
-from shared.domain.partner_wallet import PartnerLedgerEntry
-from shared.domain.payment import Payment
+from shared.domain.audit import AuditRecord
+from shared.domain.organization import Organization
 from shared.errors import ConcurrentUpdate, Conflict, NotFound
 from shared.idempotency import Completion, Idempotency
 from shared.ids import new_id
@@ -73,84 +70,15 @@ def issued(codec: CursorCodec, principal: Principal, route: str, owner: Owner, n
     return codec.reissue(next_cursor, FIRST_PAGE, list_scope(principal, route, owner=owner))
 
 
-def page(items: list[dict[str, Any]], next_cursor: str | None) -> dict[str, Any]:
-    return {"items": items, "next_cursor": next_cursor}
-
-
-def organization_out(org: Organization) -> dict[str, Any]:
-    return {"id": org.id, "name": org.name, "currency": org.currency, "partner_id": org.partner_id,
-            "created_at": org.created_at}
-
-
-def wallet_out(org: Organization) -> dict[str, Any]:
-    return {"org_id": org.id, "currency": org.currency, "balance": org.balance, "refund_held": org.refund_held,
-            "updated_at": org.wallet_updated_at}
-
-
-def ledger_out(entry: LedgerEntry) -> dict[str, Any]:
-    return {"id": entry.id, "type": entry.type, "amount": entry.amount, "balance_after": entry.balance_after,
-            "reference": entry.reference, "created_at": entry.created_at}
-
-
-def attempt_out(a: AutoTopUpAttempt) -> dict[str, Any]:
-    # Only a Stripe claim is listed while in flight (see OrganizationRepository.attempts_page).
-    status = "charge_pending" if a.status == "claimed" else a.status
-    return {"business_date": a.business_date, "method": a.method, "amount": a.amount, "status": status,
-            "reason": a.reason, "failure_code": a.failure_code, "failure_message": a.failure_message,
-            "invoice_id": a.invoice_id, "payment_id": a.payment_id, "created_at": a.created_at}
-
-
-def partner_ledger_out(entry: PartnerLedgerEntry) -> dict[str, Any]:
-    return {"id": entry.id, "type": entry.type, "currency": entry.currency, "amount": entry.amount,
-            "balance_after": entry.balance_after, "reference": entry.reference, "created_at": entry.created_at}
-
-
-def settings_out(org: Organization) -> dict[str, Any]:
-    return org.settings.model_dump(mode="json")
-
-
-def payment_out(p: Payment) -> dict[str, Any]:
-    from shared.domain.payments import MAX_ASSIGNMENT_EDITS
-
-    return {
-        "id": p.id, "org_id": p.org_id, "amount": p.amount, "currency": p.currency,
-        "received_date": p.received_date, "method": p.method, "reference": p.reference,
-        "invoice_number": p.invoice_number, "remark": p.remark, "status": p.status,
-        "allocated_amount": p.allocated_amount, "unallocated_amount": p.unallocated_amount,
-        "assignment_edits": p.assignment_edits,
-        "assignment_edits_remaining": MAX_ASSIGNMENT_EDITS - p.assignment_edits,
-        "allocations": [a.model_dump(mode="json") for a in p.allocations],
-        "bounced_date": p.bounced_date, "bounce_reason": p.bounce_reason,
-        "refunded_amount": p.refunded_amount, "disputed_amount": p.disputed_amount,
-        "created_at": p.created_at, "created_by": p.created_by, "updated_at": p.updated_at,
-        "version": p.version,
-    }
-
-
-def audit_out(record: AuditRecord) -> dict[str, Any]:
-    return history_view(record)  # the one audit shape of every history route, older records mapped to it
-
-
-def invoice_out(inv: Invoice) -> dict[str, Any]:
-    return {
-        "id": inv.id, "number": inv.number, "org_id": inv.org_id, "org_name": inv.org_name, "type": inv.type,
-        "amount": inv.amount, "currency": inv.currency, "amount_paid": inv.amount_paid,
-        "amount_credited": inv.amount_credited, "amount_due": inv.amount_due, "status": inv.status,
-        "issued_date": inv.issued_date, "due_date": inv.due_date,
-        "allocations": [a.model_dump(mode="json") for a in inv.allocations],
-        "credit_notes": [c.model_dump(mode="json") for c in inv.credit_notes],
-        "voided_at": inv.voided_at, "void_reason": inv.void_reason,
-        "created_at": inv.created_at, "updated_at": inv.updated_at, "version": inv.version,
-    }
-
-
-def once(idempotency: Idempotency, principal: Principal, operation: str, key: str | None, body: BaseModel,
-         attempt: Callable[[Completion | None], dict[str, Any]], *, tenant: str | None = None) -> dict[str, Any]:
+def once[M: BaseModel](idempotency: Idempotency, principal: Principal, operation: str, key: str | None,
+                       body: BaseModel, model: type[M], attempt: Callable[[Completion | None], M], *,
+                       tenant: str | None = None) -> M:
     """A POST that moves money or creates a record: done once per Idempotency-Key (scoped to the
     caller's partner, or `tenant`, and the operation with its target, e.g. `payment.allocate:pay_...`), each
-    attempt re-read and decided again after a lost race. The one way the services apply idempotency."""
+    attempt re-read and decided again after a lost race. The one way the services apply idempotency: a replay
+    answers the first response as its `model` (validated back from what the first request saved)."""
     scope = tenant or principal.require_writer()
-    return idempotency.run(scope=f"{scope}#{operation}", key=key, body=body.model_dump(mode="json"),
+    return idempotency.run(scope=f"{scope}#{operation}", key=key, body=body.model_dump(mode="json"), model=model,
                            action=lambda complete: with_retries(lambda: attempt(complete)))
 
 
@@ -163,16 +91,3 @@ def with_retries[T](attempt: Callable[[], T], attempts: int = 30) -> T:
         except ConcurrentUpdate:
             time.sleep(random.uniform(0, 0.004 * 2 ** min(n, 5)))  # noqa: S311 - jitter, not crypto
     raise Conflict("concurrent_update", "Too many simultaneous changes; please try again.")
-
-
-def credit_note_out(note: CreditNote) -> dict[str, Any]:
-    return {"id": note.id, "number": note.number, "invoice_id": note.invoice_id, "org_id": note.org_id,
-            "amount": note.amount, "currency": note.currency, "reason": note.reason, "memo": note.memo,
-            "due_reduced": note.due_reduced, "wallet_credited": note.wallet_credited, "created_at": note.created_at,
-            "created_by": note.created_by}
-
-
-def withdrawal_out(w: Withdrawal) -> dict[str, Any]:
-    return {"id": w.id, "org_id": w.org_id, "amount": w.amount, "currency": w.currency, "method": w.method,
-            "reference": w.reference, "remark": w.remark, "ledger_entry_id": w.ledger_entry_id,
-            "created_at": w.created_at, "created_by": w.created_by}

@@ -6,8 +6,6 @@ and one TransactWriteItems guarded by what was read, retried on a lost race and 
 
 from __future__ import annotations
 
-from typing import Any
-
 from shared.auth import Principal
 from shared.clock import now, rfc3339
 from shared.cursor import Owner
@@ -25,20 +23,10 @@ from shared.repositories.credit_notes import CreditNoteFilters, CreditNoteReposi
 from shared.repositories.invoices import InvoiceRepository
 from shared.repositories.organizations import OrganizationRepository
 from shared.repositories.store import Store
-from shared.services.common import (
-    FIRST_PAGE,
-    audit,
-    credit_note_out,
-    cursor_scope,
-    invoice_out,
-    issued,
-    list_scope,
-    once,
-    organization_for,
-    page,
-    payment_out,
-    withdrawal_out,
-)
+from shared.responses.accounts import WithdrawalOut, WithdrawalPage
+from shared.responses.invoices import CreditNoteOut, CreditNotePage, InvoiceOut
+from shared.responses.payments import PaymentOut
+from shared.services.common import FIRST_PAGE, audit, cursor_scope, issued, list_scope, once, organization_for
 
 
 class MoneyBackService:
@@ -58,10 +46,10 @@ class MoneyBackService:
 
     # --- credit notes --------------------------------------------------------------------------------
     def create_credit_note(self, principal: Principal, invoice_id: str, body: CreditNoteIn,
-                           key: str | None) -> dict[str, Any]:
+                           key: str | None) -> CreditNoteOut:
         partner_id = principal.require_writer()
 
-        def attempt(complete: Completion | None) -> dict[str, Any]:
+        def attempt(complete: Completion | None) -> CreditNoteOut:
             found = self.store.batch().add(Invoice, invoice_id).add(CreditNoteCounter, partner_id).fetch()
             invoice = self._invoice(principal, found.get(Invoice, invoice_id))
             counter = found.get(CreditNoteCounter, partner_id) or CreditNoteCounter(partner_id=partner_id)
@@ -86,40 +74,40 @@ class MoneyBackService:
                                       "reason": note.reason, "due_reduced": note.due_reduced,
                                       "wallet_credited": note.wallet_credited,
                                       "ledger_entry": note.ledger_entry_id}))
-            return uow.commit_returning(credit_note_out(note), complete)
+            return uow.commit_returning(CreditNoteOut.mirror(note), complete)
 
-        return once(self.idempotency, principal, f"credit_note.create:{invoice_id}", key, body, attempt)
+        return once(self.idempotency, principal, f"credit_note.create:{invoice_id}", key, body, CreditNoteOut, attempt)
 
-    def get_credit_note(self, principal: Principal, credit_note_id: str) -> dict[str, Any]:
+    def get_credit_note(self, principal: Principal, credit_note_id: str) -> CreditNoteOut:
         note = self.store.get(CreditNote, credit_note_id)
         if note is None:
             raise NotFound("Credit note not found.")
         principal.check_read(note.partner_id, "Credit note")
-        return credit_note_out(note)
+        return CreditNoteOut.mirror(note)
 
     def list_credit_notes(self, principal: Principal, filters: CreditNoteFilters, limit: int,
-                          cursor: str | None) -> dict[str, Any]:
+                          cursor: str | None) -> CreditNotePage:
         scope = list_scope(principal, "credit_notes", **vars(filters))
         notes, next_cursor = self.credit_notes.search(principal.home_partner(), filters, limit=limit, cursor=cursor,
                                                       scope=scope)
-        return page([credit_note_out(n) for n in notes], next_cursor)
+        return CreditNotePage(items=[CreditNoteOut.mirror(n) for n in notes], next_cursor=next_cursor)
 
     # --- void invoices ------------------------------------------------------------------------------
-    def void_invoice(self, principal: Principal, invoice_id: str, body: VoidIn, key: str | None) -> dict[str, Any]:
-        def attempt(complete: Completion | None) -> dict[str, Any]:
+    def void_invoice(self, principal: Principal, invoice_id: str, body: VoidIn, key: str | None) -> InvoiceOut:
+        def attempt(complete: Completion | None) -> InvoiceOut:
             invoice = self._invoice(principal, self.store.get(Invoice, invoice_id))
             at = rfc3339(now())
             voided = rules.void(invoice, body.reason, at)
             uow = self.store.unit_of_work().save(voided, invoice.version)
             uow.create(audit(principal, partner_id=invoice.partner_id, entity_type="invoice", entity_id=invoice.id,
                              action="invoice.voided", at=at, changes={"reason": body.reason}))
-            return uow.commit_returning(invoice_out(voided), complete)
+            return uow.commit_returning(InvoiceOut.of_record(voided), complete)
 
-        return once(self.idempotency, principal, f"invoice.void:{invoice_id}", key, body, attempt)
+        return once(self.idempotency, principal, f"invoice.void:{invoice_id}", key, body, InvoiceOut, attempt)
 
     # --- bounced payments ---------------------------------------------------------------------------
-    def bounce(self, principal: Principal, payment_id: str, body: BounceIn, key: str | None) -> dict[str, Any]:
-        def attempt(complete: Completion | None) -> dict[str, Any]:
+    def bounce(self, principal: Principal, payment_id: str, body: BounceIn, key: str | None) -> PaymentOut:
+        def attempt(complete: Completion | None) -> PaymentOut:
             payment = self.store.get(Payment, payment_id)
             if payment is None:
                 raise NotFound("Payment not found.")
@@ -154,13 +142,13 @@ class MoneyBackService:
                                       "released": [{"invoice_id": a.invoice_id, "kind": a.kind, "amount": a.amount}
                                                    for a in payment.allocations],
                                       "reversed": outcome.reversed, "ledger_entry": entry_id}))
-            return uow.commit_returning(payment_out(outcome.payment), complete)
+            return uow.commit_returning(PaymentOut.of_record(outcome.payment), complete)
 
-        return once(self.idempotency, principal, f"payment.bounce:{payment_id}", key, body, attempt)
+        return once(self.idempotency, principal, f"payment.bounce:{payment_id}", key, body, PaymentOut, attempt)
 
     # --- withdrawals --------------------------------------------------------------------------------
-    def withdraw(self, principal: Principal, org_id: str, body: WithdrawalIn, key: str | None) -> dict[str, Any]:
-        def attempt(complete: Completion | None) -> dict[str, Any]:
+    def withdraw(self, principal: Principal, org_id: str, body: WithdrawalIn, key: str | None) -> WithdrawalOut:
+        def attempt(complete: Completion | None) -> WithdrawalOut:
             org = organization_for(self.store, principal, org_id, write=True)
             at = rfc3339(now())
             withdrawal_id = new_id("wdr")
@@ -175,11 +163,11 @@ class MoneyBackService:
                              action="wallet.withdrawal", at=at,
                              changes={"withdrawal": withdrawal_id, "amount": body.amount, "method": body.method,
                                       "balance": {"from": org.balance, "to": debited.balance}}))
-            return uow.commit_returning(withdrawal_out(withdrawal), complete)
+            return uow.commit_returning(WithdrawalOut.mirror(withdrawal), complete)
 
-        return once(self.idempotency, principal, f"wallet.withdraw:{org_id}", key, body, attempt)
+        return once(self.idempotency, principal, f"wallet.withdraw:{org_id}", key, body, WithdrawalOut, attempt)
 
-    def list_withdrawals(self, principal: Principal, org_id: str, limit: int, cursor: str | None) -> dict[str, Any]:
+    def list_withdrawals(self, principal: Principal, org_id: str, limit: int, cursor: str | None) -> WithdrawalPage:
         codec, route = self.store.cursors, "withdrawals"
         scope = FIRST_PAGE if cursor is None else cursor_scope(codec, principal, route, org_id, cursor)
         org, items, next_cursor = self.organizations.withdrawals_page(org_id, limit=limit, cursor=cursor, scope=scope)
@@ -188,5 +176,5 @@ class MoneyBackService:
                 raise NotFound("Organization not found.")
             principal.check_read(org.partner_id, "Organization")
             next_cursor = issued(codec, principal, route, Owner(org.partner_id, org_id), next_cursor)
-        return page([withdrawal_out(w) for w in items], next_cursor)
+        return WithdrawalPage(items=[WithdrawalOut.mirror(w) for w in items], next_cursor=next_cursor)
 

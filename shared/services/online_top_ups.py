@@ -7,7 +7,6 @@ the `stripe` payment settings with the values chosen here.
 from __future__ import annotations
 
 import time
-from typing import Any
 
 from shared.auth import Principal
 from shared.clock import utc_now_str
@@ -22,20 +21,9 @@ from shared.repositories.keys import hashed
 from shared.repositories.organizations import OrganizationRepository
 from shared.repositories.store import Store
 from shared.repositories.stripe_markers import StripeMarker
-from shared.services.common import audit, cursor_scope, list_scope, once, organization_for, page, with_retries
+from shared.responses.accounts import OnlineTopUpOut, OnlineTopUpPage
+from shared.services.common import audit, cursor_scope, list_scope, once, organization_for, with_retries
 from shared.stripe_gateway import StripeGateway
-
-
-def online_top_up_out(record: OnlineTopUp) -> dict[str, Any]:
-    """An online top-up as the API shows it: `pending` until Stripe says it succeeded or failed."""
-    status = "pending" if record.status == "requires_payment" else record.status
-    return {"id": record.id, "org_id": record.org_id, "amount": record.amount, "currency": record.currency,
-            "trigger_amount": record.trigger_amount, "limit_threshold": record.limit_threshold,
-            "auto_trigger": record.auto_trigger, "status": status, "reason": record.reason,
-            "decline_code": record.decline_code, "failure_message": record.failure_message,
-            "payment_id": record.payment_id, "payment_intent_id": record.payment_intent_id,
-            "created_at": record.created_at}
-
 
 REQUEST_TTL_SECONDS = 2 * 86_400  # beyond the idempotency record's 24 h: a key reused in between is refused
 
@@ -45,7 +33,7 @@ class OnlineTopUpService:
                  organizations: OrganizationRepository):
         self.store, self.idempotency, self.gateway, self.organizations = store, idempotency, gateway, organizations
 
-    def list(self, principal: Principal, org_id: str, limit: int, cursor: str | None) -> dict[str, Any]:
+    def list(self, principal: Principal, org_id: str, limit: int, cursor: str | None) -> OnlineTopUpPage:
         """The organization's online top-ups by card, newest first: a declined card leaves a record a person reads
         (`decline_code`, `failure_message`). The first page reads the organization (404 for another partner's);
         a cursor carries its owner (shared.services.common)."""
@@ -56,9 +44,9 @@ class OnlineTopUpService:
         else:
             scope = cursor_scope(codec, principal, route, org_id, cursor)
         items, next_cursor = self.organizations.online_top_ups_page(org_id, limit=limit, cursor=cursor, scope=scope)
-        return page([online_top_up_out(r) for r in items], next_cursor)
+        return OnlineTopUpPage(items=[OnlineTopUpOut.of_record(r) for r in items], next_cursor=next_cursor)
 
-    def start(self, principal: Principal, org_id: str, body: OnlineTopUpIn, key: str | None) -> dict[str, Any]:
+    def start(self, principal: Principal, org_id: str, body: OnlineTopUpIn, key: str | None) -> OnlineTopUpOut:
         """Returns the top-up with the PaymentIntent's `client_secret` for the console (Stripe.js).
 
         Nothing is recorded unless Stripe made the PaymentIntent: an amount Stripe could not charge is refused
@@ -66,7 +54,7 @@ class OnlineTopUpService:
         is 503 `payment_provider_unavailable`. The top-up's id (the PaymentIntent's idempotency key) is kept for the
         `Idempotency-Key` when there is one, so a retry after a 503 resumes the same PaymentIntent."""
 
-        def attempt(complete: Completion | None) -> dict[str, Any]:
+        def attempt(complete: Completion | None) -> OnlineTopUpOut:
             org = organization_for(self.store, principal, org_id, write=True)
             check_chargeable({"amount": body.amount, "trigger_amount": body.trigger_amount}
                              if body.trigger_amount or body.auto_trigger else {"amount": body.amount}, org.currency)
@@ -82,7 +70,7 @@ class OnlineTopUpService:
                                  limit_threshold=body.limit_threshold, auto_trigger=body.auto_trigger,
                                  customer_id=customer_id, payment_intent_id=intent.id, created_at=at,
                                  created_by=principal.sub, updated_at=at)
-            result = {**online_top_up_out(record), "client_secret": intent.client_secret}
+            result = OnlineTopUpOut.of_record(record, client_secret=intent.client_secret)
             uow = self.store.unit_of_work().create(record).create(audit(
                 principal, partner_id=org.partner_id, entity_type="organization", entity_id=org.id,
                 action="online_top_up.started", at=at,
@@ -91,7 +79,8 @@ class OnlineTopUpService:
                          "auto_trigger": body.auto_trigger}))
             return uow.commit_returning(result, complete)
 
-        return once(self.idempotency, principal, f"online_top_up.start:{org_id}", key, body, attempt)
+        return once(self.idempotency, principal, f"online_top_up.start:{org_id}", key, body, OnlineTopUpOut,
+                    attempt)
 
     def _record_id(self, org: Organization, key: str, at: str) -> str:
         """The top-up id an Idempotency-Key started (kept 2 days), or a new one written for it now: a retry after a

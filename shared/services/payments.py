@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from shared.auth import Principal
 from shared.clock import now, rfc3339
 from shared.domain.organization import Organization
@@ -23,14 +21,8 @@ from shared.ids import new_id
 from shared.models import PaymentCreate, PaymentPatch
 from shared.repositories.payments import PaymentFilters, PaymentRepository
 from shared.repositories.store import Store
-from shared.services.common import (
-    audit,
-    list_scope,
-    once,
-    page,
-    payment_out,
-    with_retries,
-)
+from shared.responses.payments import PaymentOut, PaymentPage
+from shared.services.common import audit, list_scope, once, with_retries
 
 
 class PaymentService:
@@ -46,7 +38,7 @@ class PaymentService:
         principal.check_read(payment.partner_id, "Payment")
         return payment
 
-    def create(self, principal: Principal, body: PaymentCreate, idempotency_key: str | None) -> dict[str, Any]:
+    def create(self, principal: Principal, body: PaymentCreate, idempotency_key: str | None) -> PaymentOut:
         partner_id = principal.require_writer()
         moment = now()
         check_received_date(body.received_date, moment.date())
@@ -57,38 +49,38 @@ class PaymentService:
                                     details=[{"field": "org_id", "message": "unknown organization"}])
             check_assignable_currency(body.currency, org.currency)
 
-        def create(complete: Completion | None) -> dict[str, Any]:
+        def create(complete: Completion | None) -> PaymentOut:
             at = rfc3339(moment)
             payment = Payment(id=new_id("pay"), partner_id=partner_id, org_id=body.org_id, amount=body.amount,
                               currency=body.currency, received_date=body.received_date, method=body.method,
                               reference=body.reference, invoice_number=body.invoice_number, remark=body.remark,
                               assignment_edits=1 if body.org_id else 0, created_at=at, created_by=principal.sub,
                               updated_at=at)
-            result = payment_out(payment)
+            result = PaymentOut.of_record(payment)
             record = audit(principal, partner_id=partner_id, entity_type="payment", entity_id=payment.id,
                            action="payment.created", at=at, changes=body.model_dump(mode="json"))
             uow = self.store.unit_of_work().create(payment).create(record)
             return uow.commit_returning(result, complete)
 
-        return once(self.idempotency, principal, "payment.create", idempotency_key, body, create)
+        return once(self.idempotency, principal, "payment.create", idempotency_key, body, PaymentOut, create)
 
-    def get(self, principal: Principal, payment_id: str) -> dict[str, Any]:
-        return payment_out(self._own(principal, payment_id))
+    def get(self, principal: Principal, payment_id: str) -> PaymentOut:
+        return PaymentOut.of_record(self._own(principal, payment_id))
 
     def list(self, principal: Principal, filters: PaymentFilters, limit: int,
-             cursor: str | None) -> dict[str, Any]:
+             cursor: str | None) -> PaymentPage:
         check_date_range(filters.received_from, filters.received_to, "received")
         scope = list_scope(principal, "payments", **vars(filters))
         items, next_cursor = self.payments.search(principal.home_partner(), filters, limit=limit, cursor=cursor,
                                                 scope=scope)
-        return page([payment_out(p) for p in items], next_cursor)
+        return PaymentPage(items=[PaymentOut.of_record(p) for p in items], next_cursor=next_cursor)
 
     def patch(self, principal: Principal, payment_id: str, body: PaymentPatch,
-              if_match: str | None) -> dict[str, Any]:
+              if_match: str | None) -> PaymentOut:
         expected = parse_if_match(if_match)
         changes = body.changes()
 
-        def attempt() -> dict[str, Any]:
+        def attempt() -> PaymentOut:
             payment = self._own(principal, payment_id)
             principal.check_write(payment.partner_id, "Payment")
             check_version(payment, expected)  # after a lost race the re-read version answers 412
@@ -97,11 +89,11 @@ class PaymentService:
                 check_received_date(changes["received_date"], moment.date())
             updated, diff = apply_patch(payment, changes, rfc3339(moment))
             if not diff:
-                return payment_out(payment)
+                return PaymentOut.of_record(payment)
             record = audit(principal, partner_id=payment.partner_id, entity_type="payment", entity_id=payment.id,
                            action="payment.updated", at=updated.updated_at, changes=diff)
             self.store.unit_of_work().save(updated, payment.version).create(record).commit()
-            return payment_out(updated)
+            return PaymentOut.of_record(updated)
 
         return with_retries(attempt)
 
@@ -114,7 +106,8 @@ class PaymentService:
             check_version(payment, expected)
             check_deletable(payment)
             record = audit(principal, partner_id=payment.partner_id, entity_type="payment", entity_id=payment.id,
-                           action="payment.deleted", at=rfc3339(now()), changes={"payment": payment_out(payment)})
+                           action="payment.deleted", at=rfc3339(now()),
+                           changes={"payment": PaymentOut.of_record(payment).model_dump(mode="json")})
             self.store.unit_of_work().delete(payment, payment.version, "allocated_amount = :zero").create(
                 record).commit()
 

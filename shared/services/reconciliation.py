@@ -31,6 +31,7 @@ from shared.domain.reconciling import next_look
 from shared.errors import ConcurrentUpdate
 from shared.repositories.store import Store
 from shared.repositories.stripe_pending import StripePendingRepository, Waiting, ids_of, since
+from shared.responses.runs import ReconciliationRun
 from shared.services.funding import CardFunding
 from shared.stripe_gateway import MAX_TRIES, Deadline, PaymentProviderError, StripeGateway
 
@@ -45,7 +46,7 @@ class Reconciliation:
         self.store, self.pending, self._gateway, self._settle_intent = store, pending, gateway, settle_intent
         self._card_money, self._card, self._deadline, self._clock = card_money, card, deadline, clock
 
-    def run(self, event_time: str) -> dict[str, Any]:
+    def run(self, event_time: str) -> ReconciliationRun:
         """Look at what is due at `event_time`: the counts of each outcome, and the records that failed."""
         now = datetime.fromisoformat(event_time.upper())
         if now.tzinfo is None:
@@ -72,7 +73,7 @@ class Reconciliation:
             outcomes[outcome] += 1
             unavailable_in_a_row = unavailable_in_a_row + 1 if outcome == "stripe_unavailable" else 0
             self._reschedule(record, now)
-        return {"checked": len(due), "outcomes": dict(sorted(outcomes.items())), "errors": errors}
+        return ReconciliationRun(checked=len(due), outcomes=dict(sorted(outcomes.items())), errors=errors)
 
     def _look(self, listed: Waiting, now: datetime) -> str:
         record = self.store.get(type(listed), *ids_of(listed))  # consistent: the index may lag

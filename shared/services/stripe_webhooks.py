@@ -35,6 +35,7 @@ from shared.ids import new_id
 from shared.repositories.store import Store
 from shared.repositories.stripe_markers import StripeMarker
 from shared.repositories.unit_of_work import UnitOfWork
+from shared.responses.runs import WebhookOutcome
 from shared.services.common import audit, with_retries
 from shared.settings import Settings
 from shared.stripe_gateway import declined_top_up
@@ -102,7 +103,7 @@ class StripeWebhookService:
         self._card_money = card_money  # () -> CardMoneyBackService, built on the first refund or dispute
 
     # --- the delivery ---------------------------------------------------------------------------------
-    def receive(self, signature: str | None, body: bytes) -> dict[str, Any]:
+    def receive(self, signature: str | None, body: bytes) -> WebhookOutcome:
         """Verify, parse and process one delivery; raises ApiError (400) before anything is written."""
         if self.settings.stripe_webhook_secret is None:
             raise RuntimeError("STRIPE_WEBHOOK_SECRET is not set")  # 500: Stripe retries once it is
@@ -120,7 +121,7 @@ class StripeWebhookService:
         event_id = _require(event.get("id"), str, "id")
         event_type = _require(event.get("type"), str, "type")
         if event_type not in HANDLED:
-            return {"received": True, "event": event_id, "outcome": "ignored_event_type"}
+            return WebhookOutcome(received=True, event=event_id, outcome="ignored_event_type")
         obj = _require(_require(event.get("data"), dict, "data").get("object"), dict, "data.object")
         if event_type in INTENT_EVENTS:
             if obj.get("object") != "payment_intent" or not _id_of(obj.get("id")):
@@ -139,7 +140,7 @@ class StripeWebhookService:
             else:
                 outcome = self._card_money().sync(intent_id, refunds=event_type in REFUND_EVENTS,
                                                   disputes=event_type in DISPUTE_EVENTS)
-        return {"received": True, "event": event_id, "outcome": outcome}
+        return WebhookOutcome(received=True, event=event_id, outcome=outcome)
 
     def settle_intent(self, intent: dict[str, Any], source: str) -> str:
         """A PaymentIntent as Stripe shows it now (read by the reconciliation, or before a refund), settled exactly as

@@ -12,6 +12,7 @@ from typing import Any
 
 from shared.domain.attempt import business_date_of
 from shared.repositories.organizations import DUE_SHARDS, OrganizationRepository
+from shared.responses.runs import SweepRun
 
 BATCH = 10  # SQS SendMessageBatch maximum
 
@@ -20,7 +21,7 @@ class Sweep:
     def __init__(self, organizations: OrganizationRepository, sqs: Callable[[], Any], queue_url: str | None):
         self.organizations, self._sqs, self.queue_url = organizations, sqs, queue_url
 
-    def run(self, event_time: str) -> dict[str, Any]:
+    def run(self, event_time: str) -> SweepRun:
         """Queue every due organization for `event_time`'s business date."""
         business_date = business_date_of(event_time)
         queries = read = queued = 0
@@ -39,7 +40,7 @@ class Sweep:
                     break
         if pending:
             queued += self._send(pending)
-        return {"business_date": business_date, "queries": queries, "items_read": read, "queued": queued}
+        return SweepRun(business_date=business_date, queries=queries, items_read=read, queued=queued)
 
     def _send(self, messages: list[dict[str, str]]) -> int:
         entries = [{"Id": str(i), "MessageBody": json.dumps(m, sort_keys=True)} for i, m in enumerate(messages)]

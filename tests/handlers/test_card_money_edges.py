@@ -391,7 +391,7 @@ def test_a_refund_asked_again_after_stripes_key_expired_is_never_sent_again(lamb
     finance = Principal(sub="admin@example.com", partner_id=partner, groups=frozenset({"finance-admin"}))
     again = in_a_day().card_money_back.request_refund(finance, payment["id"], RefundIn(amount=1_500), "lost-answers")
     # Then it is the same refund, still pending, and Stripe holds one refund of it: not sent again
-    assert (again["id"], again["status"]) == (answered["id"], "pending")
+    assert (again.id, again.status) == (answered["id"], "pending")
     made = stripe_client(lambdas.stripe.endpoint).v1.refunds.list({"payment_intent": payment["reference"]}).data
     assert [r.amount for r in made] == [1_500]
 

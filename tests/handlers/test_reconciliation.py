@@ -158,7 +158,7 @@ def test_rc3_stripe_down_leaves_the_work_waiting_and_the_next_run_does_it(lambda
     assert (attempt["status"], "payment_intent_id" in attempt) == ("charge_pending", False)
     # When the reconciliation runs while Stripe does not answer
     when = (datetime.now(UTC) + timedelta(minutes=16)).isoformat(timespec="seconds").replace("+00:00", "Z")
-    result = down.reconciliation.run(when)
+    result = down.reconciliation.run(when).model_dump()
     # Then nothing was settled: both wait, counted as Stripe being unavailable
     assert result["outcomes"].get("stripe_unavailable", 0) >= 2, result
     assert (balance(lambdas, partner, org), top_up_status(lambdas, partner, org["id"])) == (0, "requires_payment")

@@ -22,7 +22,8 @@ def run_down(down, after: timedelta) -> dict:
     """One run of the reconciliation `after` from now, while Stripe does not answer."""
     from datetime import UTC, datetime
 
-    return down.reconciliation.run((datetime.now(UTC) + after).isoformat(timespec="seconds").replace("+00:00", "Z"))
+    return down.reconciliation.run((datetime.now(UTC) + after).isoformat(timespec="seconds").replace("+00:00",
+                                                                                                    "Z")).model_dump()
 
 
 def refund_while_stripe_is_down(lambdas, down, partner: str, payment_id: str, key: str) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from pydantic import BaseModel
 
 from shared.auth import Principal
 from shared.domain.audit import AuditRecord
@@ -20,8 +21,8 @@ from shared.errors import ApiError, Conflict, Forbidden, NotFound, PreconditionF
 from shared.ids import new_id
 from shared.models import DebitIn, OrganizationCreate, PaymentCreate, PaymentPatch, PaymentSettingsIn
 from shared.repositories.organizations import OrganizationNameLock
+from shared.responses.payments import PaymentOut
 from shared.services.accounts import AccountService
-from shared.services.common import payment_out
 from shared.services.payments import PaymentService
 from tests.fakes import FakeIdempotency, FakeStore
 
@@ -31,6 +32,15 @@ VIEWER = Principal(sub="viewer@example.com", partner_id=PARTNER, groups=frozense
 OTHER_ADMIN = Principal(sub="admin@other.example", partner_id=OTHER_PARTNER, groups=frozenset({"finance-admin"}))
 AT = "2026-11-21T00:00:00.000Z"
 NO_KEY = None  # no Idempotency-Key: keyed requests are Powertools' on DynamoDB (tests/handlers)
+
+
+def json_of(answer: Any) -> Any:
+    """A service's answer as its JSON body (a response model dumped; anything else as it is)."""
+    return answer.model_dump(mode="json") if isinstance(answer, BaseModel) else answer
+
+
+def payment_out(payment: Payment) -> dict[str, Any]:
+    return PaymentOut.of_record(payment).model_dump(mode="json")
 
 
 # --- given-steps -----------------------------------------------------------------------------------------
@@ -96,7 +106,7 @@ def test_create_without_a_key_records_an_unassigned_payment_and_its_audit_once()
     # Given an empty store
     store, idempotency = FakeStore(), FakeIdempotency()
     # When a finance admin records a payment without an Idempotency-Key
-    out = payments_of(store, idempotency).create(ADMIN, new_payment(reference="CHQ-1"), NO_KEY)
+    out = json_of(payments_of(store, idempotency).create(ADMIN, new_payment(reference="CHQ-1"), NO_KEY))
     # Then it is unassigned, at version 1, nothing allocated, five assignment edits left
     assert (out["status"], out["org_id"], out["version"], out["allocated_amount"], out["unallocated_amount"],
             out["assignment_edits"], out["assignment_edits_remaining"]) == ("unassigned", None, 1, 0, 12_550, 0, 5)
@@ -112,7 +122,7 @@ def test_create_without_a_key_records_an_unassigned_payment_and_its_audit_once()
 def test_create_for_an_organization_assigns_it_at_once_as_the_first_edit():
     org = organization()
     store = FakeStore(org)
-    out = payments_of(store).create(ADMIN, new_payment(org_id=org.id), NO_KEY)
+    out = json_of(payments_of(store).create(ADMIN, new_payment(org_id=org.id), NO_KEY))
     assert (out["status"], out["org_id"], out["assignment_edits"], out["assignment_edits_remaining"]) == (
         "assigned", org.id, 1, 4)
 
@@ -137,8 +147,8 @@ def test_patch_without_if_match_edits_bumps_the_version_and_audits_the_diff():
     stored = payment()
     store = FakeStore(stored)
     # When its amount and remark are edited without If-Match
-    out = payments_of(store).patch(ADMIN, stored.id, PaymentPatch.model_validate({"amount": 13_000,
-                                                                                  "remark": "fixed"}), None)
+    out = json_of(payments_of(store).patch(ADMIN, stored.id, PaymentPatch.model_validate({"amount": 13_000,
+                                                                                  "remark": "fixed"}), None))
     # Then the stored payment is the edited one, at version 2
     assert (out["amount"], out["remark"], out["version"]) == (13_000, "fixed", 2)
     assert payment_out(store.get(Payment, stored.id)) == out
@@ -151,7 +161,7 @@ def test_patch_without_if_match_edits_bumps_the_version_and_audits_the_diff():
 def test_patch_that_changes_nothing_writes_nothing():
     stored = payment(remark="same")
     store = FakeStore(stored)
-    out = payments_of(store).patch(ADMIN, stored.id, PaymentPatch.model_validate({"remark": "same"}), '"1"')
+    out = json_of(payments_of(store).patch(ADMIN, stored.id, PaymentPatch.model_validate({"remark": "same"}), '"1"'))
     assert out == payment_out(stored) and store.commits == 0
 
 
@@ -161,7 +171,7 @@ def test_patch_at_the_current_version_is_accepted_and_a_stale_if_match_is_412_wr
     store = FakeStore(stored)
     service = payments_of(store)
     # When edited with If-Match: "3": accepted, now at version 4
-    assert service.patch(ADMIN, stored.id, PaymentPatch.model_validate({"amount": 11_000}), '"3"')["version"] == 4
+    assert service.patch(ADMIN, stored.id, PaymentPatch.model_validate({"amount": 11_000}), '"3"').version == 4
     # When edited again with If-Match 3 (stale): 412 version_mismatch and nothing written
     stale = PaymentPatch.model_validate({"amount": 1})
     refused(PreconditionFailed, "version_mismatch", store, lambda: service.patch(ADMIN, stored.id, stale, "3"))
@@ -186,7 +196,7 @@ def test_patch_without_if_match_that_loses_a_race_is_applied_to_the_reread_payme
     stored = payment()
     store = FakeStore(stored)
     store.before_next_commit(lambda: store.put(stored.model_copy(update={"remark": "theirs", "version": 2})))
-    out = payments_of(store).patch(ADMIN, stored.id, PaymentPatch.model_validate({"amount": 9_000}), None)
+    out = json_of(payments_of(store).patch(ADMIN, stored.id, PaymentPatch.model_validate({"amount": 9_000}), None))
     # Both edits survive: ours was decided again on their version
     assert (out["amount"], out["remark"], out["version"]) == (9_000, "theirs", 3)
     assert payment_out(store.get(Payment, stored.id)) == out
@@ -203,7 +213,7 @@ def test_amount_may_not_go_below_what_is_allocated():
     below = PaymentPatch.model_validate({"amount": 5_999})
     refused(Conflict, "amount_below_allocated", store, lambda: service.patch(ADMIN, stored.id, below, None))
     # When set to exactly the allocated 6,000: accepted, and fully allocated
-    out = service.patch(ADMIN, stored.id, PaymentPatch.model_validate({"amount": 6_000}), None)
+    out = json_of(service.patch(ADMIN, stored.id, PaymentPatch.model_validate({"amount": 6_000}), None))
     assert (out["amount"], out["status"], out["unallocated_amount"]) == (6_000, "allocated", 0)
 
 
@@ -259,8 +269,8 @@ def test_delete_that_races_an_allocation_is_decided_again_and_refused():
 # --- AccountService.create_organization ------------------------------------------------------------------
 def test_create_organization_writes_it_with_its_name_lock_and_audit():
     store, idempotency = FakeStore(), FakeIdempotency()
-    out = accounts_of(store, idempotency).create_organization(
-        ADMIN, OrganizationCreate(name="Acme Telecom", currency="SGD"), NO_KEY)
+    out = json_of(accounts_of(store, idempotency).create_organization(
+        ADMIN, OrganizationCreate(name="Acme Telecom", currency="SGD"), NO_KEY))
     [org] = store.records(Organization)
     assert out == {"id": org.id, "name": "Acme Telecom", "currency": "SGD", "partner_id": PARTNER,
                    "created_at": org.created_at}
@@ -282,7 +292,7 @@ def test_organization_names_are_unique_per_partner_case_and_space_insensitively(
                 lambda b=body: service.create_organization(ADMIN, b, NO_KEY))
     # But another partner may use the name
     other = service.create_organization(OTHER_ADMIN, OrganizationCreate(name="Acme Telecom", currency="SGD"), NO_KEY)
-    assert other["partner_id"] == OTHER_PARTNER and len(store.records(Organization)) == 2
+    assert other.partner_id == OTHER_PARTNER and len(store.records(Organization)) == 2
 
 
 # --- AccountService.put_settings -------------------------------------------------------------------------
@@ -291,7 +301,7 @@ def test_put_settings_writes_the_change_with_its_audit_and_a_repeat_writes_nothi
     store = FakeStore(org)
     service = accounts_of(store)
     wanted = settings_in()
-    out = service.put_settings(ADMIN, org.id, wanted)
+    out = json_of(service.put_settings(ADMIN, org.id, wanted))
     assert {k: out[k] for k in ("method", "trigger_amount", "limit_threshold", "auto_trigger")} == wanted.model_dump()
     stored = store.get(Organization, org.id)
     assert stored.settings.model_dump(mode="json") == out and stored.version == 2
@@ -299,7 +309,7 @@ def test_put_settings_writes_the_change_with_its_audit_and_a_repeat_writes_nothi
     assert (record.action, record.changes["method"]) == ("payment_settings.updated",
                                                         {"from": "cheque_or_tt", "to": "master_account"})
     commits = store.commits
-    assert service.put_settings(ADMIN, org.id, wanted) == out and store.commits == commits
+    assert json_of(service.put_settings(ADMIN, org.id, wanted)) == out and store.commits == commits
 
 
 def test_stripe_is_set_by_an_online_top_up_not_by_put_settings():
@@ -320,9 +330,10 @@ def test_stripe_settings_are_locked_but_auto_trigger_and_the_method_can_change()
         refused(Conflict, "stripe_settings_locked", store, lambda b=body: service.put_settings(ADMIN, org.id, b))
     # When only auto_trigger is switched: accepted
     off = settings_in(method="stripe", trigger_amount=20_000, limit_threshold=5_000, auto_trigger=False)
-    assert service.put_settings(ADMIN, org.id, off)["auto_trigger"] is False
+    assert service.put_settings(ADMIN, org.id, off).auto_trigger is False
     # When the method is changed to another one: accepted, with new values
-    out = service.put_settings(ADMIN, org.id, settings_in(method="cheque_or_tt", trigger_amount=1, limit_threshold=0))
+    out = json_of(service.put_settings(ADMIN, org.id, settings_in(method="cheque_or_tt", trigger_amount=1,
+                                                                  limit_threshold=0)))
     assert (out["method"], out["trigger_amount"], out["limit_threshold"]) == ("cheque_or_tt", 1, 0)
     assert store.get(Organization, org.id).version == 3
 
@@ -339,7 +350,7 @@ def test_a_debit_may_take_the_wallet_to_exactly_zero():
     org = organization(balance=5_000, ledger_seq=1)
     store, idempotency = FakeStore(org), FakeIdempotency()
     # When 5,000 of usage is debited
-    out = accounts_of(store, idempotency).debit(ADMIN, org.id, DebitIn(amount=5_000, reference="cdr"), NO_KEY)
+    out = json_of(accounts_of(store, idempotency).debit(ADMIN, org.id, DebitIn(amount=5_000, reference="cdr"), NO_KEY))
     # Then the entry takes it to zero, and the wallet and its ledger move together
     assert (out["type"], out["amount"], out["balance_after"], out["reference"]) == ("usage", -5_000, 0, "cdr")
     stored = store.get(Organization, org.id)
@@ -383,7 +394,7 @@ def test_a_debit_that_loses_a_race_is_decided_again_on_the_new_balance():
     # When 2,000 is debited after another race: it fits the re-read balance, numbered after their entry
     store.put(org)
     store.before_next_commit(lambda: store.put(theirs))
-    out = service.debit(ADMIN, org.id, DebitIn(amount=2_000, reference="cdr"), NO_KEY)
+    out = json_of(service.debit(ADMIN, org.id, DebitIn(amount=2_000, reference="cdr"), NO_KEY))
     assert out["balance_after"] == 0
     stored = store.get(Organization, org.id)
     assert (stored.balance, stored.ledger_seq, stored.version) == (0, 3, 3)
