@@ -55,6 +55,7 @@ class CardMoneyBackService:
         stays held; the reconciliation asks again). Stripe not reached is 503 (the refund waits, held: the same
         `Idempotency-Key` resumes it, else the reconciliation asks), Stripe's refusal 422 (the refund failed, its
         hold released). The key is required: a refund retried without one could become a second refund."""
+        principal.require_writer()  # the role first: a viewer is 403 wherever its write points, key or none
         if key is None:
             raise Unprocessable("Refunds need an Idempotency-Key header, so that a retried request can never "
                                 "refund twice.", code="idempotency_key_required")

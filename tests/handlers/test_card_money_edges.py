@@ -170,6 +170,17 @@ def test_ce3_a_refund_needs_an_idempotency_key_and_without_one_nothing_is_writte
     assert lambdas.snapshot() == before and refunds_listed(lambdas, partner, payment["id"]) == []
 
 
+def test_a_viewer_asking_for_a_refund_is_403_with_or_without_a_key(lambdas, partner):
+    # Given a card payment
+    _, payment = card_payment(lambdas, partner)
+    from tests.handlers.conftest import viewer
+
+    # When a finance-viewer asks for a refund, without and with an Idempotency-Key
+    answers = [refund(lambdas, partner, payment["id"], 100, key=k, who=viewer(partner)) for k in (None, "viewer-1")]
+    # Then the role is checked first: 403 both times
+    assert [(s, b["error"]["code"]) for s, b in answers] == [(403, "forbidden")] * 2
+
+
 def test_ce3_a_refund_stripe_answers_after_the_try_timed_out_is_202_pending_and_settled_once(lambdas, partner):
     # Given a card payment, and Stripe answering refunds later than a try waits (it still makes them)
     org, payment = card_payment(lambdas, partner)
