@@ -9,6 +9,7 @@ import os
 import secrets
 from collections import Counter
 from collections.abc import Iterable
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -169,3 +170,19 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
             super()._assign_work_unit(node)
 
     return LongestFirst(config, log)
+
+
+@cache
+def openapi_document() -> dict[str, Any]:
+    """The document `python -m local.openapi` prints (and the stack serves), built here without leaving its
+    settings behind (it imports every function with placeholder variables and caches their settings)."""
+    from local.openapi import document
+    from shared.settings import get_settings
+
+    saved = dict(os.environ)
+    try:
+        return document()
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+        get_settings.cache_clear()

@@ -32,7 +32,7 @@ from hypothesis import strategies as st
 from local.template import Template
 from shared.auth import PARTNER_ID
 from shared.stripe_signature import header_for
-from tests.conftest import EVENTS
+from tests.conftest import EVENTS, openapi_document
 
 WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 PARTNER, BYSTANDER = "ptn_adversary", "ptn_bystander"  # the seeded partner, and another with data of its own
@@ -44,20 +44,6 @@ BEFORE_AUTH = frozenset({"malformed_json", "unsupported_media_type", "validation
 
 
 # --- routes ---------------------------------------------------------------------------------------------
-@cache
-def openapi_document() -> dict[str, Any]:
-    """The document `python -m local.openapi` prints, built here without leaving its settings behind (it
-    imports every function with placeholder variables and caches their settings)."""
-    from local.openapi import document
-    from shared.settings import get_settings
-
-    saved = dict(os.environ)
-    try:
-        return document()
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
-        get_settings.cache_clear()
 
 
 @cache

@@ -279,6 +279,20 @@ def due_card_customer(lambdas, partner, card: str | None = None) -> str:
     return org_id
 
 
+def charge_unanswered(lambdas, partner, business_date: str, *, made: bool) -> str:
+    """A card customer due whose automatic charge of `business_date` got no answer: Stripe made it (`made`: every
+    answer lost) or never saw it (503 to every try); the attempt waits `charge_pending` without a PaymentIntent."""
+    org_id = due_card_customer(lambdas, partner)
+    if made:
+        FAULTS.drop(times=3, path_prefix="/v1/payment_intents", method="POST")
+    else:
+        FAULTS.fail(503, times=3, path_prefix="/v1/payment_intents", method="POST")
+    with pytest.raises(PaymentProviderError):
+        Container(get_settings()).auto_top_up.top_up(org_id, business_date)
+    FAULTS.reset()
+    return org_id
+
+
 def the_attempt(lambdas, org_id: str) -> dict:
     [attempt] = business_state(lambdas, org_id)["attempts"]
     return attempt
@@ -348,11 +362,7 @@ def test_ce5_a_charge_redriven_after_its_keys_lifetime_is_looked_up_never_sent_a
 
 def test_ce5_a_charge_stripe_never_made_is_failed_unconfirmed_after_its_keys_lifetime(lambdas, partner):
     # Given a card customer due, whose charge never reached Stripe
-    org_id = due_card_customer(lambdas, partner)
-    FAULTS.fail(503, times=3, path_prefix="/v1/payment_intents", method="POST")
-    with pytest.raises(PaymentProviderError):
-        Container(get_settings()).auto_top_up.top_up(org_id, "2031-06-04")
-    FAULTS.reset()
+    org_id = charge_unanswered(lambdas, partner, "2031-06-04", made=False)
     # When the message is redriven 25 hours later
     outcome = in_a_day().auto_top_up.top_up(org_id, "2031-06-04")
     # Then nothing was sent: Stripe has no charge of it, and it is failed charge_unconfirmed
@@ -409,11 +419,7 @@ def test_a_refund_asked_again_after_stripes_key_expired_is_never_sent_again(lamb
 
 def test_a_late_reconciliation_event_ages_keys_by_the_clock_and_never_resends(lambdas, partner):
     # Given a card customer due, whose charge Stripe made while every answer was lost
-    org_id = due_card_customer(lambdas, partner)
-    FAULTS.drop(times=3, path_prefix="/v1/payment_intents", method="POST")
-    with pytest.raises(PaymentProviderError):
-        Container(get_settings()).auto_top_up.top_up(org_id, "2031-06-05")
-    FAULTS.reset()
+    org_id = charge_unanswered(lambdas, partner, "2031-06-05", made=True)
     customer = org_item(lambdas, org_id)["stripe_customer_id"]["S"]
     # When a reconciliation runs 25 hours later with an event whose time is only 16 minutes after the charge (a late
     # or retried event)
@@ -429,11 +435,7 @@ def test_a_late_reconciliation_event_ages_keys_by_the_clock_and_never_resends(la
 def test_a_charge_found_after_the_reconciliation_stopped_looking_is_looked_at_again_and_credited(lambdas, partner):
     # Given a charge Stripe made while its answers were lost, and the reconciliation looking at it for 3 days while
     # Stripe's list was down (it stops looking after that)
-    org_id = due_card_customer(lambdas, partner)
-    FAULTS.drop(times=3, path_prefix="/v1/payment_intents", method="POST")
-    with pytest.raises(PaymentProviderError):
-        Container(get_settings()).auto_top_up.top_up(org_id, "2031-06-06")
-    FAULTS.reset()
+    org_id = charge_unanswered(lambdas, partner, "2031-06-06", made=True)
     FAULTS.fail(503, times=10**6, path_prefix="/v1/payment_intents", method="GET")
     assert reconcile(lambdas, after=timedelta(hours=73))["outcomes"].get("stripe_unavailable", 0) >= 1
     FAULTS.reset()
@@ -455,11 +457,7 @@ class _RefusedList(StripeGateway):
 
 def test_a_lookup_stripe_refuses_fails_the_attempt_with_its_reason(lambdas, partner):
     # Given a charge that never reached Stripe, and, a day later, a customer Stripe no longer has
-    org_id = due_card_customer(lambdas, partner)
-    FAULTS.fail(503, times=3, path_prefix="/v1/payment_intents", method="POST")
-    with pytest.raises(PaymentProviderError):
-        Container(get_settings()).auto_top_up.top_up(org_id, "2031-06-07")
-    FAULTS.reset()
+    org_id = charge_unanswered(lambdas, partner, "2031-06-07", made=False)
     # When the message is redriven
     deps = Container(get_settings(), overrides={"clock": lambda: time.time() + 25 * 3600,
                                                 "stripe": _RefusedList(get_settings())})

@@ -19,12 +19,13 @@ the service's own code (`shared/`, `functions/`).
 from __future__ import annotations
 
 import ast
-import os
 import re
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
+
+from tests.conftest import openapi_document
 
 ROOT = Path(__file__).resolve().parents[2]
 REFERENCE = ROOT / "docs" / "api.md"
@@ -151,19 +152,8 @@ def reference() -> Reference:
 
 
 # --- the OpenAPI document ----------------------------------------------------------------------------------
-@cache
 def openapi() -> dict[str, Any]:
-    """`local.openapi.document()`, built without leaving its placeholder settings behind."""
-    from local.openapi import document
-    from shared.settings import get_settings
-
-    saved = dict(os.environ)
-    try:
-        return document()
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
-        get_settings.cache_clear()
+    return openapi_document()
 
 
 def operations() -> dict[tuple[str, str], dict[str, Any]]:
