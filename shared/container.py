@@ -187,7 +187,7 @@ class Container:
     def online_top_ups(self) -> OnlineTopUpService:
         from shared.services.online_top_ups import OnlineTopUpService
 
-        return OnlineTopUpService(self.store, self.idempotency, self.stripe, self.organizations)
+        return OnlineTopUpService(self.store, self.idempotency, self.stripe, self.organizations, self.clock)
 
     @cached_property
     def stripe_webhooks(self) -> StripeWebhookService:

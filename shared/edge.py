@@ -16,14 +16,13 @@ from shared.errors import (
     Unauthorized,
     Unavailable,
     Unprocessable,
-    UpstreamFailure,
     error_body,
 )
 
 JSON = "application/json"
 STATUS: dict[type[ApiError], int] = {
     BadRequest: 400, Unauthorized: 401, Forbidden: 403, NotFound: 404, Conflict: 409, PreconditionFailed: 412,
-    Unprocessable: 422, UpstreamFailure: 502, Unavailable: 503,
+    Unprocessable: 422, Unavailable: 503,
 }
 
 

@@ -87,12 +87,6 @@ class Unprocessable(ApiError):
     code = "validation_error"
 
 
-class UpstreamFailure(ApiError):
-    """A provider the service depends on (Stripe) failed; nothing was written."""
-
-    code = "upstream_failure"
-
-
 class Unavailable(ApiError):
     """A provider the service depends on (Stripe) could not answer now; the same request (with the same
     `Idempotency-Key`) may be sent again after `retry_after` seconds."""

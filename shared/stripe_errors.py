@@ -25,6 +25,7 @@ class ProviderRefused(Unprocessable):
     """Stripe refused the request (a 4xx other than 409 and 429): its code and message, as Stripe gave them."""
 
     code = "payment_provider_refused"
+    stripe_type = "invalid_request_error"
 
     def __init__(self, stripe_code: str, message: str, *, decline_code: str | None = None,
                  payment_intent_id: str | None = None, param: str | None = None):
@@ -37,9 +38,17 @@ class ProviderRefused(Unprocessable):
         self.stripe_code, self.stripe_message, self.decline_code = stripe_code, message, decline_code
         self.payment_intent_id = payment_intent_id
 
+    def stripe_error(self) -> dict[str, Any]:
+        """The refusal in the shape of Stripe's error object (what `last_payment_error` holds), for the rules that
+        read either one (shared.domain.attempt.card_failure)."""
+        return {"type": self.stripe_type, "code": self.stripe_code, "decline_code": self.decline_code,
+                "message": self.stripe_message}
+
 
 class CardDeclined(ProviderRefused):
     """Stripe declined the card (HTTP 402): `decline_code` is the issuer's reason where Stripe gives one."""
+
+    stripe_type = "card_error"
 
 
 def decline_reason(error: dict[str, Any] | None) -> str:

@@ -23,9 +23,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from shared.errors import Unprocessable
-from shared.money import MINOR_UNITS, format_amount
+from shared.money import MINOR_UNITS, STRIPE_MAX_AMOUNT, format_amount
 
-STRIPE_MAX = 99_999_999  # Stripe's amounts have at most 8 digits, in its own units
+STRIPE_MAX = STRIPE_MAX_AMOUNT  # Stripe's amounts have at most 8 digits, in its own units
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 from shared.auth import Principal
 from shared.clock import rfc3339
-from shared.domain.attempt import AutoTopUpAttempt
+from shared.domain.attempt import AutoTopUpAttempt, card_failure
 from shared.domain.invoice import Invoice, InvoiceCounter
 from shared.domain.organization import Organization
 from shared.domain.reconciling import key_expired
@@ -26,7 +26,7 @@ from shared.repositories.store import Store
 from shared.repositories.unit_of_work import UnitOfWork
 from shared.services.common import audit, with_retries
 from shared.services.invoicing import with_free_number, write_invoice
-from shared.stripe_gateway import CardDeclined, ProviderRefused, StripeGateway
+from shared.stripe_gateway import ProviderRefused, StripeGateway
 
 SYSTEM = Principal(sub="system:auto-top-up", partner_id=None, groups=frozenset())
 LOOKUP_MARGIN_SECONDS = 3600  # Stripe's `created` and ours come from two clocks
@@ -155,11 +155,9 @@ class CardFunding:
                     customer_id=attempt.customer_id, payment_method_id=attempt.payment_method_id,
                     amount=attempt.amount, currency=attempt.currency)
                 update = {"payment_intent_id": intent.id}
-            except ProviderRefused as refused:  # a decline, or any other refusal: failed now, with Stripe's reason
+            except ProviderRefused as refused:  # a decline, or any other refusal: failed now, as the webhook reads it
                 update = {"status": "failed", "payment_intent_id": refused.payment_intent_id,
-                          "reason": "card_declined" if isinstance(refused, CardDeclined) else "provider_refused",
-                          "failure_code": refused.decline_code or refused.stripe_code,
-                          "failure_message": refused.stripe_message}
+                          **card_failure(refused.stripe_error())}
 
         def record() -> AutoTopUpAttempt:
             current = self.store.get(AutoTopUpAttempt, attempt.org_id, attempt.business_date)
@@ -180,8 +178,7 @@ class CardFunding:
         try:
             intents = self._gateway().payment_intents_of(attempt.customer_id or "", since)
         except ProviderRefused as refused:  # e.g. the customer deleted in Stripe: nothing of it can be charged now
-            return {"status": "failed", "reason": "provider_refused", "failure_code": refused.stripe_code,
-                    "failure_message": refused.stripe_message}
+            return {"status": "failed", **card_failure(refused.stripe_error())}
         for intent in intents:
             metadata = intent.get("metadata") or {}
             if (metadata.get("purpose"), metadata.get("org_id"), metadata.get("business_date")) == (

@@ -6,7 +6,7 @@ the `stripe` payment settings with the values chosen here.
 
 from __future__ import annotations
 
-import time
+from collections.abc import Callable
 
 from shared.auth import Principal
 from shared.clock import utc_now_str
@@ -30,8 +30,9 @@ REQUEST_TTL_SECONDS = 2 * 86_400  # beyond the idempotency record's 24 h: a key 
 
 class OnlineTopUpService:
     def __init__(self, store: Store, idempotency: Idempotency, gateway: StripeGateway,
-                 organizations: OrganizationRepository):
+                 organizations: OrganizationRepository, clock: Callable[[], float]):
         self.store, self.idempotency, self.gateway, self.organizations = store, idempotency, gateway, organizations
+        self._clock = clock
 
     def list(self, principal: Principal, org_id: str, limit: int, cursor: str | None) -> OnlineTopUpPage:
         """The organization's online top-ups by card, newest first: a declined card leaves a record a person reads
@@ -56,8 +57,9 @@ class OnlineTopUpService:
 
         def attempt(complete: Completion | None) -> OnlineTopUpOut:
             org = organization_for(self.store, principal, org_id, write=True)
-            check_chargeable({"amount": body.amount, "trigger_amount": body.trigger_amount}
-                             if body.trigger_amount or body.auto_trigger else {"amount": body.amount}, org.currency)
+            # the trigger too, once set (auto_trigger needs one above 0): a trigger Stripe could never charge fails here
+            check_chargeable({"amount": body.amount} | ({"trigger_amount": body.trigger_amount}
+                                                      if body.trigger_amount else {}), org.currency)
             customer_id = org.stripe_customer_id or self._customer(org)
             at = utc_now_str()
             # made before the call: it is the PaymentIntent's idempotency key
@@ -89,7 +91,7 @@ class OnlineTopUpService:
         marker = self.store.get(StripeMarker, "online_top_up_request", request)
         if marker is None:
             marker = StripeMarker(kind="online_top_up_request", stripe_id=request, org_id=org.id, at=at,
-                                  online_top_up_id=new_id("otu"), expiration=int(time.time()) + REQUEST_TTL_SECONDS)
+                                  online_top_up_id=new_id("otu"), expiration=int(self._clock()) + REQUEST_TTL_SECONDS)
             self.store.unit_of_work().create(marker).commit()  # a racing twin is held off by the idempotency record
         assert marker.online_top_up_id is not None
         if self.store.get(OnlineTopUp, org.id, marker.online_top_up_id) is not None:
