@@ -1,8 +1,19 @@
 """`make bench`: prints every figure; asserts nothing."""
 
-from bench import bounded_items, coldstart, host, hot_invoice, requests, stripe_edges, sweep, throughput, webhook
+from bench import (
+    bounded_items,
+    coldstart,
+    host,
+    hot_invoice,
+    invoice_history,
+    requests,
+    stripe_edges,
+    sweep,
+    throughput,
+    webhook,
+)
 
 if __name__ == "__main__":
     for section in (coldstart.main, host.main, requests.main, webhook.main, stripe_edges.main, hot_invoice.main,
-                    throughput.main, bounded_items.main, sweep.main):
+                    throughput.main, bounded_items.main, sweep.main, invoice_history.main):
         print("\n".join(section()), end="\n\n", flush=True)

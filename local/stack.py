@@ -7,6 +7,8 @@
   DynamoDB            127.0.0.1:$DYNAMODB_PORT (8000) DynamoDB Local (Amazon's emulator), the template's table
   SQS, EventBridge    127.0.0.1:$SQS_PORT (9324), $EVENTS_PORT (9325): the sweep's queue (delivered to the
                       worker as the SQS event source would) and the domain-event bus
+  DynamoDB Streams    the table's stream, delivered to the invoice-history function as its event source
+                      mapping would (local/streams.py)
   Stripe              127.0.0.1:$STRIPE_PORT (8420)  localstripe, completed (local/stripe.py); its signed
                       webhooks go to the HTTP API's POST /webhooks/stripe
 
@@ -37,6 +39,7 @@ from local.aws import EVENT_BUS, TABLE_NAME, LocalAws
 from local.lambdas import FunctionHost
 from local.queues import QueueDelivery
 from local.servers import HttpApiServer, InvokeApiServer, StageThrottle
+from local.streams import StreamDelivery
 from local.stripe import DEFAULT_API_KEY, DEFAULT_WEBHOOK_SECRET, LocalStripe
 from local.stripe import overrides as stripe_overrides
 from local.template import Template
@@ -53,6 +56,7 @@ class Stack:
     invoke: InvokeApiServer
     delivery: QueueDelivery
     stripe: LocalStripe
+    streams: StreamDelivery
 
     @property
     def api_url(self) -> str:
@@ -64,15 +68,16 @@ class Stack:
 
     def stop(self) -> None:
         """Everything, by pid where it is a process: servers first (no new request), then the functions'
-        environments, then the queue poller, Stripe, DynamoDB Local, SQS and EventBridge. Steps that do not
+        environments, then the queue and stream pollers, Stripe, DynamoDB Local, SQS and EventBridge. Steps that do not
         depend on each other run at once: each server's shutdown waits out its own poll interval (up to
         0.5 s); one after another, this stop took 1.0-1.9 s, at once 0.9-1.0 s."""
         _at_once(self.api.shutdown, self.invoke.shutdown)
         for server in (self.api, self.invoke):
             server.server_close()
         self.delivery.stopped.set()
+        self.streams.stopped.set()
         self.host.stop()
-        _at_once(self.delivery.stop, self.stripe.stop, self.aws.dynamodb.stop, self.aws.sqs.stop,
+        _at_once(self.delivery.stop, self.streams.stop, self.stripe.stop, self.aws.dynamodb.stop, self.aws.sqs.stop,
                  self.aws.events.stop)
 
 
@@ -161,7 +166,8 @@ def start(api_port: int, lambda_port: int, dynamodb_port: int, log_level: str = 
     invoke = InvokeApiServer(lambda_port, host, verbose=verbose)
     _serve(api, "http-api")
     _serve(invoke, "lambda-invoke")
-    return Stack(aws, host, api, invoke, QueueDelivery(aws, host, template).start(), stripe), seeded
+    return Stack(aws, host, api, invoke, QueueDelivery(aws, host, template).start(), stripe,
+                 StreamDelivery(aws, host, template).start()), seeded
 
 
 def _throttle_line(throttle: StageThrottle | None) -> str:
@@ -178,6 +184,7 @@ def banner(stack: Stack, seeded: dict[str, Any] | None) -> str:
         f"  DynamoDB           {stack.aws.dynamodb.endpoint}   table {TABLE_NAME}",
         f"  SQS                {stack.aws.sqs.endpoint}   {', '.join(stack.aws.queue_urls)} (delivered to the worker)",
         f"  EventBridge        {stack.aws.events.endpoint}   bus {EVENT_BUS}",
+        f"  DynamoDB Streams   the table's stream -> {', '.join(r.mapping.function for r in stack.streams.readers)}",
         f"  Functions          {', '.join(stack.host.functions)}",
         f"  API description    {stack.api_url}/docs (Swagger UI), {stack.api_url}/openapi.json (no token)",
         f"  Throttle           {_throttle_line(stack.api.throttle)}",

@@ -32,6 +32,7 @@ if TYPE_CHECKING:  # the services import their repositories; only the routes tha
     from shared.services.domain_events import DomainEvents
     from shared.services.funding import CardFunding, Funding
     from shared.services.history import HistoryService
+    from shared.services.invoice_history import InvoiceHistoryProjection
     from shared.services.money_back import MoneyBackService
     from shared.services.online_top_ups import OnlineTopUpService
     from shared.services.payments import PaymentService
@@ -151,6 +152,12 @@ class Container:
         from shared.services.history import HistoryService
 
         return HistoryService(self.store, self.audit_log)
+
+    @cached_property
+    def invoice_history(self) -> InvoiceHistoryProjection:
+        from shared.services.invoice_history import InvoiceHistoryProjection
+
+        return InvoiceHistoryProjection(self.audit_log)
 
     @cached_property
     def partner_wallets(self) -> PartnerWalletRepository:

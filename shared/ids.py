@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import secrets
 import time
@@ -32,6 +33,14 @@ def new_id(prefix: str, *, now_ms: int | None = None) -> str:
         raise ValueError(f"unknown id prefix {prefix!r}")
     ms = int(time.time() * 1000) if now_ms is None else now_ms
     return f"{prefix}_{_encode(ms, 10)}{_encode(secrets.randbits(80), 16)}"
+
+
+def derived_id(source_id: str, *parts: str) -> str:
+    """An id made from another id and what it is derived for: the same inputs give the same id (a redelivered
+    event writes the same key), and it sorts with its source (the source's 48-bit time, 80 bits of SHA-256)."""
+    prefix, body = source_id.split("_", 1)
+    digest = hashlib.sha256("|".join((source_id, *parts)).encode()).digest()
+    return f"{prefix}_{body[:10]}{_encode(int.from_bytes(digest[:10]), 16)}"
 
 
 def is_id(value: str, prefix: str) -> bool:

@@ -67,7 +67,8 @@ def get_invoice(invoice_id: str):
 
 
 @app.get("/invoices/<invoice_id>/history",
-         responses=documented(200, R.AuditPage, "The invoice's audit records, newest first", 404, 422))
+         responses=documented(200, R.AuditPage, "The invoice's audit records, newest first (its allocations, "
+                              "releases and provisioning a moment after the payment's)", 404, 422))
 def invoice_history(invoice_id: str, limit: Limit = 50, cursor: Cursor = None):
     return json_response(200, deps.history.invoice(principal(app), invoice_id, limit, cursor), R.AuditPage)
 

@@ -5,9 +5,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from shared.cursor import CursorCodec
 from shared.domain.audit import AuditRecord
-from shared.repositories.dynamo import Dynamo, values
+from shared.repositories.dynamo import Dynamo, from_av, values
 from shared.repositories.keys import Key, UnsafeKeyPart, join, key
 from shared.repositories.mapping import Mapper, register
 from shared.repositories.pages import PageQuery, read_page
@@ -36,6 +38,13 @@ class AuditMapper(Mapper[AuditRecord]):
 AUDITS = AuditMapper()
 
 
+def audit_of_image(image: dict[str, Any]) -> AuditRecord | None:
+    """The audit record in a stream record's image (DynamoDB's attribute-value form), None for any other item."""
+    if image.get("entity", {}).get("S") != AuditMapper.entity:
+        return None
+    return AUDITS.from_item(from_av(image))
+
+
 class AuditLog:
     """The audit records of one payment, organization or invoice, a page at a time."""
 
@@ -55,3 +64,8 @@ class AuditLog:
                           consistent=True)
         items, next_cursor = read_page(self.db, self.cursors, query, scope=scope, limit=limit, cursor=cursor)
         return [AUDITS.from_item(i) for i in items], next_cursor
+
+    def add_once(self, records: list[AuditRecord]) -> int:
+        """Write each record unless one with its key is there (a conditional put each: records with derived ids
+        are written again only when their source is delivered again); returns how many were new."""
+        return sum(self.db.put_absent(AUDITS.to_item(record)) for record in records)

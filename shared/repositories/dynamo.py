@@ -164,6 +164,16 @@ class Dynamo:
                 error.response.get("Error", {}).get("Message", ""), len(items))
             raise TransactionCancelled(reasons) from error
 
+    def put_absent(self, item: dict[str, Any]) -> bool:
+        """One conditional PutItem: the item is written unless an item with its key is there (then False)."""
+        try:
+            self.client.put_item(TableName=self.table, Item=to_av(item), ConditionExpression="attribute_not_exists(pk)")
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
     # Builders for the items of a TransactWriteItems --------------------------------------------
     def put_new(self, item: dict[str, Any]) -> dict[str, Any]:
         return {"Put": {"TableName": self.table, "Item": to_av(item),

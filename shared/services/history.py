@@ -42,7 +42,8 @@ class HistoryService:
         return self._page(principal, "organization", org_id, owner, limit, cursor)
 
     def invoice(self, principal: Principal, invoice_id: str, limit: int, cursor: str | None) -> AuditPage:
-        """The invoice's records: created or issued automatically, credit notes, void."""
+        """The invoice's records: created or issued automatically, credit notes, void; and the allocations, releases
+        and provisioning the stream consumer derived from payments' and organizations' records (InvoiceHistory)."""
         owner = None
         if cursor is None:
             invoice = self.store.get(Invoice, invoice_id)

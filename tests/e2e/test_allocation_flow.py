@@ -11,6 +11,7 @@ DynamoDB Local with no lock in front of it):
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter
 
 from tests.conftest import new_partner
@@ -181,6 +182,18 @@ def test_race_top_up_invoice_paid_by_racing_payments_is_provisioned_once(stack):
     entries = api("GET", f"/organizations/{org['id']}/wallet/transactions").json()["items"]
     assert [(e["type"], e["amount"]) for e in entries] == [("provision", 9_000)]
     assert api("GET", f"/organizations/{org['id']}/wallet").json()["balance"] == 9_000
+    # And the invoice's history, once the stream is delivered (about a second), shows nine allocations, one
+    # provisioning, and nothing twice
+    actions: Counter = Counter()
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        items = api("GET", f"/invoices/{top['id']}/history?limit=100").json()["items"]
+        actions = Counter(i["action"] for i in items)
+        if actions["invoice.allocated"] == 9 and actions["invoice.provisioned"] == 1:
+            break
+        time.sleep(0.2)
+    assert actions == {"invoice.created": 1, "invoice.allocated": 9, "invoice.provisioned": 1}
+    assert sum(i["changes"]["amount"]["to"] for i in items if i["action"] == "invoice.allocated") == 9_000
 
 
 def test_race_debits_never_take_the_wallet_below_zero(stack):

@@ -13,6 +13,7 @@ import pytest
 from local.aws import TABLE_NAME, LocalAws
 from local.dynamodb import client
 from local.lambdas import FunctionHost
+from local.streams import StreamDelivery
 from local.stripe import LocalStripe
 from local.stripe import overrides as stripe_overrides
 from local.template import Template
@@ -20,11 +21,16 @@ from tests.conftest import load_event, snapshot
 
 
 class Lambdas:
-    def __init__(self, host: FunctionHost, aws: LocalAws, stripe: LocalStripe):
+    def __init__(self, host: FunctionHost, aws: LocalAws, stripe: LocalStripe, template: Template):
         self.host = host
         self.aws = aws
         self.stripe = stripe
         self.ddb = client(aws.dynamodb.endpoint)
+        self.streams = StreamDelivery(aws, host, template)  # delivered when a test says so: `deliver_stream()`
+
+    def deliver_stream(self) -> int:
+        """The table's stream so far, to the functions mapped to it (as Lambda would, a moment after each write)."""
+        return self.streams.drain()
 
     def call(self, function: str, event: dict[str, Any]) -> tuple[int, Any]:
         res = self.host.invoke(function, event)
@@ -52,7 +58,7 @@ def lambdas() -> Iterator[Lambdas]:
     host = FunctionHost(template, {**aws.overrides("ERROR"), **stripe_overrides(stripe)})
     host.apply_environment("WorkerFunction")  # the tests read the table with the functions' own settings
     try:
-        yield Lambdas(host, aws, stripe)
+        yield Lambdas(host, aws, stripe, template)
     finally:
         host.stop()
         stripe.stop()

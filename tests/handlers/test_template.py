@@ -133,3 +133,22 @@ def test_the_openapi_document_has_every_route_of_the_template_and_nothing_else()
     assert ("POST", "/payments", "Idempotency-Key", False) in headers
     assert ("PATCH", "/payments/{payment_id}", "If-Match", False) in headers
     assert doc["openapi"].startswith("3.1") and doc["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
+
+
+def test_the_invoice_history_consumer_reads_the_stream_retries_alone_and_parks_what_fails():
+    """Issue 26 (invoice history): the stream's records that name invoices reach one function, which may only put
+    items; a failing record is split out and retried alone, and after ten tries its place waits in a queue whose
+    alarm says what to run."""
+    fn = template.resources["InvoiceHistoryFunction"]["Properties"]
+    [event] = fn["Events"].values()
+    props = event["Properties"]
+    assert event["Type"] == "DynamoDB" and props["Stream"] == {"Fn::GetAtt": ["PaymentsTable", "StreamArn"]}
+    assert props["StartingPosition"] == "TRIM_HORIZON"  # what was written before the function first ran, too
+    assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"] and props["BisectBatchOnFunctionError"]
+    assert props["MaximumRetryAttempts"] == 10
+    queue = props["DestinationConfig"]["OnFailure"]["Destination"]["Fn::GetAtt"][0]
+    assert template.resources[queue]["Type"] == "AWS::SQS::Queue"
+    alarms = [r["Properties"] for r in template.resources.values() if r["Type"] == "AWS::CloudWatch::Alarm"]
+    assert any(d.get("Value") == {"Fn::GetAtt": [queue, "QueueName"]} for a in alarms for d in a.get("Dimensions", []))
+    [statement] = fn["Policies"][0]["Statement"]
+    assert statement["Action"] == ["dynamodb:PutItem"]
