@@ -23,8 +23,11 @@ from typing import Any
 from shared.domain.audit import AuditRecord
 from shared.ids import derived_id
 
-SOURCES = ("payment.allocated", "payment.allocation_released", "payment.unassigned", "payment.bounced",
-           "wallet.provisioned")
+# source action -> the action of the records derived from it
+DERIVED = {"payment.allocated": "invoice.allocated", "payment.allocation_released": "invoice.allocation_released",
+           "payment.unassigned": "invoice.payment_unassigned", "payment.bounced": "invoice.payment_bounced",
+           "wallet.provisioned": "invoice.provisioned"}
+SOURCES = tuple(DERIVED)
 
 
 def _lines(source: AuditRecord) -> list[tuple[str | None, str, dict[str, Any]]]:
@@ -32,20 +35,20 @@ def _lines(source: AuditRecord) -> list[tuple[str | None, str, dict[str, Any]]]:
     changes, subject = source.changes, source.entity_id
     match source.action:
         case "payment.allocated":
-            return [(a.get("invoice_id"), "invoice.allocated", {"payment_id": subject, "amount": a.get("amount")})
+            return [(a.get("invoice_id"), DERIVED[source.action], {"payment_id": subject, "amount": a.get("amount")})
                     for a in changes.get("allocations", [])]
         case "payment.allocation_released":
-            return [(changes.get("invoice_id"), "invoice.allocation_released",
+            return [(changes.get("invoice_id"), DERIVED[source.action],
                      {"payment_id": subject, "amount": changes.get("amount")})]
         case "payment.unassigned":
-            return [(a.get("invoice_id"), "invoice.payment_unassigned",
+            return [(a.get("invoice_id"), DERIVED[source.action],
                      {"payment_id": subject, "amount": a.get("amount")}) for a in changes.get("released", [])]
         case "payment.bounced":
-            return [(a.get("invoice_id"), "invoice.payment_bounced",
+            return [(a.get("invoice_id"), DERIVED[source.action],
                      {"payment_id": subject, "amount": a.get("amount"), "bounced_date": changes.get("bounced_date"),
                       "reason": changes.get("reason")}) for a in changes.get("released", [])]
         case "wallet.provisioned":
-            return [(i.get("invoice_id"), "invoice.provisioned", {"org_id": subject, "amount": i.get("amount")})
+            return [(i.get("invoice_id"), DERIVED[source.action], {"org_id": subject, "amount": i.get("amount")})
                     for i in changes.get("invoices", [])]
     return []
 

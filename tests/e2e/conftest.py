@@ -16,12 +16,16 @@ from local.auth import mint
 from local.aws import TABLE_NAME
 from local.dynamodb import LOCAL_CREDENTIALS, client
 from local.process import StackProcess, start_stack
+from shared.domain.invoice_history import DERIVED
 from tests.conftest import EVENTS, snapshot
 
 
 def table_of(stack: StackProcess) -> list[dict[str, Any]]:
-    """Every item of the stack's table: a refused request must leave it unchanged."""
-    return snapshot(client(stack.dynamodb), TABLE_NAME)
+    """Every item of the stack's table a request writes: a refused request must leave it unchanged. The invoice
+    history records that the stream consumer derives a moment after an earlier write (never by a request) are left
+    out: they may land between two snapshots (tests/handlers/test_invoice_history.py proves them)."""
+    return [i for i in snapshot(client(stack.dynamodb), TABLE_NAME)
+            if not (i["pk"]["S"].startswith("INV#") and i.get("action", {}).get("S") in DERIVED.values())]
 
 
 @pytest.fixture(autouse=True)

@@ -21,12 +21,14 @@ from tests.conftest import load_event, snapshot
 
 
 class Lambdas:
-    def __init__(self, host: FunctionHost, aws: LocalAws, stripe: LocalStripe, template: Template):
+    def __init__(self, host: FunctionHost, aws: LocalAws, stripe: LocalStripe | None,
+                 template: Template | None = None):
         self.host = host
         self.aws = aws
         self.stripe = stripe
         self.ddb = client(aws.dynamodb.endpoint)
-        self.streams = StreamDelivery(aws, host, template)  # delivered when a test says so: `deliver_stream()`
+        # the stream is delivered when a test says so: `deliver_stream()`
+        self.streams = StreamDelivery(aws, host, template or Template.load())
 
     def deliver_stream(self) -> int:
         """The table's stream so far, to the functions mapped to it (as Lambda would, a moment after each write)."""
