@@ -150,7 +150,7 @@ def complete(document: dict[str, Any], headers: dict[tuple[str, str], list[str]]
                     "schema": {"type": "string", "pattern": "^[0-9]+$"}}}
             for code, description in GATEWAY.items():
                 _answers(code, description, operation)
-    for unused in ("HTTPValidationError", "ValidationError"):
+    for unused in ("HTTPValidationError", "ValidationError", "ResponseValidationError"):
         schemas.pop(unused, None)
     for path, description in PUBLIC.items():
         document["paths"][path] = {"get": {"summary": description, "operationId": f"get_{path.strip('/')}",
