@@ -29,6 +29,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 import jwt
 
+from local import console
 from local.auth import bearer_token, flatten_claims, verify
 from local.lambdas import FunctionHost, InvocationError
 from local.template import Route, Template
@@ -147,6 +148,8 @@ class HttpApiHandler(_Quiet):
             return self._send(413, TOO_LARGE, {"Connection": "close"})
         if self.command in ("GET", "HEAD") and self._describe(path):
             return None
+        if self._console(path, body):
+            return None
         match = self.server.match(self.command, path)
         if match is None:
             return self._send(404, NOT_FOUND)
@@ -190,6 +193,26 @@ class HttpApiHandler(_Quiet):
                 self._send(200, asset[0], {"Content-Type": asset[1]})
             return True
         return False
+
+    def _console(self, path: str, body: bytes) -> bool:
+        """The Finance console's files, its configuration and the local sign-in (local/console.py): no token, as
+        deployed (CloudFront serves the files; the identity provider signs in). False for any other path."""
+        stripe = self.server.stripe_endpoint
+        if path == console.TOKEN_PATH and self.command == "POST":
+            status, answer = console.token(body)
+            self._send(status, json.dumps(answer).encode(), {"Cache-Control": "no-store"})
+            return True
+        if self.command not in ("GET", "HEAD") or not (path == "/console" or path.startswith(console.PREFIX)):
+            return False
+        headers = console.security_headers(stripe)
+        if path == "/console":
+            self._send(301, b"", {**headers, "Location": console.PREFIX})
+        elif path == f"{console.PREFIX}config.json":
+            self._send(200, json.dumps(console.config(stripe)).encode(), {**headers, "Cache-Control": "no-store"})
+        else:
+            status, data, kind = console.asset(path)
+            self._send(status, data, {**headers, "Content-Type": kind})
+        return True
 
     def _reply(self, result: Any) -> None:
         """The function's answer as the HTTP API (payload format 2.0) reads it: a dict with `statusCode` is the
@@ -288,9 +311,10 @@ class HttpApiServer(ThreadingHTTPServer):
     request_queue_size = 128  # the standard library's 5 resets connections under a burst of clients
 
     def __init__(self, port: int, host: FunctionHost, template: Template, verbose: bool = False,
-                 throttle: StageThrottle | None = None):
+                 throttle: StageThrottle | None = None, stripe_endpoint: str = "http://127.0.0.1:8420"):
         super().__init__(("127.0.0.1", port), HttpApiHandler)
         self.host, self.template, self.verbose, self.throttle = host, template, verbose, throttle
+        self.stripe_endpoint = stripe_endpoint
         # API Gateway prefers the most specific route: fewer path parameters first.
         self.routes = sorted(template.routes(), key=lambda r: r.path.count("{"))
         self._openapi: bytes | None = None

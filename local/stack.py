@@ -161,7 +161,8 @@ def start(api_port: int, lambda_port: int, dynamodb_port: int, log_level: str = 
         finally:
             private.shutdown()
             private.server_close()
-    api = HttpApiServer(api_port, host, template, verbose=verbose, throttle=StageThrottle.from_template(template))
+    api = HttpApiServer(api_port, host, template, verbose=verbose, throttle=StageThrottle.from_template(template),
+                        stripe_endpoint=stripe.endpoint)
     stripe.deliver_to(f"http://127.0.0.1:{api.server_address[1]}/webhooks/stripe")
     invoke = InvokeApiServer(lambda_port, host, verbose=verbose)
     _serve(api, "http-api")
@@ -186,6 +187,7 @@ def banner(stack: Stack, seeded: dict[str, Any] | None) -> str:
         f"  EventBridge        {stack.aws.events.endpoint}   bus {EVENT_BUS}",
         f"  DynamoDB Streams   the table's stream -> {', '.join(r.mapping.function for r in stack.streams.readers)}",
         f"  Functions          {', '.join(stack.host.functions)}",
+        f"  Finance console    {stack.api_url}/console/   (sign in with partner ptn_demo)",
         f"  API description    {stack.api_url}/docs (Swagger UI), {stack.api_url}/openapi.json (no token)",
         f"  Throttle           {_throttle_line(stack.api.throttle)}",
         "",

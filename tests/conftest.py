@@ -141,8 +141,8 @@ FILE_SECONDS = {
     "tests/e2e/test_stripe_flow.py": 10,
     "tests/handlers/test_money_back_auto_top_up.py": 10,
 }
-SECONDS_PER_TEST = {"tests/unit/": 0.05, "tests/handlers/": 1.5, "tests/e2e/": 5.0}
-SHARED_STACK = "tests/e2e/"  # its files use the session's `stack`, but for those that start a stack of their own:
+SECONDS_PER_TEST = {"tests/unit/": 0.05, "tests/handlers/": 1.5, "tests/e2e/": 5.0, "tests/browser/": 4.0}
+SHARED_STACK = ("tests/e2e/", "tests/browser/")  # their files use the session's stack, but those with their own:
 OWN_STACK = frozenset({"tests/e2e/test_isolation.py"})
 
 
@@ -162,7 +162,8 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     class LongestFirst(LoadFileScheduling):
         def _split_scope(self, nodeid: str) -> str:
             path = super()._split_scope(nodeid)
-            return SHARED_STACK if path.startswith(SHARED_STACK) and path not in OWN_STACK else path
+            shared = next((d for d in SHARED_STACK if path.startswith(d)), None)
+            return shared if shared and path not in OWN_STACK else path
 
         def _assign_work_unit(self, node: Any) -> None:
             longest = max(self.workqueue, key=lambda unit: expected_seconds(self.workqueue[unit]))

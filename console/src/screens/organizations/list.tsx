@@ -1,0 +1,6 @@
+import type { ScreenProps } from "../../app";
+
+// Being built (issue 27): this screen's tab is listed so the app's routes are complete.
+export function Organizations(_props: ScreenProps) {
+  return <h1>Organizations</h1>;
+}
