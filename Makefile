@@ -15,11 +15,12 @@ export PATH := $(abspath $(dir $(PY313))):$(PATH)
 export SAM_CLI_TELEMETRY := 0
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help install tools run test lint validate build unit handlers e2e bench mutation clean
+.PHONY: help install tools run test lint validate build unit handlers e2e bench mutation clean console console-types \
+        console-check chromium browser
 
 help:
 	@echo "make run    install, then start the local stack with demo data (Ctrl-C stops it)"
-	@echo "make test   install, then run every check (lint, template, sam build, all tests)"
+	@echo "make test   install, then run every check (lint, template, sam build, the console, all tests)"
 	@echo "make bench  cold starts, the local host, DynamoDB requests per route, the sweep at scale"
 	@echo "make mutation  mutation testing of the domain rules (>= 95% of non-equivalent mutants killed)"
 
@@ -47,8 +48,49 @@ $(TOOLS)/.installed: tools-requirements.txt
 
 tools: $(TOOLS)/.installed
 
-run: install
+run: install console
 	$(PY) -m local.stack
+
+# --- The Finance console (console/): npm packages from the committed lockfile, then Vite's build -----------------
+CONSOLE_NPM := console/node_modules/.installed
+CONSOLE_SRC := $(shell find console/src console/index.html console/vite.config.ts console/tsconfig.json -type f 2>/dev/null)
+
+$(CONSOLE_NPM): console/package-lock.json
+	@command -v npm >/dev/null || { echo "npm not found: install Node.js 20 and npm (apt-get install -y nodejs npm)"; exit 1; }
+	npm --prefix console ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+console/dist/index.html: $(CONSOLE_NPM) $(CONSOLE_SRC)
+	npm --prefix console run build --silent
+
+console: console/dist/index.html
+
+# The console's API types and currency digits come from the API itself: `make console-types` writes them;
+# `make console-check` (in `make test`) fails when the committed ones are not what the API gives now.
+console-types: install $(CONSOLE_NPM)
+	@mkdir -p .console-build
+	$(PY) -m local.openapi > .console-build/openapi.json
+	cd console && npx --no-install openapi-typescript ../.console-build/openapi.json -o src/generated/api.ts --silent
+	$(PY) -m local.console currencies > console/src/generated/currencies.ts
+
+console-check: install $(CONSOLE_NPM)
+	@mkdir -p .console-build
+	@$(PY) -m local.openapi > .console-build/openapi.json
+	@cd console && npx --no-install openapi-typescript ../.console-build/openapi.json -o ../.console-build/api.ts --silent
+	@$(PY) -m local.console currencies > .console-build/currencies.ts
+	@diff -q console/src/generated/api.ts .console-build/api.ts >/dev/null && \
+	  diff -q console/src/generated/currencies.ts .console-build/currencies.ts >/dev/null || \
+	  { echo "console/src/generated/ is stale: the API changed. Run 'make console-types' and commit the result."; exit 1; }
+
+# Debian's Chromium for the browser tests (Playwright drives it by path; it cannot download its own here).
+chromium:
+	@command -v chromium >/dev/null || { echo "Installing Debian's chromium for the browser tests..."; \
+	  $$(command -v sudo || true) apt-get install -y -qq chromium fonts-liberation >/dev/null 2>&1 || \
+	  { $$(command -v sudo || true) apt-get update -qq && $$(command -v sudo || true) apt-get install -y -qq chromium fonts-liberation; } || \
+	  { echo "Could not install chromium: run 'apt-get install -y chromium fonts-liberation' as root"; exit 1; }; }
+
+browser: install console chromium
+	$(PY) -m pytest tests/browser -q
 
 lint: install
 	$(VENV)/bin/ruff check .
@@ -76,7 +118,8 @@ e2e: install
 # (one per core; a test file stays on one worker with its fixtures, and so do the files of the shared e2e stack;
 # the longest first: tests/conftest.py), then the timing-bound tests alone.
 test:
-	$(MAKE) --no-print-directory -j2 $(if $(filter output-sync,$(.FEATURES)),--output-sync=target) lint validate build
+	$(MAKE) --no-print-directory -j2 $(if $(filter output-sync,$(.FEATURES)),--output-sync=target) lint validate build \
+	  console-check console chromium
 	$(PY) -m pytest -q -n 2 --dist loadfile -m "not serial"
 	$(PY) -m pytest -q -m serial
 
@@ -92,4 +135,5 @@ mutation: $(VENV)/.installed
 	$(PY) -m bench.mutation_stats
 
 clean:
-	rm -rf $(VENV) $(TOOLS) .aws-sam .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) $(TOOLS) .aws-sam .pytest_cache .ruff_cache .hypothesis .console-build console/node_modules \
+	  console/dist
