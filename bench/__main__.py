@@ -3,6 +3,7 @@
 from bench import (
     bounded_items,
     coldstart,
+    console,
     host,
     hot_invoice,
     invoice_history,
@@ -15,5 +16,6 @@ from bench import (
 
 if __name__ == "__main__":
     for section in (coldstart.main, host.main, requests.main, webhook.main, stripe_edges.main, hot_invoice.main,
-                    throughput.main, bounded_items.main, sweep.main, invoice_history.main):
+                    throughput.main, bounded_items.main, sweep.main, invoice_history.main,
+                    console.main):
         print("\n".join(section()), end="\n\n", flush=True)
