@@ -50,7 +50,7 @@ def seed(api_url: str) -> dict[str, Any]:
 def _money_back(session: requests.Session, api_url: str, orgs: list[dict[str, Any]],
                 payments: list[dict[str, Any]]) -> None:
     """Issue 10 in the demo: Blue Harbour's cheque pays its invoice, a credit note then puts SGD 50 in its wallet
-    and SGD 20 of it is paid back; an invoice of Acme's issued by mistake is void; Acme's second cheque bounced."""
+    and SGD 20 of it is paid back; an invoice of Acme's issued by mistake is void; Acme's second cheque bounced; two of Acme's invoices are open."""
     def post(path: str, body: dict[str, Any], key: str) -> dict[str, Any]:
         res = session.post(f"{api_url}{path}", json=body, headers={"Idempotency-Key": key}, timeout=10)
         res.raise_for_status()
@@ -71,3 +71,8 @@ def _money_back(session: requests.Session, api_url: str, orgs: list[dict[str, An
     bounced = post(f"/payments/{payments[1]['id']}/bounce",
                    {"bounced_date": "2026-11-16", "reason": "cheque returned: insufficient funds"}, "seed-bounce-acme")
     payments[1] = bounced
+    # Open invoices of Acme's for its unallocated transfer (TT-2026-0001): the console's Assign & Allocate
+    post("/invoices", {"org_id": acme["id"], "type": "standard", "amount": 90_000, "currency": "SGD",
+                       "issued_date": "2026-11-01", "due_date": "2026-12-01"}, "seed-inv-acme-open")
+    post("/invoices", {"org_id": acme["id"], "type": "top_up", "amount": 20_000, "currency": "SGD",
+                       "issued_date": "2026-11-10"}, "seed-inv-acme-top-up")
