@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 from local.auth import mint
+from local.browser import launch
 from local.process import start_stack
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -42,13 +43,11 @@ def sizes() -> tuple[int, int, int]:
 def timings() -> tuple[list[float], list[float], int]:
     from playwright.sync_api import sync_playwright
 
-    from tests.browser.conftest import CHROMIUM, FLAGS
-
     stack = start_stack(ready="Demo data for partner")
     try:
         token = mint("bench@ptn_demo.local", "ptn_demo", ["finance-admin"])
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
+            browser = launch(p)
             console, empty, rows = [], [], 0
             for _ in range(RUNS):
                 context = browser.new_context(base_url=stack.api)

@@ -50,7 +50,8 @@ def seed(api_url: str) -> dict[str, Any]:
 def _money_back(session: requests.Session, api_url: str, orgs: list[dict[str, Any]],
                 payments: list[dict[str, Any]]) -> None:
     """Issue 10 in the demo: Blue Harbour's cheque pays its invoice, a credit note then puts SGD 50 in its wallet
-    and SGD 20 of it is paid back; an invoice of Acme's issued by mistake is void; Acme's second cheque bounced; two of Acme's invoices are open."""
+    and SGD 20 of it is paid back; an invoice of Acme's issued by mistake is void; Acme's second cheque bounced;
+    two of Acme's invoices are open."""
     def post(path: str, body: dict[str, Any], key: str) -> dict[str, Any]:
         res = session.post(f"{api_url}{path}", json=body, headers={"Idempotency-Key": key}, timeout=10)
         res.raise_for_status()

@@ -13,13 +13,10 @@ from typing import Any
 
 import pytest
 
+from local.browser import CHROMIUM, launch
 from local.process import StackProcess, start_stack
 
 ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-# Chromium as the machine allows it: headless, no GPU, none of its calls home (refused here, and noise anyway).
-FLAGS = ["--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
 
 
 @pytest.fixture(scope="session")
@@ -46,7 +43,7 @@ def browser() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
+        launched = launch(playwright)
         try:
             yield launched
         finally:
