@@ -316,3 +316,15 @@ def test_the_console_routes_are_its_index_and_its_files_are_themselves():
                                "FunctionARN": {"Fn::GetAtt": ["ConsoleRouting", "FunctionMetadata.FunctionARN"]}}
     assert all("FunctionAssociations" not in b for b in api_behaviors())
     assert resources["ConsoleRouting"]["Properties"]["FunctionConfig"]["Runtime"] == "cloudfront-js-2.0"
+
+
+def test_the_hosted_ui_prefix_is_one_rule_for_the_domain_the_csp_and_the_logout_url():
+    # Given where the hosted UI's domain prefix is written
+    domain = resources["UserPoolDomain"]["Properties"]["Domain"]
+    identity = resources["ConsoleHeaders"]["Properties"]["ResponseHeadersPolicyConfig"]["SecurityHeadersConfig"][
+        "ContentSecurityPolicy"]["ContentSecurityPolicy"]["Fn::Sub"][1]["Identity"]["Fn::If"][1]["Fn::Sub"][1]
+    logout = template.raw["Outputs"]["CognitoLogoutUrl"]["Value"]["Fn::Sub"]
+    # Then all three are the same rule: the parameter, else <stack name>-<account id>
+    assert domain == identity["Prefix"] == logout[1]["Prefix"] == {"Fn::If": [
+        "HasConsoleDomainPrefix", {"Ref": "ConsoleDomainPrefix"}, {"Fn::Sub": "${AWS::StackName}-${AWS::AccountId}"}]}
+    assert logout[0] == "https://${Prefix}.auth.${AWS::Region}.amazoncognito.com/logout"
