@@ -22,9 +22,13 @@ def secret() -> str:
     return os.environ.get("LOCAL_JWT_SECRET", DEFAULT_SECRET)
 
 
+# Deployed with JwtIssuer left empty, the stack's Cognito user pool issues the tokens; locally this stands for it.
+LOCAL_ISSUER = "https://auth.local.invalid/"
+
+
 def issuer_and_audience(template: Template | None = None) -> tuple[str, str]:
     t = template or Template.load()
-    return str(t.parameter_default("JwtIssuer")), str(t.parameter_default("JwtAudience"))
+    return str(t.parameter_default("JwtIssuer") or LOCAL_ISSUER), str(t.parameter_default("JwtAudience"))
 
 
 def mint(sub: str, partner_id: str | None, groups: list[str], *, ttl: int = 3600, key: str | None = None,

@@ -83,10 +83,13 @@ def stream_record(item: dict, event: str = "INSERT") -> dict:
     return {"eventName": event, "eventSource": "aws:dynamodb", "dynamodb": {"NewImage": to_av(item)}}
 
 
+[STREAM] = Template.load().functions()["InvoiceHistoryFunction"].events.values()
+[PATTERN] = [json.loads(f["Pattern"]) for f in STREAM["Properties"]["FilterCriteria"]["Filters"]]
+
+
 @given(st.sampled_from([*SOURCES, "payment.created", "invoice.allocated", "wallet.reversed"]), lines)
 def test_ir4_the_templates_filter_passes_exactly_the_records_the_rules_derive_from(action, named):
-    [event] = Template.load().functions()["InvoiceHistoryFunction"].events.values()
-    [pattern] = [json.loads(f["Pattern"]) for f in event["Properties"]["FilterCriteria"]["Filters"]]
+    pattern = PATTERN
     src = source(action if action in SOURCES else "payment.allocated", named)
     src = src.model_copy(update={"action": action})
     assert matches(pattern, stream_record(AUDITS.to_item(src))) is (action in SOURCES)
