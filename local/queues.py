@@ -5,14 +5,15 @@ receives moto moves it to the dead-letter queue)."""
 
 from __future__ import annotations
 
-import sys
 import threading
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from local.aws import LocalAws, sqs_event
 from local.dynamodb import client
 from local.lambdas import FunctionHost, InvocationError
+from local.polling import Pollers
 from local.template import Template
 
 POLL_SECONDS = 0.2  # the endpoint serializes requests, so no long polling
@@ -46,34 +47,21 @@ class QueueDelivery:
         self.aws, self.host = aws, host
         self.mappings = mappings(template)
         self.sqs = client(aws.sqs.endpoint, "sqs")
-        self.stopped = threading.Event()
+        self.pollers = Pollers(POLL_SECONDS)
+        self.stopped = self.pollers.stopped
         self.delivered = 0
         self._count = threading.Lock()
         # Each mapping's batches run in several pollers at once, each batch in its own environment.
-        self.threads = [threading.Thread(target=self._run, args=(m,), name=f"sqs-{m.function}-{i}", daemon=True)
-                        for m in self.mappings for i in range(m.concurrency)]
+        for m in self.mappings:
+            for i in range(m.concurrency):
+                self.pollers.add(f"sqs delivery to {m.function} ({i})", partial(self.deliver, m))
 
     def start(self) -> QueueDelivery:
-        for thread in self.threads:
-            thread.start()
+        self.pollers.start()
         return self
 
     def stop(self) -> None:
-        self.stopped.set()
-        for thread in self.threads:
-            thread.join(timeout=5)
-
-    def _run(self, m: Mapping) -> None:
-        while not self.stopped.is_set():
-            try:
-                busy = self.deliver(m)
-            except Exception as error:  # noqa: BLE001 - the poller must outlive one bad batch
-                if self.stopped.is_set():
-                    return
-                print(f"sqs delivery to {m.function} failed: {error}", file=sys.stderr)
-                busy = False
-            if not busy:
-                self.stopped.wait(POLL_SECONDS)
+        self.pollers.stop()
 
     def deliver(self, m: Mapping) -> bool:
         url = self.aws.queue_urls[m.queue]

@@ -17,11 +17,13 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from local.aws import TABLE_NAME, LocalAws
 from local.dynamodb import client
 from local.lambdas import FunctionHost, InvocationError
+from local.polling import Pollers
 from local.template import Template
 
 POLL_SECONDS = 0.25
@@ -127,21 +129,19 @@ class StreamDelivery:
         self.sqs = client(aws.sqs.endpoint, "sqs")
         self.arn = client(aws.dynamodb.endpoint).describe_table(TableName=table)["Table"]["LatestStreamArn"]
         self.readers = [_Reader(m) for m in mappings(template)]
-        self.stopped = threading.Event()
+        self.pollers = Pollers(POLL_SECONDS)
+        self.stopped = self.pollers.stopped
         self.delivered = 0
         self.given_up = 0
-        self.threads = [threading.Thread(target=self._run, args=(r,), name=f"stream-{r.mapping.function}",
-                                         daemon=True) for r in self.readers]
+        for reader in self.readers:
+            self.pollers.add(f"stream delivery to {reader.mapping.function}", partial(self._poll, reader))
 
     def start(self) -> StreamDelivery:
-        for thread in self.threads:
-            thread.start()
+        self.pollers.start()
         return self
 
     def stop(self) -> None:
-        self.stopped.set()
-        for thread in self.threads:
-            thread.join(timeout=5)
+        self.pollers.stop()
 
     def drain(self) -> int:
         """Deliver every record written so far to every mapping; returns how many records were read."""
@@ -150,18 +150,6 @@ class StreamDelivery:
             while read := self._poll(reader):
                 total += read
         return total
-
-    def _run(self, reader: _Reader) -> None:
-        while not self.stopped.is_set():
-            try:
-                busy = self._poll(reader)
-            except Exception as error:  # noqa: BLE001 - the poller must outlive one bad read
-                if self.stopped.is_set():
-                    return
-                print(f"stream delivery to {reader.mapping.function} failed: {error}", file=sys.stderr)
-                busy = 0
-            if not busy:
-                self.stopped.wait(POLL_SECONDS)
 
     def _poll(self, reader: _Reader) -> int:
         """One GetRecords on each readable shard (a child once its parent is done); returns records read."""

@@ -8,7 +8,7 @@ import json
 import os
 import secrets
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -187,3 +187,18 @@ def openapi_document() -> dict[str, Any]:
         os.environ.clear()
         os.environ.update(saved)
         get_settings.cache_clear()
+
+
+def seeded_stack() -> Iterator[Any]:
+    """The body of a session fixture: the stack as `make run` starts it (seeded), stopped afterwards; a stack that
+    does not start fails the tests with its output."""
+    from local.process import start_stack
+
+    try:
+        process = start_stack(ready="Demo data for partner")
+    except RuntimeError as error:
+        pytest.fail(str(error))
+    try:
+        yield process
+    finally:
+        process.stop()

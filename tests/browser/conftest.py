@@ -5,7 +5,6 @@ Nothing here skips: without Chromium or a built console the tests fail and say w
 
 from __future__ import annotations
 
-import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,7 +13,8 @@ from typing import Any
 import pytest
 
 from local.browser import CHROMIUM, launch
-from local.process import StackProcess, start_stack
+from local.process import StackProcess
+from tests.conftest import seeded_stack
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -24,15 +24,7 @@ def console_stack() -> Iterator[StackProcess]:
     if not (ROOT / "console" / "dist" / "index.html").is_file():
         pytest.fail("The console is not built: run `make test` (it runs `npm ci` and `npm run build` in console/), "
                     "or `npm --prefix console ci && npm --prefix console run build`.")
-    os.environ["API_THROTTLE_OFF"] = "1"
-    try:
-        process = start_stack(ready="Demo data for partner")
-    except RuntimeError as error:
-        pytest.fail(str(error))
-    try:
-        yield process
-    finally:
-        process.stop()
+    yield from seeded_stack()
 
 
 @pytest.fixture(scope="session")

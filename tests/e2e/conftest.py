@@ -15,9 +15,9 @@ import requests
 from local.auth import mint
 from local.aws import TABLE_NAME
 from local.dynamodb import LOCAL_CREDENTIALS, client
-from local.process import StackProcess, start_stack
+from local.process import StackProcess
 from shared.domain.invoice_history import DERIVED
-from tests.conftest import EVENTS, snapshot
+from tests.conftest import EVENTS, seeded_stack, snapshot
 
 
 def table_of(stack: StackProcess) -> list[dict[str, Any]]:
@@ -38,14 +38,7 @@ def _throttle_lifted_for_load(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture(scope="session")
 def stack() -> Iterator[StackProcess]:
-    try:
-        process = start_stack(ready="Demo data for partner")  # the seeded stack, as `make run` starts it
-    except RuntimeError as error:
-        pytest.fail(str(error))
-    try:
-        yield process
-    finally:
-        process.stop()
+    yield from seeded_stack()
 
 
 class Api:
