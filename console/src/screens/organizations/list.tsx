@@ -27,12 +27,6 @@ export function Organizations({ session, query }: ScreenProps) {
   const [creating, setCreating] = useState(false);
   const writer = canWrite(session);
 
-  function search(event: Event) {
-    event.preventDefault();
-    const form = new FormData(event.currentTarget as HTMLFormElement);
-    navigate(withQuery("/organizations", { name: String(form.get("name") ?? "").trim() || undefined }));
-  }
-
   return (
     <section aria-labelledby="organizations-title">
       <div class="title-row">
@@ -44,20 +38,7 @@ export function Organizations({ session, query }: ScreenProps) {
         )}
       </div>
       {writer && creating && <NewOrganization onCancel={() => setCreating(false)} />}
-      <form class="filters" onSubmit={search} aria-label="Search organizations" role="search">
-        <div class="field">
-          <label for="org-name-search">Name starts with</label>
-          <input id="org-name-search" name="name" value={name ?? ""} maxLength={200} autoComplete="off" />
-        </div>
-        <div class="actions">
-          <button type="submit">Search</button>
-          {name && (
-            <button type="button" class="secondary" onClick={() => navigate("/organizations")}>
-              Clear search
-            </button>
-          )}
-        </div>
-      </form>
+      <NameSearch key={name ?? ""} name={name} />
       <Refusal error={page.error} />
       {page.loading && !page.data ? (
         <Loading what="organizations" />
@@ -101,6 +82,39 @@ export function Organizations({ session, query }: ScreenProps) {
         onPage={(c) => navigate(withQuery("/organizations", { name, cursor: c }))}
       />
     </section>
+  );
+}
+
+/** The name search: what is typed is the field's own (a list read finishing does not overwrite it); searching
+ * puts it in the URL, and a new URL (Back, a link) starts the field again from it. */
+function NameSearch({ name }: { name: string | undefined }) {
+  const [typed, setTyped] = useState(name ?? "");
+  function search(event: Event) {
+    event.preventDefault();
+    navigate(withQuery("/organizations", { name: typed.trim() || undefined }));
+  }
+  return (
+    <form class="filters" onSubmit={search} aria-label="Search organizations" role="search">
+      <div class="field">
+        <label for="org-name-search">Name starts with</label>
+        <input
+          id="org-name-search"
+          name="name"
+          value={typed}
+          maxLength={200}
+          autoComplete="off"
+          onInput={(e) => setTyped(e.currentTarget.value)}
+        />
+      </div>
+      <div class="actions">
+        <button type="submit">Search</button>
+        {name && (
+          <button type="button" class="secondary" onClick={() => navigate("/organizations")}>
+            Clear search
+          </button>
+        )}
+      </div>
+    </form>
   );
 }
 
