@@ -51,6 +51,39 @@ def api_token(partner: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {mint(f'admin@{partner}.local', partner, ['finance-admin'])}"}
 
 
+def top_up_by_card(page: Any, console_stack: Any, amount: str, trigger: str, threshold: str) -> dict[str, Any]:
+    """The online top-up form filled and paid with a card that asks for 3-D Secure, up to Stripe's question;
+    answers the API's online top-up as POST gave it."""
+    page.get_by_role("button", name="Top up by card").click()
+    form = page.get_by_role("form", name="Online top-up by card")
+    card = form.get_by_role("group", name="Card")
+    card.get_by_role("textbox", name="number").wait_for()
+    # the amount, the later automatic top-up's amounts, and a card typed into Stripe.js's card element
+    form.get_by_label("Top-up amount").fill(amount)
+    form.get_by_label("Trigger Amount").fill(trigger)
+    form.get_by_label("Limit Threshold").fill(threshold)
+    form.get_by_label("Enable/Disable Auto-trigger").check()
+    card.get_by_role("textbox", name="number").fill(CARD_ALWAYS_AUTHENTICATE)
+    card.get_by_role("textbox", name="exp_month").fill("12")
+    card.get_by_role("textbox", name="exp_year").fill("31")
+    card.get_by_role("textbox", name="cvc").fill("123")
+    card.get_by_role("textbox", name="postal_code").fill("12345")
+    with page.expect_response(lambda r: r.url.endswith("/online-top-ups") and r.request.method == "POST") as sent:
+        form.get_by_role("button", name="Pay by card").click()
+    started: dict[str, Any] = sent.value.json()
+    assert sent.value.status == 201 and started["status"] == "pending" and started["client_secret"]
+    # Stripe asks for 3-D Secure (the stand-in's own question)
+    page.get_by_role("button", name="Complete authentication").wait_for()
+    # The stand-in's confirmCardPayment sends no card: what Stripe.js sends (the card on the PaymentIntent, and its
+    # confirmation) is done here with the test key; the stand-in then authenticates it as Stripe.js would.
+    client = stripe_client(console_stack.stripe)
+    method = client.v1.payment_methods.create({"type": "card", "card": {
+        "number": CARD_ALWAYS_AUTHENTICATE, "exp_month": 12, "exp_year": 2031, "cvc": "123"}})
+    client.v1.payment_intents.update(started["payment_intent_id"], {"payment_method": method.id})
+    assert client.v1.payment_intents.confirm(started["payment_intent_id"]).status == "requires_action"
+    return started
+
+
 def test_o1_create_an_organization_find_it_and_a_duplicate_name_is_refused(page):
     # Given a finance admin on the Organization Management tab
     sign_in(page)
@@ -136,38 +169,13 @@ def test_o2_payment_settings_are_saved_and_the_history_says_who_changed_them(pag
 
 
 def test_o3_an_online_top_up_by_card_credits_the_wallet_and_locks_the_stripe_fields(page, console_stack):
-    # Given an organization's screen and the card form (Stripe.js, here the local Stripe's stand-in)
+    # Given an organization's screen
     sign_in(page)
     create_organization(page, unique("Card Co"))
-    page.get_by_role("button", name="Top up by card").click()
-    form = page.get_by_role("form", name="Online top-up by card")
-    card = form.get_by_role("group", name="Card")
-    card.get_by_role("textbox", name="number").wait_for()
-    # When they choose the amount, the later automatic top-up's amounts, and type a card
-    form.get_by_label("Top-up amount").fill("50.00")
-    form.get_by_label("Trigger Amount").fill("20")
-    form.get_by_label("Limit Threshold").fill("10")
-    form.get_by_label("Enable/Disable Auto-trigger").check()
-    card.get_by_role("textbox", name="number").fill(CARD_ALWAYS_AUTHENTICATE)
-    card.get_by_role("textbox", name="exp_month").fill("12")
-    card.get_by_role("textbox", name="exp_year").fill("31")
-    card.get_by_role("textbox", name="cvc").fill("123")
-    card.get_by_role("textbox", name="postal_code").fill("12345")
-    with page.expect_response(lambda r: r.url.endswith("/online-top-ups") and r.request.method == "POST") as sent:
-        form.get_by_role("button", name="Pay by card").click()
-    started = sent.value.json()
-    assert sent.value.status == 201 and started["status"] == "pending" and started["client_secret"]
-    # and Stripe asks for 3-D Secure, which they complete
-    complete = page.get_by_role("button", name="Complete authentication")
-    complete.wait_for()
-    # (the stand-in's confirmCardPayment sends no card: what Stripe.js sends, the card on the PaymentIntent and its
-    # confirmation, is done here with the test key; the stand-in then authenticates it as Stripe.js would)
-    client = stripe_client(console_stack.stripe)
-    method = client.v1.payment_methods.create({"type": "card", "card": {
-        "number": CARD_ALWAYS_AUTHENTICATE, "exp_month": 12, "exp_year": 2031, "cvc": "123"}})
-    client.v1.payment_intents.update(started["payment_intent_id"], {"payment_method": method.id})
-    assert client.v1.payment_intents.confirm(started["payment_intent_id"]).status == "requires_action"
-    complete.click()
+    # When they top up SGD 50.00 by card (Stripe.js: here the local Stripe's stand-in), choosing the automatic
+    # top-up's amounts, and complete the card's 3-D Secure
+    top_up_by_card(page, console_stack, "50.00", trigger="20", threshold="10")
+    page.get_by_role("button", name="Complete authentication").click()
     # Then, once Stripe's webhook came, the console says the top-up succeeded and the wallet holds it
     page.get_by_role("status").filter(has_text="Top-up succeeded: SGD 50.00 credited to the wallet.").wait_for(
         timeout=40_000)
@@ -197,6 +205,26 @@ def test_o3_an_online_top_up_by_card_credits_the_wallet_and_locks_the_stripe_fie
     # and the History says Stripe set it
     history = page.get_by_role("table", name=re.compile("What happened to this organization"))
     expect(history.get_by_role("row").filter(has_text="system:stripe").first).to_be_visible()
+    accessible(page)  # the card element (Stripe.js's fields) included
+
+
+def test_o3_a_card_payment_not_completed_is_said_and_credits_nothing(page, console_stack):
+    # Given an organization's screen
+    sign_in(page)
+    create_organization(page, unique("Declined Co"))
+    # When they top up by card and the card's 3-D Secure fails
+    top_up_by_card(page, console_stack, "30.00", trigger="20", threshold="10")
+    page.get_by_role("button", name="Fail authentication").click()
+    # Then the console says the payment was not completed, next to the form
+    form = page.get_by_role("form", name="Online top-up by card")
+    expect(form.get_by_role("alert")).to_contain_text("The card payment was not completed")
+    # and the wallet holds nothing, the settings are unchanged
+    wallet = page.get_by_role("region", name="Wallet", exact=True)
+    expect(wallet.get_by_role("definition").first).to_have_text("SGD 0.00")
+    expect(page.get_by_role("form", name="Payment settings").get_by_label("Payment method")).to_have_value(
+        "cheque_or_tt")
+    # and a new card attempt may be made from the same form
+    expect(form.get_by_role("button", name="Pay by card")).to_be_enabled()
 
 
 def test_o4_a_withdrawal_moves_the_wallet_and_one_beyond_it_is_refused(page, console_stack):

@@ -187,6 +187,12 @@ function CardTopUp(props: { orgId: string; currency: string; onChanged: () => vo
         props.onChanged();
         return;
       }
+      const status = result.paymentIntent?.status;
+      if (status !== "succeeded" && status !== "processing") {
+        setRefusal(`The card payment was not completed${status ? ` (${status.replaceAll("_", " ")})` : ""}: try again.`);
+        props.onChanged();
+        return;
+      }
       setPhase("waiting");
       const settled = await waitForStripe(started);
       if (!live.current) return;
