@@ -5,11 +5,13 @@
   O2 Payment settings (Payment method, Trigger Amount, Limit Threshold, Enable/Disable Auto-trigger) are saved
      and read back after a reload; the History shows the change and who made it;
   O3 an online top-up by card through Stripe.js (locally, the local Stripe's stand-in) ends `succeeded`, credits
-     the wallet, and then the Stripe fields are shown locked as the help article says;
+     the wallet, and then the Stripe fields are shown locked as the help article says; one whose 3-D Secure
+     fails is said next to the form and credits nothing;
   O4 a withdrawal of unspent credit moves the balance, the ledger and the withdrawals list; one beyond what the
      wallet holds is refused with the API's message;
   O5 a hostile organization name is shown as text, never as markup;
   O6 a finance viewer sees the same screens and is offered no write;
+  O7 the list pages with the API's cursors (kept in the URL);
   every screen passes axe-core (no serious or critical violation).
 """
 
@@ -323,3 +325,27 @@ def test_o6_a_viewer_sees_everything_and_is_offered_no_write(page, browser, cons
         accessible(tab)
     finally:
         viewer.close()
+
+
+def test_o7_the_list_pages_with_the_apis_cursors(page, console_stack):
+    # Given a partner with 53 organizations (one page is 50, by name)
+    partner = sign_in(page)
+    headers = api_token(partner)
+    for n in range(53):
+        made = requests.post(f"{console_stack.api}/organizations", headers=headers, timeout=10,
+                             json={"name": f"Org {n:02d}", "currency": "USD"})
+        assert made.status_code == 201, made.text
+    open_organizations(page)
+    rows = page.get_by_role("table", name="Organizations by name").get_by_role("row")
+    expect(rows).to_have_count(51)  # the header and 50
+    expect(rows.nth(1)).to_contain_text("Org 00")
+    # When they go to the next page
+    page.get_by_role("button", name="Next page").click()
+    # Then the URL holds the API's cursor and the page the last three
+    page.wait_for_url(re.compile(r"/console/organizations\?cursor="))
+    expect(rows).to_have_count(4)
+    expect(rows.nth(1)).to_contain_text("Org 50")
+    assert page.get_by_role("button", name="Next page").count() == 0
+    # and First page goes back
+    page.get_by_role("button", name="First page").click()
+    expect(rows.nth(1)).to_contain_text("Org 00")
