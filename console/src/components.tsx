@@ -102,10 +102,15 @@ export function Loading({ what }: { what: string }) {
 }
 
 /** A list's page controls: the API's cursors are forward-only, so "Next page" and "First page". */
-export function Pager(props: { next: string | null | undefined; cursor: string | undefined; onPage: (cursor?: string) => void }) {
+export function Pager(props: {
+  next: string | null | undefined;
+  cursor: string | undefined;
+  onPage: (cursor?: string) => void;
+  label?: string; // several lists on one screen: "Pages of the ledger", ...
+}) {
   if (!props.next && !props.cursor) return null;
   return (
-    <nav class="pager" aria-label="Pages">
+    <nav class="pager" aria-label={props.label ?? "Pages"}>
       {props.cursor && (
         <button type="button" class="secondary" onClick={() => props.onPage(undefined)}>
           First page
@@ -120,14 +125,19 @@ export function Pager(props: { next: string | null | undefined; cursor: string |
   );
 }
 
-function shown(value: unknown): string {
+// The audit fields that hold money (integers of minor units): shown with the currency when it is known.
+const MONEY_FIELDS = new Set(["amount", "balance", "trigger_amount", "limit_threshold", "refund_held", "amount_paid",
+  "amount_credited", "allocated_amount", "unallocated_amount"]);
+
+function shown(value: unknown, field: string, currency: string | undefined): string {
   if (value === null || value === undefined) return "—";
+  if (currency && MONEY_FIELDS.has(field) && typeof value === "number") return formatMoney(value, currency);
   if (typeof value === "string" || typeof value === "number" || typeof value === "boolean") return String(value);
   return JSON.stringify(value);
 }
 
 /** An audit history: newest first, who, what, each change from -> to (append-only, as the API keeps it). */
-export function History({ items, caption }: { items: AuditRecord[]; caption: string }) {
+export function History({ items, caption, currency }: { items: AuditRecord[]; caption: string; currency?: string }) {
   return (
     <table class="history">
       <caption>{caption}</caption>
@@ -154,7 +164,7 @@ export function History({ items, caption }: { items: AuditRecord[]; caption: str
               <ul class="changes">
                 {Object.entries(item.changes).map(([field, change]) => (
                   <li key={field}>
-                    <span class="field-name">{field}</span>: {shown(change.from)} → {shown(change.to)}
+                    <span class="field-name">{field}</span>: {shown(change.from, field, currency)} → {shown(change.to, field, currency)}
                   </li>
                 ))}
               </ul>

@@ -158,7 +158,7 @@ def test_o2_payment_settings_are_saved_and_the_history_says_who_changed_them(pag
     row = history.get_by_role("row").filter(has_text="payment_settings.updated")
     expect(row).to_have_count(1)
     assert f"admin@{partner}.local" in row.inner_text()
-    assert "trigger_amount: 0 → 50000" in row.inner_text()
+    assert "trigger_amount: SGD 0.00 → SGD 500.00" in row.inner_text()  # money read as money
     assert "method: cheque_or_tt → master_account" in row.inner_text()
 
     # When auto-trigger is on with no trigger amount, the API refuses it, and the form says why

@@ -116,12 +116,12 @@ function AutoTopUps({ orgId, currency, version }: SectionProps) {
           ))}
         </tbody>
       </table>
-      <Pager next={page.data?.next_cursor} cursor={page.cursor} onPage={page.setCursor} />
+      <Pager next={page.data?.next_cursor} cursor={page.cursor} onPage={page.setCursor} label="Pages of automatic top-up attempts" />
     </section>
   );
 }
 
-function OrganizationHistory({ orgId, version }: SectionProps) {
+function OrganizationHistory({ orgId, currency, version }: SectionProps) {
   const page = usePaged(
     (cursor) =>
       call(api.GET("/organizations/{org_id}/history", { params: { path: { org_id: orgId }, query: { cursor, limit: 50 } } })),
@@ -132,11 +132,15 @@ function OrganizationHistory({ orgId, version }: SectionProps) {
       <h2 id="history-title">History</h2>
       <Refusal error={page.error} />
       {page.data ? (
-        <History items={page.data.items} caption="What happened to this organization, its wallet and its settings, newest first" />
+        <History
+          items={page.data.items}
+          caption="What happened to this organization, its wallet and its settings, newest first"
+          currency={currency}
+        />
       ) : (
         !page.error && <Loading what="the history" />
       )}
-      <Pager next={page.data?.next_cursor} cursor={page.cursor} onPage={page.setCursor} />
+      <Pager next={page.data?.next_cursor} cursor={page.cursor} onPage={page.setCursor} label="Pages of history" />
     </section>
   );
 }

@@ -70,7 +70,7 @@ export function OnlineTopUps(props: SectionProps & { writer: boolean; onChanged:
           ))}
         </tbody>
       </table>
-      <Pager next={page.data?.next_cursor} cursor={page.cursor} onPage={page.setCursor} />
+      <Pager next={page.data?.next_cursor} cursor={page.cursor} onPage={page.setCursor} label="Pages of online top-ups" />
       {props.writer &&
         (open ? (
           <CardTopUp orgId={orgId} currency={currency} onChanged={props.onChanged} onClose={() => setOpen(false)} />

@@ -90,7 +90,7 @@ export function Ledger({ orgId, currency, version }: SectionProps) {
           ))}
         </tbody>
       </table>
-      <Pager next={page.data?.next_cursor} cursor={page.cursor} onPage={page.setCursor} />
+      <Pager next={page.data?.next_cursor} cursor={page.cursor} onPage={page.setCursor} label="Pages of ledger" />
     </section>
   );
 }
@@ -142,7 +142,7 @@ export function Withdrawals(props: SectionProps & { writer: boolean; onChanged: 
           ))}
         </tbody>
       </table>
-      <Pager next={page.data?.next_cursor} cursor={page.cursor} onPage={page.setCursor} />
+      <Pager next={page.data?.next_cursor} cursor={page.cursor} onPage={page.setCursor} label="Pages of withdrawals" />
       {props.writer && <WithdrawalForm orgId={orgId} currency={currency} onChanged={props.onChanged} />}
     </section>
   );

@@ -41,7 +41,7 @@ export function PaymentDetail({ session, params }: ScreenProps) {
       {p.method === "stripe" && <Refunds payment={p} writer={writer} onChanged={payment.reload} />}
       <section aria-labelledby="history-title">
         <h2 id="history-title">History</h2>
-        {history.data ? <History items={history.data.items} caption="What happened to this payment, newest first" /> : <Loading what="the history" />}
+        {history.data ? <History items={history.data.items} caption="What happened to this payment, newest first" currency={p.currency} /> : <Loading what="the history" />}
       </section>
     </section>
   );
