@@ -345,6 +345,7 @@ function InvoiceHistory({ invoice: i }: { invoice: Invoice }) {
     [i.id, i.version, cursor],
   );
   const [tries, setTries] = useState(0);
+  useEffect(() => setTries(0), [i.version]); // a write to the invoice: catch up again
   const items = history.data?.items;
   const behind = !cursor && !!items && i.allocations.some((a) => !allocatedIn(items).has(a.payment_id));
   const { reload } = history;
