@@ -296,7 +296,9 @@ def test_i4_credit_notes_void_and_the_history(page, console_stack):
     expect(allocations.get_by_role("link", name=payment["id"])).to_have_attribute("href",
                                                                                   f"/console/payments/{payment['id']}")
     history = page.get_by_role("table", name="What happened to this invoice, newest first")
-    expect(history.get_by_role("row", name=re.compile("invoice.allocated"))).to_contain_text(payment["id"])
+    allocated_row = history.get_by_role("row", name=re.compile("invoice.allocated"))
+    expect(allocated_row).to_contain_text(payment["id"])
+    expect(allocated_row).to_contain_text("amount: — → SGD 40.00")
     accessible(page)
     # When they credit more than the invoice's amount
     sent = writes(page)

@@ -393,6 +393,7 @@ def test_p8_edit_a_payment(page, console_stack):
     # Then the payment and its history show the change
     expect(fact(page, "Amount")).to_have_text("SGD 120.50")
     expect(fact(page, "Remark")).to_have_text("corrected amount")
-    expect(history(page).get_by_role("row", name=re.compile(r"payment\.updated"))).to_contain_text("10000 → 12050")
+    expect(history(page).get_by_role("row", name=re.compile(r"payment\.updated"))).to_contain_text(
+        "amount: SGD 100.00 → SGD 120.50")
     assert api.get(f"/payments/{payment['id']}")["amount"] == 12050
     accessible(page)

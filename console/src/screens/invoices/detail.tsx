@@ -369,11 +369,11 @@ function InvoiceHistory({ invoice: i }: { invoice: Invoice }) {
       </p>
       <Refusal error={history.error} />
       {items ? (
-        <History items={items} caption="What happened to this invoice, newest first" />
+        <History items={items} caption="What happened to this invoice, newest first" currency={i.currency} />
       ) : (
         <Loading what="the history" />
       )}
-      <Pager next={history.data?.next_cursor} cursor={cursor} onPage={setCursor} />
+      <Pager next={history.data?.next_cursor} cursor={cursor} onPage={setCursor} label="Pages of the history" />
     </section>
   );
 }
