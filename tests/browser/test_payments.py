@@ -234,9 +234,8 @@ def test_p3_top_up_the_wallet_from_a_payment(page, console_stack):
     sent = writes(page)
     top_up.get_by_label("Top-up amount").fill("1.234")
     top_up.get_by_role("button", name="Top up wallet").click()
-    # Then it is refused before any request
-    expect(page.get_by_role("region", name="Top up the wallet").get_by_role("alert")).to_have_text(
-        "SGD has 2 decimal places: at most 2 after the point.")
+    # Then it is refused beside the amount, before any request
+    assert beside(page, "Top-up amount") == "SGD has 2 decimal places: at most 2 after the point."
     assert sent == []
     # When they top up SGD 40.00
     top_up.get_by_label("Top-up amount").fill("40")

@@ -22,7 +22,9 @@ export function PaymentSettings(props: SectionProps & { writer: boolean; onChang
     () => call(api.GET("/organizations/{org_id}/payment-settings", { params: { path: { org_id: orgId } } })),
     [orgId, version],
   );
-  const [saved, setSaved] = useState(false);
+  // "Saved" is said once the screen shows what was saved (the form is read again after a save: a choice made
+  // before that read would be replaced by it)
+  const [savedAt, setSavedAt] = useState<string | null>(null);
   const s = settings.data;
   return (
     <section aria-labelledby="settings-title">
@@ -36,16 +38,16 @@ export function PaymentSettings(props: SectionProps & { writer: boolean; onChang
           orgId={orgId}
           currency={currency}
           settings={s}
-          onSaved={() => {
-            setSaved(true);
+          onSaved={(updatedAt) => {
+            setSavedAt(updatedAt);
             onChanged();
           }}
-          onEdited={() => setSaved(false)}
+          onEdited={() => setSavedAt(null)}
         />
       ) : (
         <SettingsFacts settings={s} currency={currency} />
       )}
-      {saved && <Notice>Payment settings saved.</Notice>}
+      {savedAt !== null && s?.updated_at === savedAt && !settings.loading && <Notice>Payment settings saved.</Notice>}
     </section>
   );
 }
@@ -75,7 +77,7 @@ function SettingsForm(props: {
   orgId: string;
   currency: string;
   settings: Settings;
-  onSaved: () => void;
+  onSaved: (updatedAt: string) => void;
   onEdited: () => void;
 }) {
   const { orgId, currency, settings: current } = props;
@@ -108,14 +110,14 @@ function SettingsForm(props: {
     if (!triggerAmount.ok || !limit.ok) return;
     setBusy(true);
     try {
-      await call(
+      const saved = await call(
         api.PUT("/organizations/{org_id}/payment-settings", {
           params: { path: { org_id: orgId } },
           body: { method, trigger_amount: triggerAmount.minor, limit_threshold: limit.minor, auto_trigger: auto },
         }),
       );
       setErrors({});
-      props.onSaved();
+      props.onSaved(saved.updated_at);
     } catch (error) {
       const refused = error as ApiError;
       setRefusal(refused);

@@ -1,10 +1,10 @@
 // A payment (the Eye icon): its fields (Pencil: edit), Assigned Organization (assign, Un-assign with the
 // edits left), Allocation (invoices found by organization name, number and issued date; several at once,
 // an amount each; Assign & Allocate), top-up to the wallet, bounce, card refunds, delete, history.
-import { useState } from "preact/hooks";
+import { useEffect, useState } from "preact/hooks";
 import type { ScreenProps } from "../../app";
-import { type ApiError, type Invoice, type Payment, api, call, newKey, useLoad } from "../../api";
-import { Field, History, Loading, Money, Refusal, Select } from "../../components";
+import { type ApiError, type Invoice, type Payment, type Schemas, api, call, newKey, useLoad } from "../../api";
+import { Field, History, Loading, Money, Pager, Refusal, Select } from "../../components";
 import { formatMoney, parseMoney, toInput } from "../../money";
 import { OrganizationPicker, byName, useOrganizations } from "../../orgs";
 import { Link, navigate } from "../../router";
@@ -12,13 +12,20 @@ import { canWrite } from "../../session";
 import { METHODS, STATUSES, label } from "./labels";
 
 type Reload = () => void;
+type PaymentPatch = Schemas["PaymentPatch"];
 
 export function PaymentDetail({ session, params }: ScreenProps) {
   const id = params["paymentId"] ?? "";
   const payment = useLoad(() => call(api.GET("/payments/{payment_id}", { params: { path: { payment_id: id } } })), [id]);
+  const [historyCursor, setHistoryCursor] = useState<string | undefined>();
   const history = useLoad(
-    () => call(api.GET("/payments/{payment_id}/history", { params: { path: { payment_id: id }, query: { limit: 50 } } })),
-    [id, payment.data?.version],
+    () =>
+      call(
+        api.GET("/payments/{payment_id}/history", {
+          params: { path: { payment_id: id }, query: { limit: 50, cursor: historyCursor } },
+        }),
+      ),
+    [id, payment.data?.version, historyCursor],
   );
   const writer = canWrite(session);
   if (payment.error) return <Refusal error={payment.error} />;
@@ -42,6 +49,7 @@ export function PaymentDetail({ session, params }: ScreenProps) {
       <section aria-labelledby="history-title">
         <h2 id="history-title">History</h2>
         {history.data ? <History items={history.data.items} caption="What happened to this payment, newest first" currency={p.currency} /> : <Loading what="the history" />}
+        <Pager next={history.data?.next_cursor} cursor={historyCursor} onPage={setHistoryCursor} label="Pages of history" />
       </section>
     </section>
   );
@@ -90,7 +98,7 @@ function Summary({ payment: p, writer, onChanged }: { payment: Payment; writer: 
               <button type="button" class="secondary" aria-label="Edit payment" onClick={() => setEditing(true)}>
                 <span aria-hidden="true">✎</span> Edit
               </button>
-              <button
+              {p.method !== "stripe" && <button
                 type="button"
                 class="danger"
                 onClick={async () => {
@@ -104,7 +112,7 @@ function Summary({ payment: p, writer, onChanged }: { payment: Payment; writer: 
                 }}
               >
                 Delete payment
-              </button>
+              </button>}
             </div>
           )}
           <Refusal error={refusal} />
@@ -123,24 +131,27 @@ function EditPayment({ payment: p, onDone, onCancel }: { payment: Payment; onDon
   const [remark, setRemark] = useState(p.remark ?? "");
   const [refusal, setRefusal] = useState<ApiError | null>(null);
   const [amountError, setAmountError] = useState<string | undefined>();
+  const card = p.method === "stripe"; // Stripe's fields are shown, not editable
 
   async function save(event: Event) {
     event.preventDefault();
     const parsed = parseMoney(amount, p.currency);
     setAmountError(parsed.ok ? undefined : parsed.message);
     if (!parsed.ok) return;
+    // Only what changed is sent: a card payment's amount, date, method and reference are Stripe's (the API refuses
+    // them, and `method: "stripe"` always), while its remark and invoice number may change.
+    const body: PaymentPatch = {};
+    if (parsed.minor !== p.amount) body.amount = parsed.minor;
+    if (received !== p.received_date) body.received_date = received;
+    if (method !== p.method) body.method = method as NonNullable<PaymentPatch["method"]>;
+    if ((reference.trim() || null) !== p.reference) body.reference = reference.trim() || null;
+    if ((invoiceNumber.trim() || null) !== p.invoice_number) body.invoice_number = invoiceNumber.trim() || null;
+    if ((remark.trim() || null) !== p.remark) body.remark = remark.trim() || null;
     try {
       await call(
         api.PATCH("/payments/{payment_id}", {
           params: { path: { payment_id: p.id }, header: { "If-Match": String(p.version) } },
-          body: {
-            amount: parsed.minor,
-            received_date: received,
-            method: method as "cheque",
-            reference: reference.trim() || null,
-            invoice_number: invoiceNumber.trim() || null,
-            remark: remark.trim() || null,
-          },
+          body,
         }),
       );
       onDone();
@@ -152,10 +163,10 @@ function EditPayment({ payment: p, onDone, onCancel }: { payment: Payment; onDon
 
   return (
     <form onSubmit={save} class="form" aria-label="Edit payment" noValidate>
-      <Field label="Amount" inputMode="decimal" value={amount} onInput={(e) => setAmount(e.currentTarget.value)} hint={`In ${p.currency}`} error={amountError} />
-      <Field label="Received date" type="date" value={received} onInput={(e) => setReceived(e.currentTarget.value)} />
-      <Select label="Method" value={method} onChange={(e) => setMethod(e.currentTarget.value as typeof method)} options={METHODS} />
-      <Field label="Reference" value={reference} onInput={(e) => setReference(e.currentTarget.value)} />
+      <Field label="Amount" inputMode="decimal" value={amount} onInput={(e) => setAmount(e.currentTarget.value)} hint={`In ${p.currency}`} error={amountError} disabled={card} />
+      <Field label="Received date" type="date" value={received} onInput={(e) => setReceived(e.currentTarget.value)} disabled={card} />
+      <Select label="Method" value={method} onChange={(e) => setMethod(e.currentTarget.value as typeof method)} options={card ? [["stripe", "Card (Stripe)"]] : METHODS} disabled={card} />
+      <Field label="Reference" value={reference} onInput={(e) => setReference(e.currentTarget.value)} disabled={card} />
       <Field label="Invoice #" value={invoiceNumber} onInput={(e) => setInvoiceNumber(e.currentTarget.value)} />
       <Field label="Remark" value={remark} onInput={(e) => setRemark(e.currentTarget.value)} />
       <Refusal error={refusal} />
@@ -214,7 +225,7 @@ function Assignment({ payment: p, writer, onChanged }: { payment: Payment; write
           <button type="button" class="secondary" aria-label="Edit Assigned Organization" onClick={() => setEditing(true)}>
             <span aria-hidden="true">✎</span> {p.org_id ? "Change" : "Assign"}
           </button>
-          {p.org_id && (
+          {p.org_id && p.method !== "stripe" && (
             <button type="button" class="secondary" onClick={unassign}>
               Un-assign
             </button>
@@ -243,7 +254,12 @@ interface Line {
 
 function Allocation({ payment: p, writer, onChanged }: { payment: Payment; writer: boolean; onChanged: Reload }) {
   const orgs = useOrganizations();
-  const [orgName, setOrgName] = useState(p.org_id ? (orgs.get(p.org_id)?.name ?? "") : "");
+  const [orgName, setOrgName] = useState("");
+  // the organizations are read after the first render: the search starts from the payment's own once they are
+  const ownName = p.org_id ? orgs.get(p.org_id)?.name : undefined;
+  useEffect(() => {
+    if (ownName) setOrgName((typed) => typed || ownName);
+  }, [ownName]);
   const [number, setNumber] = useState("");
   const [issuedFrom, setIssuedFrom] = useState("");
   const [issuedTo, setIssuedTo] = useState("");
@@ -438,13 +454,15 @@ function Allocation({ payment: p, writer, onChanged }: { payment: Payment; write
 
 function TopUp({ payment: p, onChanged }: { payment: Payment; onChanged: Reload }) {
   const [amount, setAmount] = useState("");
+  const [amountError, setAmountError] = useState<string | undefined>();
   const [refusal, setRefusal] = useState<ApiError | string | null>(null);
   const [key, setKey] = useState(newKey);
   if (!p.org_id || p.unallocated_amount <= 0) return null;
   async function submit(event: Event) {
     event.preventDefault();
     const parsed = parseMoney(amount, p.currency);
-    if (!parsed.ok) return setRefusal(parsed.message);
+    setAmountError(parsed.ok ? undefined : parsed.message);
+    if (!parsed.ok) return;
     try {
       await call(api.POST("/payments/{payment_id}/top-ups", { params: { path: { payment_id: p.id }, header: { "Idempotency-Key": key } }, body: { amount: parsed.minor } }));
       setKey(newKey());
@@ -459,7 +477,7 @@ function TopUp({ payment: p, onChanged }: { payment: Payment; onChanged: Reload 
     <section aria-labelledby="topup-title">
       <h2 id="topup-title">Top up the wallet</h2>
       <form onSubmit={submit} class="inline-form" aria-label="Top up the wallet" noValidate>
-        <Field label="Top-up amount" inputMode="decimal" value={amount} onInput={(e) => setAmount(e.currentTarget.value)} hint={`In ${p.currency}, from what is unallocated`} />
+        <Field label="Top-up amount" inputMode="decimal" value={amount} onInput={(e) => setAmount(e.currentTarget.value)} hint={`In ${p.currency}, from what is unallocated`} error={amountError} />
         <button type="submit">Top up wallet</button>
       </form>
       <Refusal error={refusal} />

@@ -1,6 +1,6 @@
 // The Payment tab: payments newest first, filtered by what the URL holds (status, method, organization,
 // received dates, reference), paged by the API's cursors, exported as CSV (the filtered view, every page).
-import { useState } from "preact/hooks";
+import { useEffect, useState } from "preact/hooks";
 import type { ScreenProps } from "../../app";
 import { type Payment, api, call, useLoad } from "../../api";
 import type { paths } from "../../generated/api";
@@ -32,6 +32,11 @@ export function Payments({ session, query }: ScreenProps) {
     query.toString(),
   ]);
   const [exporting, setExporting] = useState<string | null>(null);
+  // What is typed but not yet applied survives the list's reloads; the URL resets it when it changes.
+  const [draft, setDraft] = useState<Filters>(filters);
+  useEffect(() => setDraft(filtersOf(query)), [query.toString()]);
+  const edit = (name: keyof Filters) => (event: Event) =>
+    setDraft((d) => ({ ...d, [name]: (event.currentTarget as HTMLInputElement | HTMLSelectElement).value }));
 
   function apply(event: Event) {
     event.preventDefault();
@@ -91,27 +96,29 @@ export function Payments({ session, query }: ScreenProps) {
         <Select
           label="Status"
           name="status"
-          value={filters.status ?? ""}
+          value={draft.status ?? ""}
+          onChange={edit("status")}
           options={[["", "Any status"], ...STATUSES]}
         />
-        <Select label="Method" name="method" value={filters.method ?? ""} options={[["", "Any method"], ...METHODS, ["stripe", "Card (Stripe)"]]} />
+        <Select label="Method" name="method" value={draft.method ?? ""} onChange={edit("method")} options={[["", "Any method"], ...METHODS, ["stripe", "Card (Stripe)"]]} />
         <Select
           label="Customer"
           name="org_id"
-          value={filters.org_id ?? ""}
+          value={draft.org_id ?? ""}
+          onChange={edit("org_id")}
           options={[["", "Any customer"], ...[...orgs.values()].map((o): [string, string] => [o.id, o.name])]}
         />
         <div class="field">
           <label for="received_from">Received from</label>
-          <input id="received_from" name="received_from" type="date" value={filters.received_from ?? ""} />
+          <input id="received_from" name="received_from" type="date" value={draft.received_from ?? ""} onInput={edit("received_from")} />
         </div>
         <div class="field">
           <label for="received_to">Received to</label>
-          <input id="received_to" name="received_to" type="date" value={filters.received_to ?? ""} />
+          <input id="received_to" name="received_to" type="date" value={draft.received_to ?? ""} onInput={edit("received_to")} />
         </div>
         <div class="field">
           <label for="reference">Reference</label>
-          <input id="reference" name="reference" value={filters.reference ?? ""} />
+          <input id="reference" name="reference" value={draft.reference ?? ""} onInput={edit("reference")} />
         </div>
         <div class="actions">
           <button type="submit">Apply filters</button>
