@@ -69,18 +69,29 @@ the way Stripe documents it (each one covered by tests against Stripe-shaped res
     `Idempotency-Key` gets the first answer); FAULTS.reset() clears them. Over HTTP: POST /_config/faults/delay
     {seconds, path_prefix}, /_config/faults/fail {status, times, path_prefix, method}, /_config/faults/drop {times,
     path_prefix, method, hold}, /_config/faults/reset; GET /_config/faults shows them.
+  - Stripe.js (the console's online top-up by card): localstripe's stand-in confirmCardPayment ignored the card element
+    and localstripe took the publishable key for neither call Stripe.js makes. `GET /js.stripe.com/v3/` serves
+    localstripe's script followed by local/stripe_js/confirm-card-payment.js, whose confirmCardPayment does what
+    Stripe.js does: the typed card becomes a PaymentMethod (`POST /v1/payment_methods`), the PaymentIntent is confirmed
+    with it (`POST /v1/payment_intents/{id}/confirm` with `client_secret` and `payment_method`), 3-D Secure is
+    localstripe's modal and `/_authenticate`, and it resolves {paymentIntent} or Stripe's {error}. A publishable key
+    (`key` in the POST data, as Stripe.js sends it, or the Authorization header) is taken for those calls only, the
+    confirmation only with that PaymentIntent's client_secret (none: 401; another: 400
+    `payment_intent_invalid_parameter`); every other call needs the secret key (401 in Stripe's words).
 Checkout Sessions are not used by this service (its console confirms a PaymentIntent with Stripe.js).
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextvars
 import copy
 import hashlib
 import hmac
 import itertools
 import json
+import re
 import secrets
 import string
 import threading
@@ -88,6 +99,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import ROUND_CEILING, Decimal
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -287,6 +299,7 @@ def _patch_localstripe() -> None:
     server.app.middlewares.insert(1, IDEMPOTENCY.middleware)  # before the app is first frozen
     server.app.middlewares.insert(2, _request_context)  # a replayed response causes no event: inside the replay
     _add_routes(r, server, dispute)
+    _serve_stripe_js(r, server)
 
 
 def _later(delay: float, fn: Callable[..., Any], *args: Any) -> None:
@@ -942,6 +955,119 @@ def _add_routes(r: Any, server: Any, dispute: Any) -> None:
             ("POST", "/_config/refunds/fail_automatically", control(automatic)),
             ("POST", "/_config/refunds/{id}/fail", control(fail))):
         router.add_route(method, path, handler)
+
+
+# Stripe.js against the local Stripe: the stand-in script, and what Stripe lets a publishable key do.
+STRIPE_JS = Path(__file__).with_name("stripe_js") / "confirm-card-payment.js"
+_NO_KEY = ("You did not provide an API key. You need to provide your API key in the Authorization header, using Bearer "
+           "auth (e.g. 'Authorization: Bearer YOUR_SECRET_KEY'). See https://stripe.com/docs/api#authentication for "
+           "details, or we can help at https://support.stripe.com/.")
+_SECRET_KEY_ONLY = ("This API call cannot be made with a publishable API key. Please use a secret API key. You can "
+                    "find a list of your API keys at https://dashboard.stripe.com/account/apikeys.")
+_WRONG_CLIENT_SECRET = "The client_secret provided does not match the client_secret associated with the PaymentIntent."
+# What Stripe.js may do with the publishable key: make the card a PaymentMethod, confirm a PaymentIntent whose
+# client_secret it holds, and (localstripe's own stand-in for Stripe's 3-D Secure page) answer its authentication,
+# where localstripe checks the client_secret itself.
+_PUBLISHABLE_CALLS = re.compile(
+    r"^/v1/payment_methods$|^/v1/payment_intents/(?P<intent>[^/]+)/(?P<action>confirm|_authenticate)$")
+_CONFIRM = re.compile(r"^/v1/payment_intents/[^/]+/confirm$")
+_CONFIRMABLE = ("requires_payment_method", "requires_confirmation", "requires_action")
+
+
+def _header_key(request: web.Request) -> str | None:
+    """The API key of the Authorization header (Bearer, or Basic with the key as user name), if any."""
+    scheme, _, value = request.headers.get("Authorization", "").strip().partition(" ")
+    if scheme.lower() == "bearer":
+        return value.strip() or None
+    if scheme.lower() == "basic":
+        try:
+            return base64.b64decode(value.strip(), validate=True).decode("utf-8").partition(":")[0] or None
+        except (ValueError, UnicodeDecodeError):
+            return None
+    return None
+
+
+def _serve_stripe_js(r: Any, server: Any) -> None:
+    """Stripe.js's two calls as Stripe takes them (localstripe took neither with a publishable key, and refused a
+    `payment_method` or `client_secret` on confirm), and the stand-in script that makes them.
+
+    localstripe's `auth_middleware` is replaced by `authenticate`: a secret key (`sk_...`) may call anything; a
+    publishable key (`pk_...`, as Stripe.js sends it: `key` in the POST data, or in the Authorization header) only
+    `POST /v1/payment_methods`, `POST /v1/payment_intents/{id}/confirm` with that PaymentIntent's `client_secret`
+    (none: 401 as any call a publishable key may not make; another: 400 `payment_intent_invalid_parameter`), and
+    localstripe's `POST /v1/payment_intents/{id}/_authenticate` (3-D Secure; it checks the client_secret). Anything
+    else is 401 in Stripe's words. `/js.stripe.com/` and `/_config/` need no key, as before.
+
+    `routes` answers two of localstripe's routes itself: `GET /js.stripe.com/v3/` is localstripe's script followed by
+    local/stripe_js/confirm-card-payment.js (its confirmCardPayment completed as Stripe.js does it), and
+    `POST /v1/payment_intents/{id}/confirm` also takes `client_secret` (checked whatever the key) and
+    `payment_method` (set on the PaymentIntent, which may then be confirmed again after a declined card)."""
+
+    @web.middleware
+    async def authenticate(request: web.Request, handler: Any) -> web.StreamResponse:
+        if request.path.startswith(("/js.stripe.com/", "/_config/")):
+            return await handler(request)
+        header = _header_key(request)
+        if header is not None and header.startswith("sk_") and len(header) > 5:
+            return await handler(request)
+        data = (await server.get_post_data(request, remove_auth=False) or {}) if request.method == "POST" else {}
+        posted = data.get("key")
+        publishable = header if header is not None and header.startswith("pk_") else (
+            posted if header is None and isinstance(posted, str) and posted.startswith("pk_") else None)
+        if publishable is None or len(publishable) <= 5:
+            if header is not None:
+                raise r.UserError(401, f"Invalid API Key provided: {header[:8]}****{header[-4:]}")
+            raise r.UserError(401, _NO_KEY)
+        call = _PUBLISHABLE_CALLS.match(request.path) if request.method == "POST" else None
+        if call is None:
+            raise r.UserError(401, _SECRET_KEY_ONLY)
+        if call["action"] == "confirm":
+            given = data.get("client_secret")
+            if not isinstance(given, str) or not given:
+                raise r.UserError(401, _SECRET_KEY_ONLY)
+            intent = r.PaymentIntent._api_retrieve(call["intent"])  # 404 resource_missing first, as Stripe
+            if not hmac.compare_digest(given.encode(), intent.client_secret.encode()):
+                raise r.UserError(400, _WRONG_CLIENT_SECRET, {"code": "payment_intent_invalid_parameter",
+                                                              "param": "client_secret"})
+        return await handler(request)
+
+    def confirm(id: Any, client_secret: Any = None, payment_method: Any = None, **kwargs: Any) -> Any:
+        intent = r.PaymentIntent._api_retrieve(id)
+        if client_secret is not None and (not isinstance(client_secret, str) or not hmac.compare_digest(
+                client_secret.encode(), intent.client_secret.encode())):
+            raise r.UserError(400, _WRONG_CLIENT_SECRET, {"code": "payment_intent_invalid_parameter",
+                                                          "param": "client_secret"})
+        if payment_method is not None:
+            if not isinstance(payment_method, str) or not payment_method:
+                raise r.UserError(400, "Invalid string: payment_method", {"param": "payment_method"})
+            r.PaymentMethod._api_retrieve(payment_method)  # 404 resource_missing
+            if intent.status not in _CONFIRMABLE:
+                raise r.UserError(400, f"You cannot confirm this PaymentIntent because it has a status of "
+                                       f"{intent.status}. Only a PaymentIntent with one of the following statuses may "
+                                       f"be confirmed: {', '.join(sorted(_CONFIRMABLE))}.",
+                                  {"code": "payment_intent_unexpected_state"})
+            # the new card replaces the one declined or not authenticated: a new attempt, as at Stripe
+            intent.payment_method, intent.latest_charge, intent.next_action = payment_method, None, None
+            intent._authentication_failed = False
+        return r.PaymentIntent._api_confirm(id, **kwargs)  # localstripe's own confirmation
+
+    confirm_route = server.api_extra(confirm, "/v1/payment_intents/{id}/confirm")
+    localstripe_js = Path(server.__file__).with_name("localstripe-v3.js")
+
+    @web.middleware
+    async def routes(request: web.Request, handler: Any) -> web.StreamResponse:
+        if request.method == "GET" and request.path == "/js.stripe.com/v3/":
+            script = localstripe_js.read_text(encoding="utf-8") + "\n" + STRIPE_JS.read_text(encoding="utf-8")
+            return web.Response(text=script, content_type="application/javascript")
+        if request.method == "POST" and _CONFIRM.match(request.path):
+            response: web.StreamResponse = await confirm_route(request)
+            return response
+        return await handler(request)
+
+    middlewares = server.app.middlewares
+    at = middlewares.index(server.auth_middleware)
+    middlewares[at] = authenticate  # inside localstripe's error_middleware: a refusal is Stripe's error body
+    middlewares.insert(at + 1, routes)
 
 
 class _Webhooks:

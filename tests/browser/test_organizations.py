@@ -4,9 +4,10 @@
      name, and a second one with the same name (any case) is refused with the API's message beside the form;
   O2 Payment settings (Payment method, Trigger Amount, Limit Threshold, Enable/Disable Auto-trigger) are saved
      and read back after a reload; the History shows the change and who made it;
-  O3 an online top-up by card through Stripe.js (locally, the local Stripe's stand-in) ends `succeeded`, credits
-     the wallet, and then the Stripe fields are shown locked as the help article says; one whose 3-D Secure
-     fails is said next to the form and credits nothing;
+  O3 an online top-up by card through Stripe.js (locally, the local Stripe's stand-in, which makes the typed card a
+     PaymentMethod and confirms the PaymentIntent with the publishable key, as Stripe.js does) ends `succeeded`,
+     credits the wallet, and then the Stripe fields are shown locked as the help article says; one whose 3-D Secure
+     fails, and one the issuer declines, are said next to the form (Stripe's message and code) and credit nothing;
   O4 a withdrawal of unspent credit moves the balance, the ledger and the withdrawals list; one beyond what the
      wallet holds is refused with the API's message;
   O5 a hostile organization name is shown as text, never as markup;
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import time
 from typing import Any
 
 import requests
@@ -26,7 +28,9 @@ from playwright.sync_api import expect
 
 from local.auth import mint
 from tests.browser.console import accessible, sign_in
-from tests.stripe_console import CARD_ALWAYS_AUTHENTICATE, stripe_client
+from tests.stripe_console import CARD_ALWAYS_AUTHENTICATE
+
+CARD_DECLINED = "4000000000000002"  # Stripe's generic decline: card_declined, decline_code generic_decline
 
 
 def open_organizations(page: Any) -> None:
@@ -53,9 +57,11 @@ def api_token(partner: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {mint(f'admin@{partner}.local', partner, ['finance-admin'])}"}
 
 
-def top_up_by_card(page: Any, console_stack: Any, amount: str, trigger: str, threshold: str) -> dict[str, Any]:
-    """The online top-up form filled and paid with a card that asks for 3-D Secure, up to Stripe's question;
-    answers the API's online top-up as POST gave it."""
+def top_up_by_card(page: Any, amount: str, trigger: str, threshold: str,
+                   card_number: str = CARD_ALWAYS_AUTHENTICATE) -> dict[str, Any]:
+    """The online top-up form filled, a card typed into Stripe.js's card element and Pay by card clicked: Stripe.js
+    (locally, the local Stripe's stand-in) makes the card a PaymentMethod and confirms the PaymentIntent with the
+    publishable key, as in production. Answers the API's online top-up as POST gave it."""
     page.get_by_role("button", name="Top up by card").click()
     form = page.get_by_role("form", name="Online top-up by card")
     card = form.get_by_role("group", name="Card")
@@ -65,7 +71,7 @@ def top_up_by_card(page: Any, console_stack: Any, amount: str, trigger: str, thr
     form.get_by_label("Trigger Amount").fill(trigger)
     form.get_by_label("Limit Threshold").fill(threshold)
     form.get_by_label("Enable/Disable Auto-trigger").check()
-    card.get_by_role("textbox", name="number").fill(CARD_ALWAYS_AUTHENTICATE)
+    card.get_by_role("textbox", name="number").fill(card_number)
     card.get_by_role("textbox", name="exp_month").fill("12")
     card.get_by_role("textbox", name="exp_year").fill("31")
     card.get_by_role("textbox", name="cvc").fill("123")
@@ -74,16 +80,21 @@ def top_up_by_card(page: Any, console_stack: Any, amount: str, trigger: str, thr
         form.get_by_role("button", name="Pay by card").click()
     started: dict[str, Any] = sent.value.json()
     assert sent.value.status == 201 and started["status"] == "pending" and started["client_secret"]
-    # Stripe asks for 3-D Secure (the stand-in's own question)
-    page.get_by_role("button", name="Complete authentication").wait_for()
-    # The stand-in's confirmCardPayment sends no card: what Stripe.js sends (the card on the PaymentIntent, and its
-    # confirmation) is done here with the test key; the stand-in then authenticates it as Stripe.js would.
-    client = stripe_client(console_stack.stripe)
-    method = client.v1.payment_methods.create({"type": "card", "card": {
-        "number": CARD_ALWAYS_AUTHENTICATE, "exp_month": 12, "exp_year": 2031, "cvc": "123"}})
-    client.v1.payment_intents.update(started["payment_intent_id"], {"payment_method": method.id})
-    assert client.v1.payment_intents.confirm(started["payment_intent_id"]).status == "requires_action"
     return started
+
+
+def online_top_up(api: str, partner: str, org_id: str, top_up_id: str, until: str,
+                  timeout: float = 30) -> dict[str, Any]:
+    """The organization's online top-up as the API lists it, once its status is `until` (Stripe's webhook came)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        listed = requests.get(f"{api}/organizations/{org_id}/online-top-ups", headers=api_token(partner),
+                              timeout=10)
+        assert listed.status_code == 200, listed.text
+        found: dict[str, Any] = next(t for t in listed.json()["items"] if t["id"] == top_up_id)
+        if found["status"] == until or time.monotonic() > deadline:
+            return found
+        time.sleep(0.25)
 
 
 def test_o1_create_an_organization_find_it_and_a_duplicate_name_is_refused(page):
@@ -170,13 +181,15 @@ def test_o2_payment_settings_are_saved_and_the_history_says_who_changed_them(pag
     accessible(page)
 
 
-def test_o3_an_online_top_up_by_card_credits_the_wallet_and_locks_the_stripe_fields(page, console_stack):
+def test_o3_an_online_top_up_by_card_credits_the_wallet_and_locks_the_stripe_fields(page):
     # Given an organization's screen
     sign_in(page)
     create_organization(page, unique("Card Co"))
+    stripe_calls: list[Any] = []
+    page.on("request", lambda request: stripe_calls.append(request) if "/v1/" in request.url else None)
     # When they top up SGD 50.00 by card (Stripe.js: here the local Stripe's stand-in), choosing the automatic
-    # top-up's amounts, and complete the card's 3-D Secure
-    top_up_by_card(page, console_stack, "50.00", trigger="20", threshold="10")
+    # top-up's amounts, and complete the 3-D Secure the card asks for (the stand-in's own question)
+    started = top_up_by_card(page, "50.00", trigger="20", threshold="10")
     page.get_by_role("button", name="Complete authentication").click()
     # Then, once Stripe's webhook came, the console says the top-up succeeded and the wallet holds it
     page.get_by_role("status").filter(has_text="Top-up succeeded: SGD 50.00 credited to the wallet.").wait_for(
@@ -187,6 +200,15 @@ def test_o3_an_online_top_up_by_card_credits_the_wallet_and_locks_the_stripe_fie
     expect(top_ups.get_by_role("row").nth(1)).to_contain_text("Succeeded")
     ledger = page.get_by_role("table", name="Wallet entries, newest first")
     expect(ledger.get_by_role("row").nth(1)).to_contain_text("Top-up")
+    # and the browser alone paid it, as Stripe.js does: the card, the confirmation, 3-D Secure, each with the
+    # publishable key and never a secret one
+    intent = started["payment_intent_id"]
+    assert [(r.method, r.url.split("/v1/", 1)[1]) for r in stripe_calls] == [
+        ("POST", "payment_methods"), ("POST", f"payment_intents/{intent}/confirm"),
+        ("POST", f"payment_intents/{intent}/_authenticate?success=true")]
+    for request in stripe_calls:
+        assert "key=pk_test_local" in (request.post_data or "") and "authorization" not in request.headers
+    assert f"client_secret={started['client_secret']}" in (stripe_calls[1].post_data or "")
     # and the settings are Stripe's, their amounts locked with the reason beside them
     settings = page.get_by_role("form", name="Payment settings")
     expect(settings.get_by_label("Payment method")).to_have_value("stripe")
@@ -210,16 +232,18 @@ def test_o3_an_online_top_up_by_card_credits_the_wallet_and_locks_the_stripe_fie
     accessible(page)  # the card element (Stripe.js's fields) included
 
 
-def test_o3_a_card_payment_not_completed_is_said_and_credits_nothing(page, console_stack):
+def test_o3_a_card_payment_not_completed_is_said_and_credits_nothing(page):
     # Given an organization's screen
     sign_in(page)
     create_organization(page, unique("Declined Co"))
     # When they top up by card and the card's 3-D Secure fails
-    top_up_by_card(page, console_stack, "30.00", trigger="20", threshold="10")
+    top_up_by_card(page, "30.00", trigger="20", threshold="10")
     page.get_by_role("button", name="Fail authentication").click()
-    # Then the console says the payment was not completed, next to the form
+    # Then the console says the payment was not completed, next to the form: Stripe.js's error, the PaymentIntent's
+    # authentication failure
     form = page.get_by_role("form", name="Online top-up by card")
-    expect(form.get_by_role("alert")).to_contain_text("The card payment was not completed")
+    expect(form.get_by_role("alert")).to_contain_text("The provided PaymentMethod has failed authentication")
+    expect(form.get_by_role("alert")).to_contain_text("(payment_intent_authentication_failure)")
     # and the wallet holds nothing, the settings are unchanged
     wallet = page.get_by_role("region", name="Wallet", exact=True)
     expect(wallet.get_by_role("definition").first).to_have_text("SGD 0.00")
@@ -227,6 +251,37 @@ def test_o3_a_card_payment_not_completed_is_said_and_credits_nothing(page, conso
         "cheque_or_tt")
     # and a new card attempt may be made from the same form
     expect(form.get_by_role("button", name="Pay by card")).to_be_enabled()
+
+
+def test_o3_a_declined_card_is_said_with_stripes_message_and_credits_nothing(page, console_stack):
+    # Given an organization's screen
+    partner = sign_in(page)
+    create_organization(page, unique("Declined Card Co"))
+    org_id = page.url.rsplit("/", 1)[1]
+    # When they top up by card with a card the issuer declines (no 3-D Secure asked)
+    started = top_up_by_card(page, "30.00", trigger="20", threshold="10", card_number=CARD_DECLINED)
+    # Then Stripe's decline message and code are said next to the form
+    form = page.get_by_role("form", name="Online top-up by card")
+    expect(form.get_by_role("alert")).to_have_text("Your card was declined. (generic_decline)")
+    expect(page.get_by_role("button", name="Complete authentication")).to_have_count(0)
+    # and a new card attempt may be made from the same form
+    expect(form.get_by_role("button", name="Pay by card")).to_be_enabled()
+    accessible(page)
+    # and the wallet holds nothing, the settings are unchanged
+    wallet = page.get_by_role("region", name="Wallet", exact=True)
+    expect(wallet.get_by_role("definition").first).to_have_text("SGD 0.00")
+    expect(page.get_by_role("form", name="Payment settings").get_by_label("Payment method")).to_have_value(
+        "cheque_or_tt")
+    # and once Stripe's webhook came, the top-up is failed with the issuer's decline code and Stripe's message
+    failed = online_top_up(console_stack.api, partner, org_id, started["id"], until="failed")
+    assert (failed["status"], failed["decline_code"], failed["failure_message"], failed["payment_id"]) == (
+        "failed", "generic_decline", "Your card was declined.", None)
+    page.reload()
+    row = page.get_by_role("table", name="Online top-ups by card, newest first").get_by_role("row").nth(1)
+    for text in ("SGD 30.00", "Failed", "generic_decline", "Your card was declined."):
+        expect(row).to_contain_text(text)
+    expect(page.get_by_role("region", name="Wallet", exact=True).get_by_role("definition").first).to_have_text(
+        "SGD 0.00")
 
 
 def test_o4_a_withdrawal_moves_the_wallet_and_one_beyond_it_is_refused(page, console_stack):
