@@ -17,7 +17,7 @@ from pydantic import BaseModel, TypeAdapter
 from shared.auth import PARTNER_ID, Principal, principal_from_event
 from shared.cursor import MAX_CURSOR
 from shared.edge import JSON, internal, proxy_response, status_of
-from shared.errors import ApiError, error_body
+from shared.errors import ApiError, Forbidden, error_body
 from shared.ids import id_pattern, is_id
 from shared.models import IsoDate
 
@@ -163,7 +163,16 @@ def handle(app: APIGatewayHttpResolver, event: dict[str, Any], context: Any) -> 
     The API speaks JSON only. Media types compare case-insensitively with parameters allowed (RFC 9110);
     a body in another type is 415 `unsupported_media_type`; a body that is not UTF-8 (API Gateway hands
     such bodies over base64-encoded), not JSON, too large, too deep or with an overlong integer is 400
-    `malformed_json`. Powertools then sees a normalized `content-type` and a body known to parse."""
+    `malformed_json`. Powertools then sees a normalized `content-type` and a body known to parse.
+
+    Before all of it, the role: a customer's staff calling a route their role lacks is 403 whatever the request
+    holds (contract, "The customer's own staff")."""
+    try:
+        principal_from_event(event)
+    except Forbidden as refused:
+        return proxy_response(status_of(refused), error_body(refused.code, refused.message))
+    except ApiError:
+        pass  # no or bad claims: the route answers as it always has (the token is read again there)
     headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
     media_type = headers.get("content-type", "").split(";")[0].strip().lower()
     body = event.get("body")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from shared.domain.organization import PaymentSettings
-from shared.errors import Conflict
+from shared.errors import Conflict, Forbidden
 from shared.vocabulary import SettingsMethod
 
 
@@ -30,6 +30,17 @@ def change_settings(current: PaymentSettings, *, method: SettingsMethod, trigger
                        "top-up and cannot be changed here.")
     return PaymentSettings(method=method, trigger_amount=trigger_amount, limit_threshold=limit_threshold,
                            auto_trigger=auto_trigger, updated_at=at)
+
+
+def customer_switch_only(current: PaymentSettings, method: SettingsMethod, trigger_amount: int,
+                         limit_threshold: int) -> None:
+    """What a customer's own admin may change here: the automatic top-up on or off, while the method is `stripe`
+    (the amounts were chosen during its online top-up); anything else is the partner's to change (403)."""
+    if current.method != "stripe":
+        raise Forbidden("Your organization's automatic top-up is set by your provider until you top up by card.")
+    if (method, trigger_amount, limit_threshold) != (current.method, current.trigger_amount, current.limit_threshold):
+        raise Forbidden("You may switch the automatic top-up on or off; its amounts are chosen when you top up by "
+                        "card.")
 
 
 def stripe_settings(trigger_amount: int, limit_threshold: int, auto_trigger: bool, at: str) -> PaymentSettings:

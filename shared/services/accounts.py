@@ -6,7 +6,7 @@ from shared.auth import Principal
 from shared.clock import utc_now_str
 from shared.cursor import Owner
 from shared.domain.organization import Organization
-from shared.domain.settings import change_settings, default_settings, settings_changed
+from shared.domain.settings import change_settings, customer_switch_only, default_settings, settings_changed
 from shared.domain.wallet import Posting, post, post_partner
 from shared.errors import Conflict, NotFound
 from shared.idempotency import Completion, Idempotency
@@ -108,9 +108,15 @@ class AccountService:
 
     def list_organizations(self, principal: Principal, name: str | None, limit: int,
                            cursor: str | None) -> OrganizationPage:
+        partner_id, own = principal.list_owner()
+        if own is not None:  # a customer's staff: their organization, if the name filter keeps it
+            org = self.store.get(Organization, own)
+            kept = (org is not None and principal.can_read_owned(org.partner_id, org.id)
+                    and (name is None or org.name.casefold().startswith(name.strip().casefold())))
+            return OrganizationPage(items=[OrganizationOut.mirror(org)] if kept and org else [], next_cursor=None)
         scope = list_scope(principal, "organizations", name=name)
-        orgs, next_cursor = self.organizations.list_by_name(principal.home_partner(), name, limit=limit,
-                                                            cursor=cursor, scope=scope)
+        orgs, next_cursor = self.organizations.list_by_name(partner_id, name, limit=limit, cursor=cursor,
+                                                            scope=scope)
         return OrganizationPage(items=[OrganizationOut.mirror(o) for o in orgs], next_cursor=next_cursor)
 
     def get_wallet(self, principal: Principal, org_id: str) -> WalletOut:
@@ -125,7 +131,7 @@ class AccountService:
         if cursor is None:  # the first page reads the owner with the entries; its cursor carries it
             if org is None:
                 raise NotFound("Organization not found.")
-            principal.check_read(org.partner_id, "Organization")
+            principal.check_read_owned(org.partner_id, org.id, "Organization")
             next_cursor = issued(codec, principal, route, Owner(org.partner_id, org_id), next_cursor)
         return LedgerEntryPage(items=[LedgerEntryOut.mirror(e) for e in entries], next_cursor=next_cursor)
 
@@ -134,7 +140,10 @@ class AccountService:
 
     def put_settings(self, principal: Principal, org_id: str, body: PaymentSettingsIn) -> SettingsOut:
         def attempt() -> SettingsOut:
-            org = self._organization(principal, org_id, write=True)
+            org = self._organization(principal, org_id, write=not principal.is_customer)
+            if principal.is_customer:
+                principal.check_top_up(org.partner_id, org.id)
+                customer_switch_only(org.settings, body.method, body.trigger_amount, body.limit_threshold)
             at = utc_now_str()
             wanted = change_settings(org.settings, method=body.method, trigger_amount=body.trigger_amount,
                                      limit_threshold=body.limit_threshold, auto_trigger=body.auto_trigger,

@@ -25,7 +25,7 @@ from shared.repositories.store import Store
 from shared.repositories.unit_of_work import UnitOfWork
 from shared.responses.invoices import InvoiceOut, InvoicePage
 from shared.responses.payments import PaymentOut
-from shared.services.common import audit, list_scope, once, with_retries
+from shared.services.common import audit, held, list_scope, once, with_retries
 from shared.services.invoicing import with_free_number, write_invoice
 
 
@@ -69,15 +69,15 @@ class AllocationService:
         invoice = self.store.get(Invoice, invoice_id)
         if invoice is None:
             raise NotFound("Invoice not found.")
-        principal.check_read(invoice.partner_id, "Invoice")
+        principal.check_read_owned(invoice.partner_id, invoice.org_id, "Invoice")
         return InvoiceOut.of_record(invoice)
 
     def list_invoices(self, principal: Principal, filters: InvoiceFilters, limit: int,
                       cursor: str | None) -> InvoicePage:
         check_date_range(filters.issued_from, filters.issued_to, "issued")
+        partner_id, filters = held(principal, filters)
         scope = list_scope(principal, "invoices", **vars(filters))
-        items, next_cursor = self.invoices.search(principal.home_partner(), filters, limit=limit, cursor=cursor,
-                                                  scope=scope)
+        items, next_cursor = self.invoices.search(partner_id, filters, limit=limit, cursor=cursor, scope=scope)
         return InvoicePage(items=[InvoiceOut.of_record(i) for i in items], next_cursor=next_cursor)
 
     # --- assignment ----------------------------------------------------------------------------------

@@ -6,7 +6,8 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable
-from typing import Any
+from dataclasses import replace
+from typing import Any, ClassVar, Protocol
 
 from pydantic import BaseModel
 
@@ -35,7 +36,7 @@ def organization_for(store: Store, principal: Principal, org_id: str, *, write: 
     if write:
         principal.check_write(org.partner_id, "Organization")
     else:
-        principal.check_read(org.partner_id, "Organization")
+        principal.check_read_owned(org.partner_id, org.id, "Organization")
     return org
 
 
@@ -44,8 +45,23 @@ def list_scope(principal: Principal, route: str, *, owner: Owner | None = None, 
     rows the list holds and the organization or payment it belongs to; a partner-wide list (None) belongs to the
     caller's own partner (403 for a token that names none)."""
     principal.require_member()
-    owner = owner or Owner(principal.home_partner())
-    return owned_scope(owner, principal.partner_id or f"platform:{principal.sub}", route, filters)
+    owner = owner or Owner(principal.list_owner()[0])
+    return owned_scope(owner, principal.tenant, route, filters)
+
+
+class OrgFiltered(Protocol):
+    """A list's filters (a dataclass) with an organization."""
+
+    __dataclass_fields__: ClassVar[dict[str, Any]]
+
+    @property
+    def org_id(self) -> str | None: ...
+
+
+def held[F: OrgFiltered](principal: Principal, filters: F) -> tuple[str, F]:
+    """The partner a list reads and its filters, held to a customer's own organization whatever they say."""
+    partner_id, org_id = principal.list_owner()
+    return partner_id, (replace(filters, org_id=org_id) if org_id else filters)
 
 
 # The scope a first page of an owned list is read under until its rows show the owner; a cursor under it is never
@@ -60,7 +76,7 @@ def cursor_scope(codec: CursorCodec, principal: Principal, route: str, resource:
     exists (the first page, read with no cursor, answers 404 like the resource)."""
     principal.require_member()
     owner = codec.owner(cursor)
-    if owner.resource != resource or not principal.can_read(owner.partner_id):
+    if owner.resource != resource or not principal.may_page(owner.partner_id):
         raise invalid_cursor()
     return list_scope(principal, route, owner=owner)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from shared.auth import Principal
 from shared.cursor import Owner
 from shared.domain.invoice import Invoice
+from shared.domain.payment import Payment
 from shared.errors import NotFound
 from shared.repositories.audit import AuditLog
 from shared.repositories.store import Store
@@ -49,7 +50,7 @@ class HistoryService:
             invoice = self.store.get(Invoice, invoice_id)
             if invoice is None:
                 raise NotFound("Invoice not found.")
-            principal.check_read(invoice.partner_id, "Invoice")
+            principal.check_read_owned(invoice.partner_id, invoice.org_id, "Invoice")
             owner = invoice.partner_id
         return self._page(principal, "invoice", invoice_id, owner, limit, cursor)
 
@@ -62,6 +63,10 @@ class HistoryService:
         records, next_cursor = self.log.page("payment", payment_id, limit=limit, cursor=None, scope=FIRST_PAGE)
         if not records:
             raise NotFound("Payment not found.")
-        principal.check_read(records[0].partner_id, "Payment")
+        if principal.is_customer:  # held to their organization: the payment as it is now (a deleted one: none)
+            payment = self.store.get(Payment, payment_id)
+            principal.check_read_owned(records[0].partner_id, payment.org_id if payment else None, "Payment")
+        else:
+            principal.check_read(records[0].partner_id, "Payment")
         next_cursor = issued(codec, principal, route, Owner(records[0].partner_id, payment_id), next_cursor)
         return AuditPage(items=[AuditOut.of_record(r) for r in records], next_cursor=next_cursor)

@@ -26,7 +26,16 @@ from shared.repositories.store import Store
 from shared.responses.accounts import WithdrawalOut, WithdrawalPage
 from shared.responses.invoices import CreditNoteOut, CreditNotePage, InvoiceOut
 from shared.responses.payments import PaymentOut
-from shared.services.common import FIRST_PAGE, audit, cursor_scope, issued, list_scope, once, organization_for
+from shared.services.common import (
+    FIRST_PAGE,
+    audit,
+    cursor_scope,
+    held,
+    issued,
+    list_scope,
+    once,
+    organization_for,
+)
 
 
 class MoneyBackService:
@@ -87,9 +96,9 @@ class MoneyBackService:
 
     def list_credit_notes(self, principal: Principal, filters: CreditNoteFilters, limit: int,
                           cursor: str | None) -> CreditNotePage:
+        partner_id, filters = held(principal, filters)
         scope = list_scope(principal, "credit_notes", **vars(filters))
-        notes, next_cursor = self.credit_notes.search(principal.home_partner(), filters, limit=limit, cursor=cursor,
-                                                      scope=scope)
+        notes, next_cursor = self.credit_notes.search(partner_id, filters, limit=limit, cursor=cursor, scope=scope)
         return CreditNotePage(items=[CreditNoteOut.mirror(n) for n in notes], next_cursor=next_cursor)
 
     # --- void invoices ------------------------------------------------------------------------------
@@ -174,7 +183,7 @@ class MoneyBackService:
         if cursor is None:  # the first page reads the owner with the withdrawals; its cursor carries it
             if org is None:
                 raise NotFound("Organization not found.")
-            principal.check_read(org.partner_id, "Organization")
+            principal.check_read_owned(org.partner_id, org.id, "Organization")
             next_cursor = issued(codec, principal, route, Owner(org.partner_id, org_id), next_cursor)
         return WithdrawalPage(items=[WithdrawalOut.mirror(w) for w in items], next_cursor=next_cursor)
 

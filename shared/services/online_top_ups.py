@@ -56,7 +56,8 @@ class OnlineTopUpService:
         `Idempotency-Key` when there is one, so a retry after a 503 resumes the same PaymentIntent."""
 
         def attempt(complete: Completion | None) -> OnlineTopUpOut:
-            org = organization_for(self.store, principal, org_id, write=True)
+            org = organization_for(self.store, principal, org_id)
+            principal.check_top_up(org.partner_id, org.id)  # the partner's finance admin, or the org's own admin
             # the trigger too, once set (auto_trigger needs one above 0): a trigger Stripe could never charge fails here
             check_chargeable({"amount": body.amount} | ({"trigger_amount": body.trigger_amount}
                                                       if body.trigger_amount else {}), org.currency)
@@ -82,7 +83,7 @@ class OnlineTopUpService:
             return uow.commit_returning(result, complete)
 
         return once(self.idempotency, principal, f"online_top_up.start:{org_id}", key, body, OnlineTopUpOut,
-                    attempt)
+                    attempt, tenant=principal.tenant if principal.is_customer else None)
 
     def _record_id(self, org: Organization, key: str, at: str) -> str:
         """The top-up id an Idempotency-Key started (kept 2 days), or a new one written for it now: a retry after a

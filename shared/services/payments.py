@@ -22,7 +22,7 @@ from shared.models import PaymentCreate, PaymentPatch
 from shared.repositories.payments import PaymentFilters, PaymentRepository
 from shared.repositories.store import Store
 from shared.responses.payments import PaymentOut, PaymentPage
-from shared.services.common import audit, list_scope, once, with_retries
+from shared.services.common import audit, held, list_scope, once, with_retries
 
 
 class PaymentService:
@@ -35,7 +35,7 @@ class PaymentService:
         payment = self.store.get(Payment, payment_id)
         if payment is None:
             raise NotFound("Payment not found.")
-        principal.check_read(payment.partner_id, "Payment")
+        principal.check_read_owned(payment.partner_id, payment.org_id, "Payment")
         return payment
 
     def create(self, principal: Principal, body: PaymentCreate, idempotency_key: str | None) -> PaymentOut:
@@ -70,9 +70,9 @@ class PaymentService:
     def list(self, principal: Principal, filters: PaymentFilters, limit: int,
              cursor: str | None) -> PaymentPage:
         check_date_range(filters.received_from, filters.received_to, "received")
+        partner_id, filters = held(principal, filters)
         scope = list_scope(principal, "payments", **vars(filters))
-        items, next_cursor = self.payments.search(principal.home_partner(), filters, limit=limit, cursor=cursor,
-                                                scope=scope)
+        items, next_cursor = self.payments.search(partner_id, filters, limit=limit, cursor=cursor, scope=scope)
         return PaymentPage(items=[PaymentOut.of_record(p) for p in items], next_cursor=next_cursor)
 
     def patch(self, principal: Principal, payment_id: str, body: PaymentPatch,
