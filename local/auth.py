@@ -32,14 +32,14 @@ def issuer_and_audience(template: Template | None = None) -> tuple[str, str]:
 
 
 def mint(sub: str, partner_id: str | None, groups: list[str], *, ttl: int = 3600, key: str | None = None,
-         now: int | None = None) -> str:
+         now: int | None = None, extra: dict[str, Any] | None = None) -> str:
     iss, aud = issuer_and_audience()
     issued = int(time.time()) if now is None else now
     claims: dict[str, Any] = {"sub": sub, "groups": groups, "iss": iss, "aud": aud, "iat": issued,
                               "exp": issued + ttl}
     if partner_id:
         claims["partner_id"] = partner_id
-    return jwt.encode(claims, key or secret(), algorithm="HS256")
+    return jwt.encode({**claims, **(extra or {})}, key or secret(), algorithm="HS256")
 
 
 def bearer_token(header: str | None) -> str | None:
@@ -99,8 +99,10 @@ def main() -> None:
     parser.add_argument("--partner", default="ptn_demo")
     parser.add_argument("--groups", default="finance-admin", help="comma-separated")
     parser.add_argument("--ttl", type=int, default=12 * 3600)
+    parser.add_argument("--org", help="a customer's own organization (with --groups org-admin or org-viewer)")
     args = parser.parse_args()
-    print(mint(args.sub, args.partner or None, [g for g in args.groups.split(",") if g], ttl=args.ttl))
+    print(mint(args.sub, args.partner or None, [g for g in args.groups.split(",") if g], ttl=args.ttl,
+               extra={"org_id": args.org} if args.org else None))
 
 
 if __name__ == "__main__":

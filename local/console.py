@@ -2,8 +2,9 @@
 
   GET  /console/...          the built single-page app (console/dist), every path without a file -> index.html
   GET  /console/config.json  its runtime configuration: local sign-in, the local Stripe's Stripe.js stand-in
-  POST /local/token          local sign-in: `{"partner_id", "role"}` -> `{"token"}`, minted as `python -m local.auth`
-                             mints it (the signing secret never leaves the stack); not deployed
+  POST /local/token          local sign-in: `{"partner_id", "role", "org_id"}` -> `{"token"}` (`org_id` for a
+                             customer's roles only), minted as `python -m local.auth` mints it (the signing secret
+                             never leaves the stack); not deployed
 
 Every console answer carries the headers the deployed distribution's response-headers policy sets (CSP without
 inline script or eval, nosniff, no framing). `python -m local.console currencies` prints the console's table of
@@ -20,13 +21,15 @@ from pathlib import Path
 from typing import Any
 
 from local.auth import mint
+from shared.ids import is_id
 from shared.money import MINOR_UNITS
 
 ROOT = Path(__file__).resolve().parent.parent
 DIST = ROOT / "console" / "dist"
 PREFIX = "/console/"
 TOKEN_PATH = "/local/token"
-ROLES = ("finance-admin", "finance-viewer")
+ROLES = ("finance-admin", "finance-viewer", "org-admin", "org-viewer")
+CUSTOMER_ROLES = ("org-admin", "org-viewer")  # a customer organization's own staff: their token names it
 PARTNER = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
@@ -77,18 +80,23 @@ def token(body: bytes) -> tuple[int, dict[str, Any]]:
     if not isinstance(request, dict):
         return 400, {"error": {"code": "validation_error", "message": "Send {\"partner_id\", \"role\"}.",
                                "details": []}}
-    partner, role = request.get("partner_id"), request.get("role")
+    partner, role, org = request.get("partner_id"), request.get("role"), request.get("org_id")
     details = []
     if not isinstance(partner, str) or not PARTNER.match(partner):
         details.append({"field": "partner_id", "message": "a partner id: letters, digits, _ or -"})
     if role not in ROLES:
         details.append({"field": "role", "message": f"one of {', '.join(ROLES)}"})
+    if role in CUSTOMER_ROLES and not (isinstance(org, str) and is_id(org, "org")):
+        details.append({"field": "org_id", "message": "a customer's staff sign in to their organization: its id, "
+                                                      "org_..."})
+    if role not in CUSTOMER_ROLES and org is not None:
+        details.append({"field": "org_id", "message": "only a customer's staff sign in to an organization"})
     if details or not isinstance(partner, str) or not isinstance(role, str):
         return 422, {"error": {"code": "validation_error", "message": "The sign-in has invalid fields.",
                                "details": details}}
-    sub = f"{role.split('-')[1]}@{partner}.local"
-    return 200, {"token": mint(sub, partner, [role], ttl=8 * 3600), "sub": sub, "partner_id": partner,
-                 "groups": [role]}
+    sub = f"{role.split('-')[1]}@{org or partner}.local"
+    token = mint(sub, partner, [role], ttl=8 * 3600, extra={"org_id": org} if org else None)
+    return 200, {"token": token, "sub": sub, "partner_id": partner, "groups": [role], "org_id": org}
 
 
 def currencies_ts() -> str:

@@ -200,7 +200,9 @@ def banner(stack: Stack, seeded: dict[str, Any] | None) -> str:
     ]
     if seeded:
         lines += ["", f"Demo data for partner {seeded['partner_id']}: {len(seeded['organizations'])} organizations,"
-                  f" {len(seeded['payments'])} payments."]
+                  f" {len(seeded['payments'])} payments.",
+                  "A customer's own staff sign in to the console with Role org-admin or org-viewer and one of:",
+                  *(f"  {o['id']}  {o['name']}" for o in seeded["organizations"])]
     return "\n".join(lines)
 
 
