@@ -215,10 +215,16 @@ class Ids:
     def __init__(self) -> None:
         self.by_kind: dict[str, list[str]] = {}
         self.owner: dict[str, str] = {}
+        self.org_of: dict[str, str | None] = {}  # the organization each seeded record belongs to (None: none)
 
-    def add(self, kind: str, value: str, owner: str) -> None:
+    def add(self, kind: str, value: str, owner: str, org: str | None = None) -> None:
         self.by_kind.setdefault(kind, []).append(value)
         self.owner[value] = owner
+        self.org_of[value] = org
+
+    def customer_org(self, partner: str) -> str:
+        """The organization whose staff the generated customer tokens are: the partner's first."""
+        return next(v for v in self.of("org") if self.owner[v] == partner)
 
     def of(self, kind: str) -> list[str]:
         return self.by_kind.get(kind, [])
@@ -522,13 +528,18 @@ def requests(case: RouteCase, ids: Ids, webhook_secret: str) -> st.SearchStrateg
         "content-type": CONTENT_TYPES, "if-match": IF_MATCH, "idempotency-key": IDEMPOTENCY_KEYS,
         "stripe-signature": st.text(max_size=20)})
 
+    # a customer organization's own staff (issue 28): the seeded partner's first organization's
+    customer = st.sampled_from(["[org-admin]", "[org-viewer]", "[org-admin finance-admin]"]).map(
+        lambda g: ("customer", {**ADMIN, "groups": g, "org_id": ids.customer_org(PARTNER)}))
+    callers = st.one_of(CALLERS, customer)
+
     def request(parts: tuple[Any, ...]) -> Request:
         (who, claimed), path_ids, query_values_, (text, encoded), head, json_type = parts
         if text is not None and "content-type" not in head and json_type:
             head = {**head, "content-type": "application/json"}
         return Request(who, claimed, path_ids, query_values_, head, text, encoded)
 
-    return st.tuples(CALLERS, path, query, body, headers, st.booleans()).map(request)
+    return st.tuples(callers, path, query, body, headers, st.booleans()).map(request)
 
 
 def seeded_requests(case: RouteCase, ids: Ids) -> list[Request]:

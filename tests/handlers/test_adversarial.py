@@ -43,7 +43,7 @@ from local.lambdas import FunctionHost, InvocationError
 from local.stripe import LocalStripe
 from local.stripe import overrides as stripe_overrides
 from local.template import Template
-from shared.auth import FINANCE_ADMIN, PLATFORM_ADMIN, parse_groups
+from shared.auth import CUSTOMER_READS, CUSTOMER_WRITES, FINANCE_ADMIN, PLATFORM_ADMIN, parse_groups
 from shared.stripe_signature import header_for
 from tests.handlers.adversarial_support import (
     BEFORE_AUTH,
@@ -128,11 +128,19 @@ class Arena:
                                                        body={"amount": 300, "method": "cheque"}, **admin(partner))
             assert status == 201, withdrawal
             assert balance(self.lambdas, partner, org) == 1_000 + 500 + 400 - 900 - 300  # the wallet is left 700
-            for kind, value in (("org", org["id"]), ("inv", invoice["id"]), ("pay", assigned["id"]),
-                                ("pay", unassigned["id"]), ("ptn", partner), ("crn", due_reduced["id"]),
-                                ("crn", credited["id"]), ("inv", void["id"]), ("inv", paid["id"]),
-                                ("pay", bounced["id"]), ("wdr", withdrawal["id"])):
-                self.ids.add(kind, value, partner)
+            # and another organization of the partner's, with an invoice and a payment allocated to it: what its
+            # staff may not see is beside what a customer's staff of the first may (issue 28)
+            sibling = create_org(self.lambdas, partner, f"Sibling {partner}")
+            sibling_invoice = self.invoice(partner, sibling, 2_000)
+            sibling_paid = record(self.lambdas, partner, org_id=sibling["id"], amount=1_500, reference="TT-SIB")
+            allocate(self.lambdas, partner, sibling_paid, (sibling_invoice, 1_500))
+            for kind, value, of in (("org", org["id"], org), ("inv", invoice["id"], org), ("pay", assigned["id"], org),
+                                    ("pay", unassigned["id"], None), ("ptn", partner, None),
+                                    ("crn", due_reduced["id"], org), ("crn", credited["id"], org),
+                                    ("inv", void["id"], org), ("inv", paid["id"], org), ("pay", bounced["id"], org),
+                                    ("wdr", withdrawal["id"], org), ("org", sibling["id"], sibling),
+                                    ("inv", sibling_invoice["id"], sibling), ("pay", sibling_paid["id"], sibling)):
+                self.ids.add(kind, value, partner, of["id"] if of else None)
         assert self.tap.mark() > 0, "the functions reach the table through the write tap"
         self.seed_items = self.watch.items(self.watch.pages())
         self.watch.remember()
@@ -235,12 +243,33 @@ def check_h4(arena: Arena, case: RouteCase, request: Request, status: int, code:
     if case.writes and may_not_write(request):
         assert status >= 400, f"H4: a caller who may not write ({request.who}) got {status} from {case.key}"
     partner = (request.claims or {}).get("partner_id")
+    if request.who == "customer":
+        check_customer(arena, case, request, status, code, body)
     owners = {arena.ids.owner[v] for v in request.path.values() if v in arena.ids.owner}
     if request.who != "platform" and owners - {partner}:
         assert status >= 400, f"H4: {partner} got {status} naming another partner's id {request.path}"
     if request.who != "platform" and partner and status < 300:
         shown = sorted(v for v, owner in arena.ids.owner.items() if owner != partner and v in body)
         assert not shown, f"H4: {partner} got {status} from {case.key} showing another partner's {shown}"
+
+
+def check_customer(arena: Arena, case: RouteCase, request: Request, status: int, code: str | None, body: str) -> None:
+    """A customer organization's own staff (issue 28): the role first (403 for a route their role lacks, an
+    org-viewer's write), and nothing of another organization, even of their partner's: not named (404), not shown."""
+    groups = parse_groups((request.claims or {}).get("groups"))
+    mine = (request.claims or {}).get("org_id")
+    allowed = case.key in CUSTOMER_READS or (case.key in CUSTOMER_WRITES and "org-admin" in groups)
+    if not allowed:
+        assert (status, code) == (403, "forbidden"), f"H4: a customer's staff got {status} {code} from {case.key}"
+        return
+    named = [v for v in request.path.values() if v in arena.ids.org_of and arena.ids.owner[v] == PARTNER]
+    foreign = [v for v in named if arena.ids.org_of[v] != mine and not v.startswith("ptn")]
+    if foreign:
+        assert status >= 400, f"H4: a customer's staff of {mine} got {status} naming {foreign} on {case.key}"
+    if status < 300:
+        shown = sorted(v for v, org in arena.ids.org_of.items()
+                       if v in body and org != mine and not v.startswith("ptn"))
+        assert not shown, f"H4: a customer's staff of {mine} got {status} from {case.key} showing {shown}"
 
 
 @pytest.mark.parametrize("case", ROUTES)
