@@ -22,8 +22,7 @@ from typing import Any
 
 from playwright.sync_api import expect
 
-from tests.browser.console import accessible
-from tests.browser.test_invoices import Api, beside
+from tests.browser.console import Api, accessible, beside
 from tests.conftest import new_partner
 from tests.stripe_console import CARD_ALWAYS_AUTHENTICATE
 
