@@ -14,6 +14,7 @@ from playwright.sync_api import expect
 from local.auth import mint
 from local.process import StackProcess
 from tests.conftest import new_partner
+from tests.stripe_console import CARD_ALWAYS_AUTHENTICATE
 
 _axe = Axe()
 
@@ -97,3 +98,28 @@ def writes(page: Any) -> list[str]:
     page.on("request", lambda r: seen.append(f"{r.method} {r.url}") if r.method != "GET" and "/local/" not in r.url
             else None)
     return seen
+
+
+def pay_by_card(page: Any, amount: str, trigger: str, threshold: str,
+                card_number: str = CARD_ALWAYS_AUTHENTICATE) -> dict[str, Any]:
+    """The online top-up form filled, a card typed into Stripe.js's card element and Pay by card clicked: Stripe.js
+    (locally, the local Stripe's stand-in) makes the card a PaymentMethod and confirms the PaymentIntent with the
+    publishable key, as in production. Answers the API's online top-up as POST gave it."""
+    form = page.get_by_role("form", name="Online top-up by card")
+    card = form.get_by_role("group", name="Card")
+    card.get_by_role("textbox", name="number").wait_for()
+    # the amount, the later automatic top-up's amounts, and a card typed into Stripe.js's card element
+    form.get_by_label("Top-up amount").fill(amount)
+    form.get_by_label("Trigger Amount").fill(trigger)
+    form.get_by_label("Limit Threshold").fill(threshold)
+    form.get_by_label("Enable/Disable Auto-trigger").check()
+    card.get_by_role("textbox", name="number").fill(card_number)
+    card.get_by_role("textbox", name="exp_month").fill("12")
+    card.get_by_role("textbox", name="exp_year").fill("31")
+    card.get_by_role("textbox", name="cvc").fill("123")
+    card.get_by_role("textbox", name="postal_code").fill("12345")
+    with page.expect_response(lambda r: r.url.endswith("/online-top-ups") and r.request.method == "POST") as sent:
+        form.get_by_role("button", name="Pay by card").click()
+    started: dict[str, Any] = sent.value.json()
+    assert sent.value.status == 201 and started["status"] == "pending" and started["client_secret"]
+    return started

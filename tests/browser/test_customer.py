@@ -22,9 +22,8 @@ from typing import Any
 
 from playwright.sync_api import expect
 
-from tests.browser.console import Api, accessible, beside
+from tests.browser.console import Api, accessible, beside, pay_by_card
 from tests.conftest import new_partner
-from tests.stripe_console import CARD_ALWAYS_AUTHENTICATE
 
 CUSTOMER_TABS = ["Wallet", "Invoices", "Top up by card", "Automatic top-up", "History"]
 
@@ -66,28 +65,6 @@ def watch(page: Any) -> list[Any]:
 def denied(responses: list[Any]) -> list[str]:
     """The API's 403 answers the browser received: a customer's screens never ask what their role may not."""
     return [f"{r.request.method} {r.url}" for r in responses if r.status == 403]
-
-
-def pay_by_card(page: Any, amount: str, trigger: str, threshold: str) -> dict[str, Any]:
-    """The Top up by card tab's form filled, the 3-D Secure test card typed into Stripe.js's card element and Pay by
-    card clicked; answers the API's online top-up as POST gave it."""
-    form = page.get_by_role("form", name="Online top-up by card")
-    card = form.get_by_role("group", name="Card")
-    card.get_by_role("textbox", name="number").wait_for()
-    form.get_by_label("Top-up amount").fill(amount)
-    form.get_by_label("Trigger Amount").fill(trigger)
-    form.get_by_label("Limit Threshold").fill(threshold)
-    form.get_by_label("Enable/Disable Auto-trigger").check()
-    card.get_by_role("textbox", name="number").fill(CARD_ALWAYS_AUTHENTICATE)
-    card.get_by_role("textbox", name="exp_month").fill("12")
-    card.get_by_role("textbox", name="exp_year").fill("31")
-    card.get_by_role("textbox", name="cvc").fill("123")
-    card.get_by_role("textbox", name="postal_code").fill("12345")
-    with page.expect_response(lambda r: r.url.endswith("/online-top-ups") and r.request.method == "POST") as sent:
-        form.get_by_role("button", name="Pay by card").click()
-    started: dict[str, Any] = sent.value.json()
-    assert sent.value.status == 201 and started["status"] == "pending" and started["client_secret"]
-    return started
 
 
 def fact(scope: Any, term: str) -> Any:
