@@ -282,6 +282,7 @@ def test_cu3_an_org_admin_sees_only_its_own_organizations_data(page, console_sta
 def test_cu4_sign_in_refusals_are_shown_beside_the_field(page, console_stack):
     # Given the sign-in screen, whose Organization field appears only for a customer's roles
     page.goto("/console/")
+    page.get_by_role("button", name="Sign in").wait_for()  # the app has read its configuration and drawn the form
     expect(page.get_by_label("Organization", exact=True)).to_have_count(0)
     options = page.get_by_label("Role").locator("option").all_inner_texts()
     assert any(o.startswith("org-admin") for o in options) and any(o.startswith("org-viewer") for o in options)

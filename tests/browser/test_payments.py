@@ -91,7 +91,7 @@ def test_p1_record_a_payment_and_allocate_it_to_two_invoices(page, console_stack
     accessible(page)
     allocation.get_by_role("button", name="Assign & Allocate").click()
     # Then the payment is allocated in full, one line per invoice
-    expect(page.get_by_role("status")).to_contain_text("Allocated to")
+    expect(page.get_by_role("status").filter(has_text="Allocated to")).to_be_visible()  # beside "Loading…"
     expect(fact(page, "Status")).to_have_text("Allocated")
     expect(fact(page, "Unallocated")).to_have_text("SGD 0.00")
     allocated = page.get_by_role("table", name="Allocated from this payment")
