@@ -9,6 +9,7 @@ payment's allocation changes an invoice.
   PTN#{ptn}      COUNTER#INVOICE      the partner's last generated invoice number
   GSI1 P#{ptn}#INV -> {issued}#{inv}; GSI2 P#{ptn}#ORGINV#{org} -> {issued}#{inv};
   GSI3 P#{ptn}#INVNAME -> {organization name}#{issued}#{inv}   (search by organization name)
+  GSI4 P#{ptn}#AR -> {"~" while due, else the day settled}#{issued}#{inv}   (aged receivables; void: absent)
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from shared.domain.allocation import MAX_PAYMENTS_PER_INVOICE, InvoiceChange
 from shared.domain.base import Record
 from shared.domain.invoice import Invoice, InvoiceCounter, number_key
 from shared.domain.organization import name_key
+from shared.domain.receivables import day_of, index_day, paid_log
 from shared.repositories.dynamo import Dynamo, serialize, to_av, values
 from shared.repositories.keys import LOCK, META, Key, UnsafeKeyPart, hashed, join, key
 from shared.repositories.mapping import Mapper, register
@@ -37,6 +39,18 @@ def org_index_pk(partner_id: str, org_id: str) -> str:
 
 def name_index_pk(partner_id: str) -> str:
     return join("P", partner_id, "INVNAME")
+
+
+def receivables_pk(partner_id: str) -> str:
+    return join("P", partner_id, "AR")
+
+
+def receivables_keys(partner_id: str, day: str | None, issued_date: str, invoice_id: str) -> dict[str, str]:
+    """The receivables index's keys (GSI4): the partner's invoices, those with something due last (`~`), the
+    settled ones by the day they were settled; none for a void invoice (docs/data-model.md, "Aged receivables")."""
+    if day is None:
+        return {}
+    return {"gsi4pk": receivables_pk(partner_id), "gsi4sk": f"{day}#{issued_date}#{invoice_id}"}
 
 
 class InvoiceNumberLock(Record):
@@ -62,7 +76,9 @@ class InvoiceMapper(Mapper[Invoice]):
         return {"amount_net": record.net_amount,  # for the status filters (derived, like a payment's status)
                 "gsi1pk": partner_index_pk(record.partner_id), "gsi1sk": order,
                 "gsi2pk": org_index_pk(record.partner_id, record.org_id), "gsi2sk": order,
-                "gsi3pk": name_index_pk(record.partner_id), "gsi3sk": f"{name_key(record.org_name)}#{order}"}
+                "gsi3pk": name_index_pk(record.partner_id), "gsi3sk": f"{name_key(record.org_name)}#{order}",
+                "paid_by_day": paid_log(record),  # seeded from the allocations if it was stored before the log
+                **receivables_keys(record.partner_id, index_day(record), record.issued_date, record.id)}
 
     def to_item(self, record: Invoice) -> dict[str, Any]:
         # A map {payment_id: {amount, allocated_at}} beside `amount_paid` (their sum), so that payments
@@ -187,7 +203,6 @@ class InvoiceRepository:
         items, next_cursor = read_page(self.db, self.cursors, query, scope=scope, limit=limit, cursor=cursor)
         return [INVOICES.from_item(i) for i in items], next_cursor
 
-
     def ids_by_number(self, partner_id: str, numbers: list[str]) -> dict[str, str]:
         """The partner's invoice ids by number (keyed by `number_key`), for the numbers that name one."""
         try:
@@ -237,6 +252,8 @@ def change_item(table: str, change: InvoiceChange, at: str) -> dict[str, Any]:
     if inv.type == "top_up" or (inv.amount_credited > 0 and change.delta < 0):
         conditions.append("#paid = :read")
         vals |= values(read=inv.amount_paid)
+    if not inv.voided_at:  # what it owes changes: its paid amount by day, and its place in the receivables index
+        _receivables(change, at, names, vals, sets, conditions)
     if change.provision:
         sets.append("#prov = :at")
     if change.entry is not None:
@@ -246,6 +263,31 @@ def change_item(table: str, change: InvoiceChange, at: str) -> dict[str, Any]:
     return {"Update": {"TableName": table, "Key": to_av(INVOICES.key(inv.id)),
                        "UpdateExpression": expression, "ConditionExpression": " AND ".join(conditions),
                        "ExpressionAttributeNames": names, "ExpressionAttributeValues": vals}}
+
+
+def _receivables(change: InvoiceChange, at: str, names: dict[str, str], vals: dict[str, Any], sets: list[str],
+                 conditions: list[str]) -> None:
+    """The day's paid amount moves by the change; the receivables key follows what it owes after it, decided from
+    the read and so conditioned on it (still due: `paid < net - delta`; settled: `paid >= net - delta`): a change
+    that crossed that line first makes this one re-read. Payments to one invoice do not conflict otherwise."""
+    inv, delta = change.invoice, change.delta
+    open_after = inv.net_amount - (inv.amount_paid + delta) > 0
+    names |= {"#log": "paid_by_day", "#g4pk": "gsi4pk", "#g4sk": "gsi4sk"}
+    vals |= values(bound=inv.net_amount - delta)
+    conditions.append("#paid < :bound" if open_after else "#paid >= :bound")
+    keys = receivables_keys(inv.partner_id, "~" if open_after else day_of(at), inv.issued_date, inv.id)
+    vals |= values(g4pk=keys["gsi4pk"], g4sk=keys["gsi4sk"])
+    sets += ["#g4pk = :g4pk", "#g4sk = :g4sk"]
+    if inv.paid_by_day is None:  # stored before the log: seeded from its allocations, exactly once
+        log = paid_log(inv)
+        log[day_of(at)] = log.get(day_of(at), 0) + delta
+        vals[":log"] = serialize(log)
+        sets.append("#log = :log")
+        conditions.append("attribute_not_exists(#log)")
+    elif delta:
+        names["#day"] = day_of(at)
+        vals |= values(logzero=0)
+        sets.append("#log.#day = if_not_exists(#log.#day, :logzero) + :d")
 
 
 def _matches(invoice: Invoice, f: InvoiceFilters) -> bool:
