@@ -205,3 +205,32 @@ def test_filters_roles_and_bad_inputs(lambdas):
         assert status == 422 and body["error"]["code"] == "validation_error", (query, body)
     missing = "org_01JZ8Q6A1B2C3D4E5F6G7H8J9K"
     assert report(lambdas, partner, org_id=missing)[1]["error"]["code"] == "not_found"
+
+
+def test_the_backfill_keys_and_seeds_invoices_stored_before_the_index_once(lambdas):
+    from shared.container import Container
+    from shared.repositories.receivables import backfill
+
+    partner = f"ptn_arb_{datetime.now(UTC).strftime('%H%M%S%f')}"
+    book = Book(lambdas, partner)
+    for org, op in ((0, "none"), (0, "pay_part"), (1, "pay_full"), (2, "void")):
+        book.add(org, 1_000, -10, 5, op)
+    # Given invoices as they were stored before the index: no receivables keys, no paid log
+    for invoice_id in book.invoices:
+        lambdas.ddb.update_item(TableName=TABLE_NAME, Key={"pk": {"S": f"INV#{invoice_id}"}, "sk": {"S": "META"}},
+                                UpdateExpression="REMOVE gsi4pk, gsi4sk, paid_by_day")
+    assert index_entries(lambdas, partner) == {}
+    db = Container.from_env().db
+    assert backfill(db, partner) == (4, 4)
+    assert backfill(db, partner) == (4, 0)  # idempotent
+    invoices = book.read()
+    index = index_entries(lambdas, partner)
+    assert set(index) == {i["id"] for i in invoices if i["status"] != "void"}
+    paid = next(i for i in invoices if i["status"] == "paid")
+    assert index[paid["id"]].startswith(paid["updated_at"][:10])
+    status, body = report(lambdas, partner)
+    assert status == 200 and sum(t["total"] for t in body["totals"]) == 1_000 + 500
+    # the next money move of a seeded invoice adds to its log
+    part = next(i for i in invoices if i["status"] == "partially_paid")
+    item = lambdas.ddb.get_item(TableName=TABLE_NAME, Key={"pk": {"S": f"INV#{part['id']}"}, "sk": {"S": "META"}})
+    assert item["Item"]["paid_by_day"]["M"][today().isoformat()]["N"] == "500"
