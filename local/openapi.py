@@ -33,6 +33,7 @@ HEADERS_REQUIRED = {("post", "/payments/{payment_id}/refunds", "Idempotency-Key"
 HEADER_DOCS = {
     "Idempotency-Key": "The same key with the same body replays the first answer and writes nothing; the same key "
                        "with another body is 409 `idempotency_key_reused`. 1 to 255 characters.",
+    "Accept": "`text/csv` answers the report as CSV (`text/csv; charset=utf-8`); anything else, JSON.",
     "If-Match": "The payment's `version` as last read (`3`, `\"3\"` or `W/\"3\"`); any other is 412 "
                 "`version_mismatch`.",
 }
