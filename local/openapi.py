@@ -135,8 +135,9 @@ def complete(document: dict[str, Any], headers: dict[tuple[str, str], list[str]]
                     "name": name, "in": "header", "required": (method, path, name) in HEADERS_REQUIRED,
                     "description": HEADER_DOCS[name],
                     # an entity tag that matches nothing is 412 (RFC 9110), whatever its form: no limits to state
-                    "schema": {"type": "string"} if name == "If-Match" else {"type": "string", "minLength": 1,
-                                                                              "maxLength": 255}})
+                    # (and any Accept is answered: JSON unless it names text/csv)
+                    "schema": {"type": "string"} if name in ("If-Match", "Accept") else {
+                        "type": "string", "minLength": 1, "maxLength": 255}})
             error = _json({"$ref": "#/components/schemas/ErrorOut"})
             if operation.get("parameters") or "requestBody" in operation:  # in the contract's shape, never Powertools'
                 operation["responses"]["422"] = {"description": operation["responses"].get("422", {}).get(

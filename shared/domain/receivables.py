@@ -94,30 +94,29 @@ class AgedRow(AgedTotal):
     oldest_due_date: str
 
 
-def _add[T: AgedTotal](into: T, name: str, amount: int) -> T:
-    return into.model_copy(update={name: getattr(into, name) + amount, "total": into.total + amount,
-                                   "invoices": into.invoices + 1})
-
-
 def aged(invoices: Iterable[Invoice], as_of: str, basis: Basis, *, currency: str | None = None,
          org_id: str | None = None) -> tuple[list[AgedRow], list[AgedTotal]]:
     """One row per organization and currency (by organization name, then id, then currency) and one total per
     currency (by currency), of the invoices with something due at `as_of`. Each row's buckets add up to its total
     and the rows to the totals, to the unit: every amount lands in exactly one bucket of one row."""
-    rows: dict[tuple[str, str], AgedRow] = {}
+    sums: dict[tuple[str, str], dict[str, int]] = {}
+    names: dict[tuple[str, str], tuple[str, str]] = {}  # (org name, oldest due date)
     for invoice in invoices:
         due = due_on(invoice, as_of)
         if due <= 0 or (currency and invoice.currency != currency) or (org_id and invoice.org_id != org_id):
             continue
         at = (invoice.org_id, invoice.currency)
-        row = rows.get(at) or AgedRow(org_id=invoice.org_id, org_name=invoice.org_name, currency=invoice.currency,
-                                      oldest_due_date=due_date_of(invoice))
-        row = _add(row, bucket(days_overdue(invoice, as_of, basis)), due)
-        rows[at] = row.model_copy(update={"oldest_due_date": min(row.oldest_due_date, due_date_of(invoice))})
-    ordered = sorted(rows.values(), key=lambda r: (r.org_name.casefold(), r.org_id, r.currency))
-    totals: dict[str, AgedTotal] = {}
-    for row in ordered:
-        total = totals.get(row.currency) or AgedTotal(currency=row.currency)
-        totals[row.currency] = total.model_copy(update={
-            **{name: getattr(total, name) + getattr(row, name) for name in (*BUCKETS, "total", "invoices")}})
-    return ordered, [totals[c] for c in sorted(totals)]
+        acc = sums.setdefault(at, dict.fromkeys((*BUCKETS, "total", "invoices"), 0))
+        acc[bucket(days_overdue(invoice, as_of, basis))] += due
+        acc["total"] += due
+        acc["invoices"] += 1
+        name, oldest = names.get(at, (invoice.org_name, due_date_of(invoice)))
+        names[at] = (name, min(oldest, due_date_of(invoice)))
+    rows = sorted((AgedRow(org_id=o, currency=c, org_name=names[(o, c)][0], oldest_due_date=names[(o, c)][1], **v)
+                   for (o, c), v in sums.items()), key=lambda r: (r.org_name.casefold(), r.org_id, r.currency))
+    totals: dict[str, dict[str, int]] = {}
+    for row in rows:
+        total = totals.setdefault(row.currency, dict.fromkeys((*BUCKETS, "total", "invoices"), 0))
+        for name in total:
+            total[name] += getattr(row, name)
+    return rows, [AgedTotal(currency=c, **totals[c]) for c in sorted(totals)]
