@@ -272,7 +272,7 @@ def _receivables(change: InvoiceChange, at: str, names: dict[str, str], vals: di
     that crossed that line first makes this one re-read. Payments to one invoice do not conflict otherwise."""
     inv, delta = change.invoice, change.delta
     open_after = inv.net_amount - (inv.amount_paid + delta) > 0
-    names |= {"#log": "paid_by_day", "#g4pk": "gsi4pk", "#g4sk": "gsi4sk"}
+    names |= {"#g4pk": "gsi4pk", "#g4sk": "gsi4sk"}
     vals |= values(bound=inv.net_amount - delta)
     conditions.append("#paid < :bound" if open_after else "#paid >= :bound")
     keys = receivables_keys(inv.partner_id, "~" if open_after else day_of(at), inv.issued_date, inv.id)
@@ -281,11 +281,11 @@ def _receivables(change: InvoiceChange, at: str, names: dict[str, str], vals: di
     if inv.paid_by_day is None:  # stored before the log: seeded from its allocations, exactly once
         log = paid_log(inv)
         log[day_of(at)] = log.get(day_of(at), 0) + delta
-        vals[":log"] = serialize(log)
+        names["#log"], vals[":log"] = "paid_by_day", serialize(log)
         sets.append("#log = :log")
         conditions.append("attribute_not_exists(#log)")
-    elif delta:
-        names["#day"] = day_of(at)
+    elif delta:  # (a change of nothing names no log: DynamoDB refuses an unused name)
+        names |= {"#log": "paid_by_day", "#day": day_of(at)}
         vals |= values(logzero=0)
         sets.append("#log.#day = if_not_exists(#log.#day, :logzero) + :d")
 

@@ -3,13 +3,16 @@ random dated money moves, against replaying them one by one; the report's rows a
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from shared.domain.invoice import CreditNoteRef, Invoice
+from shared.domain.allocation import InvoiceChange
+from shared.domain.invoice import CreditNoteRef, Invoice, InvoiceAllocation
 from shared.domain.receivables import BUCKETS, aged, bucket, due_on, index_day
+from shared.repositories.invoices import change_item
 
 START = date(2026, 1, 1)
 
@@ -96,3 +99,24 @@ def test_buckets_by_days_overdue():
     assert [bucket(d) for d in (-3, 0, 1, 30, 31, 60, 61, 90, 91)] == [
         "current", "current", "days_1_30", "days_1_30", "days_31_60", "days_31_60", "days_61_90", "days_61_90",
         "days_over_90"]
+
+
+@given(st.integers(0, 3), st.sampled_from([None, 0, 400, 1_000]), st.sampled_from([None, 0, 400, 1_000]),
+       st.booleans(), st.booleans())
+def test_every_invoice_change_names_only_what_its_update_uses(paid_before, prior, entry, logged, void):
+    """The conditional UpdateItem of any payment's change to an invoice (shared.repositories.invoices.change_item)
+    uses every name and value it declares: DynamoDB refuses the whole transaction otherwise (a change of nothing,
+    e.g. a bounce whose allocation another bounce already took back, once named a paid log it did not touch)."""
+    allocations = [InvoiceAllocation(payment_id="pay_x", amount=prior, allocated_at=f"{day(1)}T00:00:00.000Z")
+                   ] if prior else []
+    paid = sum(a.amount for a in allocations) + paid_before * 100
+    invoice = Invoice(id="inv_a", partner_id="ptn_a", org_id="org_a", org_name="A", number="INV-1", type="standard",
+                      amount=2_000, currency="SGD", issued_date=day(0), allocations=allocations, amount_paid=paid,
+                      paid_by_day={day(1): paid} if logged else None, voided_at=day(2) if void else None,
+                      created_at=f"{day(0)}T00:00:00.000Z", created_by="t", updated_at=f"{day(1)}T00:00:00.000Z")
+    change = InvoiceChange(invoice=invoice, payment_id="pay_x", entry=InvoiceAllocation(
+        payment_id="pay_x", amount=entry, allocated_at=f"{day(3)}T00:00:00.000Z") if entry else None)
+    update = change_item("t", change, f"{day(3)}T00:00:00.000Z")["Update"]
+    used = update["UpdateExpression"] + " " + update["ConditionExpression"]
+    assert set(update["ExpressionAttributeNames"]) == set(re.findall(r"#\w+", used))
+    assert set(update["ExpressionAttributeValues"]) == set(re.findall(r":\w+", used))
