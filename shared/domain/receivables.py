@@ -10,6 +10,7 @@ day is the one a caller would have read at the end of that day. Void invoices ne
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date
 from typing import Literal
 
@@ -38,13 +39,43 @@ def paid_log(invoice: Invoice) -> dict[str, int]:
     return log
 
 
-def due_on(invoice: Invoice, as_of: str) -> int:
+@dataclass(frozen=True, slots=True)
+class Receivable:
+    """What the report needs of an invoice, and nothing else: read from the receivables index with a projection of
+    these attributes and parsed without building the whole `Invoice` (shared.repositories.receivables)."""
+
+    id: str
+    org_id: str
+    org_name: str
+    currency: str
+    amount: int
+    issued_date: str
+    due_date: str | None
+    paid_by_day: dict[str, int]
+    credits: tuple[tuple[str, int], ...]  # (UTC day made, amount) of each credit note
+    void: bool = False
+
+    @classmethod
+    def of(cls, invoice: Invoice) -> Receivable:
+        return cls(id=invoice.id, org_id=invoice.org_id, org_name=invoice.org_name, currency=invoice.currency,
+                   amount=invoice.amount, issued_date=invoice.issued_date, due_date=invoice.due_date,
+                   paid_by_day=paid_log(invoice), credits=tuple((day_of(c.created_at), c.amount)
+                                                                for c in invoice.credit_notes),
+                   void=invoice.voided_at is not None)
+
+
+def receivable(invoice: Invoice | Receivable) -> Receivable:
+    return invoice if isinstance(invoice, Receivable) else Receivable.of(invoice)
+
+
+def due_on(invoice: Invoice | Receivable, as_of: str) -> int:
     """What the invoice still asked for at the end of `as_of` (0 before it was issued, and when void)."""
-    if invoice.voided_at or invoice.issued_date > as_of:
+    r = receivable(invoice)
+    if r.void or r.issued_date > as_of:
         return 0
-    paid = sum(amount for day, amount in paid_log(invoice).items() if day <= as_of)
-    credited = sum(c.amount for c in invoice.credit_notes if day_of(c.created_at) <= as_of)
-    return max(0, invoice.amount - credited - paid)
+    paid = sum(amount for day, amount in r.paid_by_day.items() if day <= as_of)
+    credited = sum(amount for day, amount in r.credits if day <= as_of)
+    return max(0, r.amount - credited - paid)
 
 
 def index_day(invoice: Invoice) -> str | None:
@@ -56,12 +87,12 @@ def index_day(invoice: Invoice) -> str | None:
     return OPEN if invoice.amount_due > 0 else day_of(invoice.updated_at)
 
 
-def due_date_of(invoice: Invoice) -> str:
+def due_date_of(invoice: Invoice | Receivable) -> str:
     """An invoice without a due date is due on its issued date."""
     return invoice.due_date or invoice.issued_date
 
 
-def days_overdue(invoice: Invoice, as_of: str, basis: Basis) -> int:
+def days_overdue(invoice: Invoice | Receivable, as_of: str, basis: Basis) -> int:
     """Days past its due date (basis `due_date`) or its issued date (basis `issued_date`) at `as_of`."""
     since = invoice.issued_date if basis == "issued_date" else due_date_of(invoice)
     return (date.fromisoformat(as_of) - date.fromisoformat(since)).days
@@ -94,14 +125,14 @@ class AgedRow(AgedTotal):
     oldest_due_date: str
 
 
-def aged(invoices: Iterable[Invoice], as_of: str, basis: Basis, *, currency: str | None = None,
+def aged(invoices: Iterable[Invoice | Receivable], as_of: str, basis: Basis, *, currency: str | None = None,
          org_id: str | None = None) -> tuple[list[AgedRow], list[AgedTotal]]:
     """One row per organization and currency (by organization name, then id, then currency) and one total per
     currency (by currency), of the invoices with something due at `as_of`. Each row's buckets add up to its total
     and the rows to the totals, to the unit: every amount lands in exactly one bucket of one row."""
     sums: dict[tuple[str, str], dict[str, int]] = {}
     names: dict[tuple[str, str], tuple[str, str]] = {}  # (org name, oldest due date)
-    for invoice in invoices:
+    for invoice in map(receivable, invoices):
         due = due_on(invoice, as_of)
         if due <= 0 or (currency and invoice.currency != currency) or (org_id and invoice.org_id != org_id):
             continue

@@ -9,11 +9,13 @@ payment's allocation changes an invoice.
   PTN#{ptn}      COUNTER#INVOICE      the partner's last generated invoice number
   GSI1 P#{ptn}#INV -> {issued}#{inv}; GSI2 P#{ptn}#ORGINV#{org} -> {issued}#{inv};
   GSI3 P#{ptn}#INVNAME -> {organization name}#{issued}#{inv}   (search by organization name)
-  GSI4 P#{ptn}#AR -> {"~" while due, else the day settled}#{issued}#{inv}   (aged receivables; void: absent)
+  GSI4 P#{ptn}#AR#{shard} -> {"~" while due, else the day settled}#{issued}#{inv}   (aged receivables; void:
+       absent; shard: a hash of the invoice id, 0..RECEIVABLES_SHARDS-1, the shards read in parallel)
 """
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,16 +43,26 @@ def name_index_pk(partner_id: str) -> str:
     return join("P", partner_id, "INVNAME")
 
 
-def receivables_pk(partner_id: str) -> str:
-    return join("P", partner_id, "AR")
+RECEIVABLES_SHARDS = 8  # a partner's receivables index is split in this many partitions, read in parallel
+
+
+def receivables_shard(invoice_id: str) -> int:
+    """The invoice's shard of its partner's receivables index: a stable hash of its id (never changes)."""
+    return zlib.crc32(invoice_id.encode()) % RECEIVABLES_SHARDS
+
+
+def receivables_pk(partner_id: str, shard: int) -> str:
+    return join("P", partner_id, "AR", shard)
 
 
 def receivables_keys(partner_id: str, day: str | None, issued_date: str, invoice_id: str) -> dict[str, str]:
-    """The receivables index's keys (GSI4): the partner's invoices, those with something due last (`~`), the
-    settled ones by the day they were settled; none for a void invoice (docs/data-model.md, "Aged receivables")."""
+    """The receivables index's keys (GSI4): the partner's invoices in its shard, those with something due last
+    (`~`), the settled ones by the day they were settled; none for a void invoice (docs/data-model.md, "Aged
+    receivables")."""
     if day is None:
         return {}
-    return {"gsi4pk": receivables_pk(partner_id), "gsi4sk": f"{day}#{issued_date}#{invoice_id}"}
+    return {"gsi4pk": receivables_pk(partner_id, receivables_shard(invoice_id)),
+            "gsi4sk": f"{day}#{issued_date}#{invoice_id}"}
 
 
 class InvoiceNumberLock(Record):
@@ -138,8 +150,9 @@ class InvoiceFilters:
     number: str | None = None
     issued_from: str | None = None
     issued_to: str | None = None
-    status: str | None = None
+    status: str | None = None  # one of STATUS_FILTERS, or several joined by commas (any of them)
     type: str | None = None
+    sort: str | None = None  # None: newest issued first; "due_date": oldest due first (no due date: its issued date)
 
 
 class InvoiceRepository:
@@ -187,8 +200,9 @@ class InvoiceRepository:
             names["#issued"] = "issued_date"
             vals |= values(lo=f.issued_from or "0000-00-00", hi=f.issued_to or "9999-99-99")
             clauses.append("#issued BETWEEN :lo AND :hi")
-        if f.status is not None:
-            clause = STATUS_FILTERS[f.status]
+        if f.status is not None:  # one status, or several (comma-separated): any of them
+            each = [STATUS_FILTERS[s] for s in f.status.split(",")]
+            clause = each[0] if len(each) == 1 else " OR ".join(f"({c})" for c in each)
             names |= {k: v for k, v in (("#paid", "amount_paid"), ("#net", "amount_net"), ("#prov", "provisioned_at"),
                                         ("#void", "voided_at")) if k in clause}
             if ":zero" in clause:
@@ -198,10 +212,38 @@ class InvoiceRepository:
             names["#type"] = "type"
             vals |= values(f_type=f.type)
             clauses.append("#type = :f_type")
+        if len(clauses) > 1:  # (DynamoDB refuses redundant parentheses: only where an OR meets an AND)
+            clauses = [f"({c})" if " OR " in c else c for c in clauses]
         query = PageQuery(condition, names, vals, index=index, forward=False,
                           filter_expression=" AND ".join(clauses) or None)
+        if f.sort == "due_date":
+            return self._by_due_date(query, limit=limit, cursor=cursor, scope=scope)
         items, next_cursor = read_page(self.db, self.cursors, query, scope=scope, limit=limit, cursor=cursor)
         return [INVOICES.from_item(i) for i in items], next_cursor
+
+    def _by_due_date(self, query: PageQuery, *, limit: int, cursor: str | None,
+                     scope: str) -> tuple[list[Invoice], str | None]:
+        """Oldest due first (then issued, then id): every invoice the filters select is read (for the aged
+        receivables' drill-down, one organization's unpaid and partially paid ones: its index, filtered), ordered,
+        and the page taken after the cursor's place in that order (a signed position, not an offset: an invoice
+        paid meanwhile does not shift the next page)."""
+        after = self.cursors.decode(cursor, scope) if cursor is not None else None
+        items = self.db.query_all(key_condition=query.key_condition, names=query.names, vals=query.vals,
+                                  index=query.index, filter_expression=query.filter_expression)
+
+        def place(item: dict[str, Any]) -> tuple[str, str, str]:
+            return (item.get("due_date") or item["issued_date"], item["issued_date"], item["id"])
+
+        ordered = sorted(items, key=place)
+        if after is not None:
+            mark = (after["due"], after["issued"], after["id"])
+            ordered = [i for i in ordered if place(i) > mark]
+        page = ordered[:limit]
+        if len(ordered) <= limit:
+            return [INVOICES.from_item(i) for i in page], None
+        due, issued, last = place(page[-1])
+        return [INVOICES.from_item(i) for i in page], self.cursors.encode({"due": due, "issued": issued, "id": last},
+                                                                         scope)
 
     def ids_by_number(self, partner_id: str, numbers: list[str]) -> dict[str, str]:
         """The partner's invoice ids by number (keyed by `number_key`), for the numbers that name one."""
@@ -295,5 +337,5 @@ def _matches(invoice: Invoice, f: InvoiceFilters) -> bool:
             and (f.org_name is None or name_key(invoice.org_name).startswith(name_key(f.org_name)))
             and (f.issued_from is None or invoice.issued_date >= f.issued_from)
             and (f.issued_to is None or invoice.issued_date <= f.issued_to)
-            and (f.status is None or invoice.status == f.status)
+            and (f.status is None or invoice.status in f.status.split(","))
             and (f.type is None or invoice.type == f.type))

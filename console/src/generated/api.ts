@@ -5276,8 +5276,11 @@ export interface operations {
                 number?: string | null;
                 issued_from?: string | null;
                 issued_to?: string | null;
-                status?: ("unpaid" | "partially_paid" | "paid" | "provisioned" | "void") | null;
+                /** @description One status or several separated by commas (`unpaid,partially_paid`): invoices in any of them */
+                status?: string | null;
                 type?: ("standard" | "top_up") | null;
+                /** @description `due_date`: the oldest due first (an invoice without a due date is due on its issued date); left out: the newest issued first */
+                sort?: "due_date" | null;
                 limit?: number;
                 cursor?: string | null;
             };
@@ -5287,7 +5290,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Invoices, newest issued first */
+            /** @description Invoices, newest issued first (`sort=due_date`: oldest due first) */
             200: {
                 headers: {
                     [name: string]: unknown;
