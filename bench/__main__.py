@@ -1,6 +1,7 @@
 """`make bench`: prints every figure; asserts nothing."""
 
 from bench import (
+    aged_receivables,
     bounded_items,
     coldstart,
     console,
@@ -16,6 +17,6 @@ from bench import (
 
 if __name__ == "__main__":
     for section in (coldstart.main, host.main, requests.main, webhook.main, stripe_edges.main, hot_invoice.main,
-                    throughput.main, bounded_items.main, sweep.main, invoice_history.main,
+                    throughput.main, bounded_items.main, sweep.main, invoice_history.main, aged_receivables.main,
                     console.main):
         print("\n".join(section()), end="\n\n", flush=True)

@@ -33,6 +33,7 @@ HEADERS_REQUIRED = {("post", "/payments/{payment_id}/refunds", "Idempotency-Key"
 HEADER_DOCS = {
     "Idempotency-Key": "The same key with the same body replays the first answer and writes nothing; the same key "
                        "with another body is 409 `idempotency_key_reused`. 1 to 255 characters.",
+    "Accept": "`text/csv` answers the report as CSV (`text/csv; charset=utf-8`); anything else, JSON.",
     "If-Match": "The payment's `version` as last read (`3`, `\"3\"` or `W/\"3\"`); any other is 412 "
                 "`version_mismatch`.",
 }
@@ -134,8 +135,9 @@ def complete(document: dict[str, Any], headers: dict[tuple[str, str], list[str]]
                     "name": name, "in": "header", "required": (method, path, name) in HEADERS_REQUIRED,
                     "description": HEADER_DOCS[name],
                     # an entity tag that matches nothing is 412 (RFC 9110), whatever its form: no limits to state
-                    "schema": {"type": "string"} if name == "If-Match" else {"type": "string", "minLength": 1,
-                                                                              "maxLength": 255}})
+                    # (and any Accept is answered: JSON unless it names text/csv)
+                    "schema": {"type": "string"} if name in ("If-Match", "Accept") else {
+                        "type": "string", "minLength": 1, "maxLength": 255}})
             error = _json({"$ref": "#/components/schemas/ErrorOut"})
             if operation.get("parameters") or "requestBody" in operation:  # in the contract's shape, never Powertools'
                 operation["responses"]["422"] = {"description": operation["responses"].get("422", {}).get(

@@ -23,6 +23,7 @@ if TYPE_CHECKING:  # the services import their repositories; only the routes tha
     from shared.repositories.organizations import OrganizationRepository
     from shared.repositories.partner_wallets import PartnerWalletRepository
     from shared.repositories.payments import PaymentRepository
+    from shared.repositories.receivables import ReceivablesRepository
     from shared.repositories.store import Store
     from shared.repositories.stripe_pending import StripePendingRepository
     from shared.services.accounts import AccountService
@@ -37,6 +38,7 @@ if TYPE_CHECKING:  # the services import their repositories; only the routes tha
     from shared.services.online_top_ups import OnlineTopUpService
     from shared.services.payments import PaymentService
     from shared.services.reconciliation import Reconciliation
+    from shared.services.reports import ReportService
     from shared.services.stripe_webhooks import StripeWebhookService
     from shared.services.sweep import Sweep
     from shared.stripe_gateway import Deadline, StripeGateway
@@ -165,7 +167,19 @@ class Container:
 
         return PartnerWalletRepository(self.db)
 
+    @cached_property
+    def receivables(self) -> ReceivablesRepository:
+        from shared.repositories.receivables import ReceivablesRepository
+
+        return ReceivablesRepository(self.db)
+
     # --- use cases ---------------------------------------------------------------------------------------
+    @cached_property
+    def reports(self) -> ReportService:
+        from shared.services.reports import ReportService
+
+        return ReportService(self.store, self.receivables)
+
     @cached_property
     def accounts(self) -> AccountService:
         from shared.services.accounts import AccountService

@@ -1,7 +1,7 @@
 """Invoices, assignment, allocation and wallet top-ups (shared.services.allocation), credit notes, void invoices and
 bounced payments (shared.services.money_back), card refunds (shared.services.card_money_back): their thin HTTP edge."""
 
-from typing import Annotated
+from typing import Annotated, Literal, get_args
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler.openapi.params import Query
@@ -49,15 +49,30 @@ def create_invoice(body: InvoiceCreate):
                          R.InvoiceOut)
 
 
-@app.get("/invoices", responses=documented(200, R.InvoicePage, "Invoices, newest issued first", 422))
+_STATUS = "(" + "|".join(get_args(InvoiceStatus)) + ")"
+StatusesQuery = Annotated[str | None, Query(
+    pattern=f"^{_STATUS}(,{_STATUS})*$",
+    description="One status or several separated by commas (`unpaid,partially_paid`): invoices in any of them")]
+
+
+def statuses(status: str | None) -> str | None:
+    """The statuses asked for, each once, in one order (the same filter is the same list: its cursors)."""
+    return None if status is None else ",".join(sorted(set(status.split(","))))
+
+
+@app.get("/invoices", responses=documented(200, R.InvoicePage,
+                                           "Invoices, newest issued first (`sort=due_date`: oldest due first)", 422))
 def list_invoices(org_id: OrgIdQuery = None,
                   org_name: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
                   number: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
                   issued_from: DateQuery = None, issued_to: DateQuery = None,
-                  status: InvoiceStatus | None = None, type: InvoiceType | None = None,
+                  status: StatusesQuery = None, type: InvoiceType | None = None,
+                  sort: Annotated[Literal["due_date"] | None, Query(
+                      description="`due_date`: the oldest due first (an invoice without a due date is due on its "
+                                  "issued date); left out: the newest issued first")] = None,
                   limit: Limit = 50, cursor: Cursor = None):
     filters = InvoiceFilters(org_id=org_id, org_name=org_name, number=number, issued_from=issued_from,
-                             issued_to=issued_to, status=status, type=type)
+                             issued_to=issued_to, status=statuses(status), type=type, sort=sort)
     return json_response(200, deps.allocation.list_invoices(principal(app), filters, limit, cursor), R.InvoicePage)
 
 

@@ -41,6 +41,10 @@ class Invoice(Record):
     void_reason: str | None = None
     provisioned_at: str | None = None
     automatic: bool = False  # issued by the daily automatic top-up
+    # What its payments changed `amount_paid` by, per UTC day of the change (added with every allocation, release
+    # and bounce, in the same update): the amounts of a past day (shared.domain.receivables). None: stored before
+    # the log (the receivables backfill, or the invoice's next write, seeds it from its allocations).
+    paid_by_day: dict[str, int] | None = None
     created_at: str
     created_by: str
     updated_at: str

@@ -43,6 +43,7 @@ if TYPE_CHECKING:
         InvoicePage,
     )
     from shared.responses.payments import PaymentAllocationOut, PaymentOut, PaymentPage, RefundListOut, RefundOut
+    from shared.responses.reports import AgedReceivablesOut, AgedRowOut, AgedTotalOut
     from shared.responses.runs import ReconciliationRun, SweepRun, WebhookOutcome
 
 _HOME = {
@@ -53,6 +54,7 @@ _HOME = {
     "invoices": ("CreditNoteOut", "CreditNotePage", "InvoiceAllocationOut", "InvoiceCreditNoteOut", "InvoiceOut",
                  "InvoicePage"),
     "payments": ("PaymentAllocationOut", "PaymentOut", "PaymentPage", "RefundListOut", "RefundOut"),
+    "reports": ("AgedReceivablesOut", "AgedRowOut", "AgedTotalOut"),
     "runs": ("ReconciliationRun", "SweepRun", "WebhookOutcome"),
 }
 _MODULE_OF = {name: module for module, names in _HOME.items() for name in names}
@@ -64,6 +66,7 @@ __all__ = [  # noqa: RUF022 - the documented helpers, then the models
     "OnlineTopUpOut", "OnlineTopUpPage", "OrganizationOut", "OrganizationPage", "PartnerLedgerEntryOut",
     "PartnerWalletOut", "PaymentAllocationOut", "PaymentOut", "PaymentPage", "RefundListOut", "RefundOut",
     "SettingsOut", "WalletOut", "WithdrawalOut", "WithdrawalPage", "ReconciliationRun", "SweepRun", "WebhookOutcome",
+    "AgedReceivablesOut", "AgedRowOut", "AgedTotalOut",
 ]
 
 

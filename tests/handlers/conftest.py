@@ -48,6 +48,9 @@ class Lambdas:
     def allocation(self, name: str, **kw: Any) -> tuple[int, Any]:
         return self.call("AllocationFunction", load_event(f"allocation/{name}.json", **kw))
 
+    def reports(self, name: str, **kw: Any) -> tuple[int, Any]:
+        return self.call("ReportsFunction", load_event(f"reports/{name}.json", **kw))
+
     def snapshot(self) -> list[dict[str, Any]]:
         return snapshot(self.ddb, TABLE_NAME)
 

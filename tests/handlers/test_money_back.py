@@ -287,6 +287,14 @@ def test_invoice_status_filters_agree_with_the_status_after_credit_notes(lambdas
     for status in ("unpaid", "partially_paid", "paid", "provisioned", "void"):
         assert set(invoice_ids(lambdas, partner, status=status)) == {i for i, s in statuses.items() if s == status}
     assert get_invoice(lambdas, partner, whole)["amount_due"] == 1
+    # And several statuses list the invoices of any of them (the aged receivables' drill-down), each once
+    for several in ("unpaid,partially_paid", "partially_paid,unpaid,unpaid", "paid,void", "unpaid,paid,partially_paid"):
+        listed = invoice_ids(lambdas, partner, status=several)
+        assert sorted(listed) == sorted(i for i, s in statuses.items() if s in several.split(",")), several
+    assert invoice_ids(lambdas, partner, status="unpaid,partially_paid", org_id=org["id"], limit="1") == [whole["id"]]
+    for bad in ("unpaid,", ",unpaid", "unpaid,due", "unpaid partially_paid", "UNPAID"):
+        status, body = lambdas.allocation("list_invoices", query={"status": bad}, **viewer(partner))
+        assert status == 422 and body["error"]["code"] == "validation_error", (bad, body)
 
 
 def test_credit_note_of_the_largest_amount(lambdas, partner):
@@ -812,3 +820,49 @@ def test_bounce_idempotency(lambdas, partner):
             "idempotency_key_reused")
     bal, entries = ledger_sums(lambdas, partner, org)
     assert bal == 0 and [(e["type"], e["amount"]) for e in entries] == [("reversal", -2_000), ("top_up", 2_000)]
+
+
+def test_the_aged_receivables_drill_down_lists_what_is_due_oldest_due_first_page_by_page(lambdas, partner):
+    """`GET /invoices?org_id=&status=unpaid,partially_paid&sort=due_date` (contract, "Aged receivables"): the
+    organization's invoices with something due, the oldest due first (no due date: its issued date; ties by issued
+    date, then id), paged with cursors bound to the sort; another organization's and settled ones never listed."""
+    org, other = create_org(lambdas, partner), create_org(lambdas, partner, "Beta Logistics")
+    due = {}  # invoice id -> the due date it sorts by
+    for n, (issued, due_date) in enumerate((("2026-10-05", "2026-12-01"), ("2026-09-01", None),
+                                            ("2026-10-01", "2026-10-20"), ("2026-08-15", "2026-11-30"),
+                                            ("2026-10-02", "2026-10-20"), ("2026-07-01", "2027-01-01"))):
+        extra = {"due_date": due_date} if due_date else {}
+        inv = invoice(lambdas, partner, org, 1_000 + n, issued=issued, **extra)
+        due[inv["id"]] = (due_date or issued, issued, inv["id"])
+    paid, part = invoice(lambdas, partner, org, 500, issued="2026-06-01"), invoice(lambdas, partner, org, 800,
+                                                                                   issued="2026-06-02")
+    payment = record(lambdas, partner, org_id=org["id"], amount=900)
+    allocate(lambdas, partner, payment, (paid, 500), (part, 400))
+    due[part["id"]] = ("2026-06-02", "2026-06-02", part["id"])
+    elsewhere = invoice(lambdas, partner, other, 700, issued="2026-01-01")
+    expected = sorted(due, key=lambda i: due[i])
+    query = {"org_id": org["id"], "status": "unpaid,partially_paid", "sort": "due_date"}
+    assert invoice_ids(lambdas, partner, **query) == expected
+    # page by page: the same order, each invoice once
+    seen, cursor = [], None
+    while True:
+        status, page = lambdas.allocation("list_invoices", query={**query, "limit": "3",
+                                                                  **({"cursor": cursor} if cursor else {})},
+                                          **viewer(partner))
+        assert status == 200, page
+        seen += [i["id"] for i in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == expected
+    # a cursor of the due-date order is not one of the newest-issued order (400), and `sort` takes due_date only
+    status, page = lambdas.allocation("list_invoices", query={**query, "limit": "3"}, **viewer(partner))
+    del query["sort"]
+    status, body = lambdas.allocation("list_invoices", query={**query, "cursor": page["next_cursor"]},
+                                      **viewer(partner))
+    assert status == 400, body
+    status, body = lambdas.allocation("list_invoices", query={"sort": "amount"}, **viewer(partner))
+    assert status == 422 and body["error"]["code"] == "validation_error", body
+    # without filters, due-date order too: every invoice of the partner, the oldest due first
+    listed = invoice_ids(lambdas, partner, sort="due_date", limit="100")
+    assert listed[:2] == [elsewhere["id"], paid["id"]] and len(listed) == len(due) + 2

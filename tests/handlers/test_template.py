@@ -43,7 +43,7 @@ def test_table_has_streams_pitr_ttl_and_the_indexes_the_code_uses():
     assert props["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
     assert props["StreamSpecification"]["StreamViewType"] == "NEW_AND_OLD_IMAGES"
     assert props["TimeToLiveSpecification"]["AttributeName"] == "expiration"
-    assert {g["IndexName"] for g in props["GlobalSecondaryIndexes"]} == {"GSI1", "GSI2", "GSI3"}
+    assert {g["IndexName"] for g in props["GlobalSecondaryIndexes"]} == {"GSI1", "GSI2", "GSI3", "GSI4"}
 
 
 def test_policies_are_least_privilege():
@@ -62,7 +62,8 @@ def test_policies_are_least_privilege():
                 assert not {"dynamodb:Scan", "dynamodb:DeleteTable"} & set(actions)
 
 
-@pytest.mark.parametrize("function", ["AccountsFunction", "PaymentsFunction", "AllocationFunction"])
+@pytest.mark.parametrize("function", ["AccountsFunction", "PaymentsFunction", "AllocationFunction",
+                                      "ReportsFunction"])
 def test_the_openapi_document_states_each_routes_real_status_and_body(lambdas, function):
     # Given a function's OpenAPI document (from its resolver)
     doc = lambdas.host.load_module(function).app.get_openapi_schema().model_dump(by_alias=True, exclude_none=True)

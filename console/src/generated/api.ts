@@ -266,6 +266,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/reports/aged-receivables": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** GET /reports/aged-receivables */
+        get: operations["aged_receivables_reports_aged_receivables_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/invoices/{invoice_id}": {
         parameters: {
             query?: never;
@@ -1059,6 +1076,64 @@ export interface components {
             invoice_number?: string | null;
             /** Remark */
             remark?: string | null;
+        };
+        /** AgedReceivablesOut */
+        AgedReceivablesOut: {
+            /** As Of */
+            as_of: string;
+            /**
+             * Basis
+             * @enum {string}
+             */
+            basis: "due_date" | "issued_date";
+            /** Rows */
+            rows: components["schemas"]["AgedRowOut"][];
+            /** Totals */
+            totals: components["schemas"]["AgedTotalOut"][];
+        };
+        /** AgedRowOut */
+        AgedRowOut: {
+            /** Currency */
+            currency: string;
+            /** Current */
+            current: number;
+            /** Days 1 30 */
+            days_1_30: number;
+            /** Days 31 60 */
+            days_31_60: number;
+            /** Days 61 90 */
+            days_61_90: number;
+            /** Days Over 90 */
+            days_over_90: number;
+            /** Total */
+            total: number;
+            /** Invoices */
+            invoices: number;
+            /** Org Id */
+            org_id: string;
+            /** Org Name */
+            org_name: string;
+            /** Oldest Due Date */
+            oldest_due_date: string;
+        };
+        /** AgedTotalOut */
+        AgedTotalOut: {
+            /** Currency */
+            currency: string;
+            /** Current */
+            current: number;
+            /** Days 1 30 */
+            days_1_30: number;
+            /** Days 31 60 */
+            days_31_60: number;
+            /** Days 61 90 */
+            days_61_90: number;
+            /** Days Over 90 */
+            days_over_90: number;
+            /** Total */
+            total: number;
+            /** Invoices */
+            invoices: number;
         };
         /**
          * AllocationLine
@@ -3665,6 +3740,107 @@ export interface operations {
             };
         };
     };
+    aged_receivables_reports_aged_receivables_get: {
+        parameters: {
+            query?: {
+                as_of?: string | null;
+                basis?: "due_date" | "issued_date";
+                currency?: string | null;
+                org_id?: string | null;
+            };
+            header?: {
+                /** @description `text/csv` answers the report as CSV (`text/csv; charset=utf-8`); anything else, JSON. */
+                Accept?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The aged receivables at the end of `as_of` (`Accept: text/csv`: the same report as CSV: a header row, one row per organization and currency, one `TOTAL` row per currency) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AgedReceivablesOut"];
+                    "text/csv": string;
+                };
+            };
+            /** @description Malformed request (bad JSON, bad cursor) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description No or invalid token; or API Gateway's own: No token, or a token the JWT authorizer cannot verify (with `WWW-Authenticate: Bearer`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"] | components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description The role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not found, or another partner's; or API Gateway's own: No such route (API Gateway's own answer), or the function's: not found, or another partner's */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"] | components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description The request body is over the HTTP API's 10 MB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description Field validation; `card_amount_not_allowed`; Stripe refused it (`payment_provider_refused`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The stage's throttle */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description The function failed, died or answered something malformed */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+        };
+    };
     get_invoice_invoices__invoice_id__get: {
         parameters: {
             query?: never;
@@ -5100,8 +5276,11 @@ export interface operations {
                 number?: string | null;
                 issued_from?: string | null;
                 issued_to?: string | null;
-                status?: ("unpaid" | "partially_paid" | "paid" | "provisioned" | "void") | null;
+                /** @description One status or several separated by commas (`unpaid,partially_paid`): invoices in any of them */
+                status?: string | null;
                 type?: ("standard" | "top_up") | null;
+                /** @description `due_date`: the oldest due first (an invoice without a due date is due on its issued date); left out: the newest issued first */
+                sort?: "due_date" | null;
                 limit?: number;
                 cursor?: string | null;
             };
@@ -5111,7 +5290,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Invoices, newest issued first */
+            /** @description Invoices, newest issued first (`sort=due_date`: oldest due first) */
             200: {
                 headers: {
                     [name: string]: unknown;
