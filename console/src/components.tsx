@@ -129,10 +129,23 @@ export function Pager(props: {
 const MONEY_FIELDS = new Set(["amount", "balance", "trigger_amount", "limit_threshold", "refund_held", "amount_paid",
   "amount_credited", "allocated_amount", "unallocated_amount"]);
 
+type Change = { from?: unknown; to?: unknown };
+
+/** A change that holds changes (a top-up's `payment_settings`: each field from -> to). */
+function nestedChanges(value: object): [string, Change][] | null {
+  const entries = Object.entries(value);
+  const isChange = (c: unknown): c is Change => typeof c === "object" && c !== null && ("from" in c || "to" in c);
+  return entries.length > 0 && entries.every(([, c]) => isChange(c)) ? (entries as [string, Change][]) : null;
+}
+
 function shown(value: unknown, field: string, currency: string | undefined): string {
   if (value === null || value === undefined) return "—";
   if (currency && MONEY_FIELDS.has(field) && typeof value === "number") return formatMoney(value, currency);
   if (typeof value === "string" || typeof value === "number" || typeof value === "boolean") return String(value);
+  const nested = typeof value === "object" ? nestedChanges(value) : null;
+  if (nested) {
+    return nested.map(([name, c]) => `${name}: ${shown(c.from, name, currency)} → ${shown(c.to, name, currency)}`).join("; ");
+  }
   return JSON.stringify(value);
 }
 

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import datetime
+import re
+import uuid
 from typing import Any
 
+import requests
 from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import expect
 
+from local.auth import mint
+from local.process import StackProcess
 from tests.conftest import new_partner
+from tests.stripe_console import CARD_ALWAYS_AUTHENTICATE
 
 _axe = Axe()
 
@@ -28,3 +36,90 @@ def accessible(page: Any) -> None:
     bad = [(v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3])
            for v in results.response["violations"] if v["impact"] in ("serious", "critical")]
     assert bad == [], bad
+
+
+class Api:
+    """The finance API with a finance-admin token of `partner`: a test's Given steps that are not its subject."""
+
+    def __init__(self, stack: StackProcess, partner: str) -> None:
+        self.base = stack.api
+        self.headers = {"Authorization": f"Bearer {mint('setup@test.local', partner, ['finance-admin'])}"}
+
+    def get(self, path: str, **query: Any) -> Any:
+        res = requests.get(self.base + path, headers=self.headers, params=query, timeout=10)
+        assert res.ok, res.text
+        return res.json()
+
+    def post(self, path: str, body: dict[str, Any]) -> Any:
+        res = requests.post(self.base + path, headers=self.headers | {"Idempotency-Key": str(uuid.uuid4())},
+                            json=body, timeout=10)
+        assert res.status_code in (200, 201), res.text
+        return res.json()
+
+    def org(self, name: str, currency: str = "SGD") -> dict[str, Any]:
+        return self.post("/organizations", {"name": name, "currency": currency})
+
+    def invoice(self, org: dict[str, Any], amount: int, number: str, issued: str = "2026-11-01",
+                type: str = "standard") -> dict[str, Any]:
+        return self.post("/invoices", {"org_id": org["id"], "type": type, "amount": amount,
+                                       "currency": org["currency"], "issued_date": issued, "number": number})
+
+    def pay(self, org: dict[str, Any], amount: int, invoice: dict[str, Any], allocate: int) -> dict[str, Any]:
+        payment = self.post("/payments", {"org_id": org["id"], "amount": amount, "currency": org["currency"],
+                                          "received_date": datetime.date.today().isoformat(),
+                                          "method": "telegraphic_transfer", "reference": f"TT-{uuid.uuid4().hex[:6]}"})
+        return self.post(f"/payments/{payment['id']}/allocations",
+                         {"allocations": [{"invoice_id": invoice["id"], "amount": allocate}]})
+
+    def payment(self, org: dict[str, Any] | None, amount: int, reference: str, currency: str = "SGD") -> dict[str, Any]:
+        return self.post("/payments", {"org_id": org["id"] if org else None, "amount": amount,
+                                       "currency": org["currency"] if org else currency,
+                                       "received_date": datetime.datetime.now(datetime.UTC).date().isoformat(),
+                                       "method": "cheque", "reference": reference})
+
+
+def beside(page: Any, label: str) -> str:
+    """The message shown under the field `label` and read with it (its aria-describedby's error)."""
+    field = page.get_by_label(label, exact=True)
+    expect(field).to_have_attribute("aria-invalid", "true")
+    ids = (field.get_attribute("aria-describedby") or "").split()
+    return " ".join(page.locator(f"[id='{i}']").inner_text() for i in ids if i.endswith("-error"))
+
+
+def fact(page: Any, term: str) -> Any:
+    """The value of a detail's fact `term` (a <dd> after its <dt>)."""
+    term_cell = page.locator("dl.facts dt", has_text=re.compile(f"^{re.escape(term)}$"))
+    return term_cell.locator("xpath=following-sibling::dd[1]")
+
+
+def writes(page: Any) -> list[str]:
+    """Every request to the API that is not a read, from now on."""
+    seen: list[str] = []
+    page.on("request", lambda r: seen.append(f"{r.method} {r.url}") if r.method != "GET" and "/local/" not in r.url
+            else None)
+    return seen
+
+
+def pay_by_card(page: Any, amount: str, trigger: str, threshold: str,
+                card_number: str = CARD_ALWAYS_AUTHENTICATE) -> dict[str, Any]:
+    """The online top-up form filled, a card typed into Stripe.js's card element and Pay by card clicked: Stripe.js
+    (locally, the local Stripe's stand-in) makes the card a PaymentMethod and confirms the PaymentIntent with the
+    publishable key, as in production. Answers the API's online top-up as POST gave it."""
+    form = page.get_by_role("form", name="Online top-up by card")
+    card = form.get_by_role("group", name="Card")
+    card.get_by_role("textbox", name="number").wait_for()
+    # the amount, the later automatic top-up's amounts, and a card typed into Stripe.js's card element
+    form.get_by_label("Top-up amount").fill(amount)
+    form.get_by_label("Trigger Amount").fill(trigger)
+    form.get_by_label("Limit Threshold").fill(threshold)
+    form.get_by_label("Enable/Disable Auto-trigger").check()
+    card.get_by_role("textbox", name="number").fill(card_number)
+    card.get_by_role("textbox", name="exp_month").fill("12")
+    card.get_by_role("textbox", name="exp_year").fill("31")
+    card.get_by_role("textbox", name="cvc").fill("123")
+    card.get_by_role("textbox", name="postal_code").fill("12345")
+    with page.expect_response(lambda r: r.url.endswith("/online-top-ups") and r.request.method == "POST") as sent:
+        form.get_by_role("button", name="Pay by card").click()
+    started: dict[str, Any] = sent.value.json()
+    assert sent.value.status == 201 and started["status"] == "pending" and started["client_secret"]
+    return started

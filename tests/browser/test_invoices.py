@@ -16,66 +16,13 @@
 from __future__ import annotations
 
 import csv
-import datetime
 import re
-import uuid
 from typing import Any
 
-import requests
 from playwright.sync_api import expect
 
-from local.auth import mint
-from local.process import StackProcess
-from tests.browser.console import accessible, sign_in
+from tests.browser.console import Api, accessible, beside, fact, sign_in, writes
 from tests.conftest import new_partner
-
-
-class Api:
-    """The finance API with a finance-admin token of `partner`: a test's Given steps that are not its subject."""
-
-    def __init__(self, stack: StackProcess, partner: str) -> None:
-        self.base = stack.api
-        self.headers = {"Authorization": f"Bearer {mint('setup@test.local', partner, ['finance-admin'])}"}
-
-    def get(self, path: str, **query: Any) -> Any:
-        res = requests.get(self.base + path, headers=self.headers, params=query, timeout=10)
-        assert res.ok, res.text
-        return res.json()
-
-    def post(self, path: str, body: dict[str, Any]) -> Any:
-        res = requests.post(self.base + path, headers=self.headers | {"Idempotency-Key": str(uuid.uuid4())},
-                            json=body, timeout=10)
-        assert res.status_code in (200, 201), res.text
-        return res.json()
-
-    def org(self, name: str, currency: str = "SGD") -> dict[str, Any]:
-        return self.post("/organizations", {"name": name, "currency": currency})
-
-    def invoice(self, org: dict[str, Any], amount: int, number: str, issued: str = "2026-11-01",
-                type: str = "standard") -> dict[str, Any]:
-        return self.post("/invoices", {"org_id": org["id"], "type": type, "amount": amount,
-                                       "currency": org["currency"], "issued_date": issued, "number": number})
-
-    def pay(self, org: dict[str, Any], amount: int, invoice: dict[str, Any], allocate: int) -> dict[str, Any]:
-        payment = self.post("/payments", {"org_id": org["id"], "amount": amount, "currency": org["currency"],
-                                          "received_date": datetime.date.today().isoformat(),
-                                          "method": "telegraphic_transfer", "reference": f"TT-{uuid.uuid4().hex[:6]}"})
-        return self.post(f"/payments/{payment['id']}/allocations",
-                         {"allocations": [{"invoice_id": invoice["id"], "amount": allocate}]})
-
-
-def beside(page: Any, label: str) -> str:
-    """The message shown under the field `label` and read with it (its aria-describedby's error)."""
-    field = page.get_by_label(label, exact=True)
-    expect(field).to_have_attribute("aria-invalid", "true")
-    ids = (field.get_attribute("aria-describedby") or "").split()
-    return " ".join(page.locator(f"[id='{i}']").inner_text() for i in ids if i.endswith("-error"))
-
-
-def fact(page: Any, term: str) -> Any:
-    """The value of a detail's fact `term` (a <dd> after its <dt>)."""
-    term_cell = page.locator("dl.facts dt", has_text=re.compile(f"^{re.escape(term)}$"))
-    return term_cell.locator("xpath=following-sibling::dd[1]")
 
 
 def numbers(page: Any) -> list[str]:
@@ -83,14 +30,6 @@ def numbers(page: Any) -> list[str]:
     page.get_by_role("table").first.wait_for()
     return [text.removeprefix("View ") for text in
             page.get_by_role("link", name=re.compile(r"^View ")).evaluate_all("els => els.map(e => e.ariaLabel)")]
-
-
-def writes(page: Any) -> list[str]:
-    """Every request to the API that is not a read, from now on."""
-    seen: list[str] = []
-    page.on("request", lambda r: seen.append(f"{r.method} {r.url}") if r.method != "GET" and "/local/" not in r.url
-            else None)
-    return seen
 
 
 def test_i1_new_invoice_refuses_a_bad_amount_beside_it_then_issues_the_invoice(page, console_stack):

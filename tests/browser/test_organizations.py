@@ -27,7 +27,7 @@ import requests
 from playwright.sync_api import expect
 
 from local.auth import mint
-from tests.browser.console import accessible, sign_in
+from tests.browser.console import accessible, pay_by_card, sign_in
 from tests.stripe_console import CARD_ALWAYS_AUTHENTICATE
 
 CARD_DECLINED = "4000000000000002"  # Stripe's generic decline: card_declined, decline_code generic_decline
@@ -59,28 +59,9 @@ def api_token(partner: str) -> dict[str, str]:
 
 def top_up_by_card(page: Any, amount: str, trigger: str, threshold: str,
                    card_number: str = CARD_ALWAYS_AUTHENTICATE) -> dict[str, Any]:
-    """The online top-up form filled, a card typed into Stripe.js's card element and Pay by card clicked: Stripe.js
-    (locally, the local Stripe's stand-in) makes the card a PaymentMethod and confirms the PaymentIntent with the
-    publishable key, as in production. Answers the API's online top-up as POST gave it."""
+    """The organization's Top up by card opened, then the form paid (tests/browser/console.py's `pay_by_card`)."""
     page.get_by_role("button", name="Top up by card").click()
-    form = page.get_by_role("form", name="Online top-up by card")
-    card = form.get_by_role("group", name="Card")
-    card.get_by_role("textbox", name="number").wait_for()
-    # the amount, the later automatic top-up's amounts, and a card typed into Stripe.js's card element
-    form.get_by_label("Top-up amount").fill(amount)
-    form.get_by_label("Trigger Amount").fill(trigger)
-    form.get_by_label("Limit Threshold").fill(threshold)
-    form.get_by_label("Enable/Disable Auto-trigger").check()
-    card.get_by_role("textbox", name="number").fill(card_number)
-    card.get_by_role("textbox", name="exp_month").fill("12")
-    card.get_by_role("textbox", name="exp_year").fill("31")
-    card.get_by_role("textbox", name="cvc").fill("123")
-    card.get_by_role("textbox", name="postal_code").fill("12345")
-    with page.expect_response(lambda r: r.url.endswith("/online-top-ups") and r.request.method == "POST") as sent:
-        form.get_by_role("button", name="Pay by card").click()
-    started: dict[str, Any] = sent.value.json()
-    assert sent.value.status == 201 and started["status"] == "pending" and started["client_secret"]
-    return started
+    return pay_by_card(page, amount, trigger, threshold, card_number)
 
 
 def online_top_up(api: str, partner: str, org_id: str, top_up_id: str, until: str,

@@ -21,73 +21,16 @@ import csv
 import datetime
 import re
 import time
-import uuid
 from typing import Any
 
-import requests
 from playwright.sync_api import expect
 
-from local.auth import mint
-from local.process import StackProcess
-from tests.browser.console import accessible, sign_in
+from tests.browser.console import Api, accessible, beside, fact, sign_in, writes
 from tests.conftest import new_partner
 from tests.stripe_console import pay
 
 TODAY = datetime.datetime.now(datetime.UTC).date().isoformat()
 NO_EDITS_LEFT = "The assignment of a payment can be edited 5 times; this one has no edits left."
-
-
-class Api:
-    """The finance API with a finance-admin token of `partner`: a test's Given steps that are not its subject."""
-
-    def __init__(self, stack: StackProcess, partner: str) -> None:
-        self.base = stack.api
-        self.headers = {"Authorization": f"Bearer {mint('setup@test.local', partner, ['finance-admin'])}"}
-
-    def get(self, path: str, **query: Any) -> Any:
-        res = requests.get(self.base + path, headers=self.headers, params=query, timeout=10)
-        assert res.ok, res.text
-        return res.json()
-
-    def post(self, path: str, body: dict[str, Any]) -> Any:
-        res = requests.post(self.base + path, headers=self.headers | {"Idempotency-Key": str(uuid.uuid4())},
-                            json=body, timeout=10)
-        assert res.status_code in (200, 201), res.text
-        return res.json()
-
-    def org(self, name: str, currency: str = "SGD") -> dict[str, Any]:
-        return self.post("/organizations", {"name": name, "currency": currency})
-
-    def invoice(self, org: dict[str, Any], amount: int, number: str) -> dict[str, Any]:
-        return self.post("/invoices", {"org_id": org["id"], "type": "standard", "amount": amount,
-                                       "currency": org["currency"], "issued_date": "2026-11-01", "number": number})
-
-    def payment(self, org: dict[str, Any] | None, amount: int, reference: str, currency: str = "SGD") -> dict[str, Any]:
-        return self.post("/payments", {"org_id": org["id"] if org else None, "amount": amount,
-                                       "currency": org["currency"] if org else currency, "received_date": TODAY,
-                                       "method": "cheque", "reference": reference})
-
-
-def beside(page: Any, label: str) -> str:
-    """The message shown under the field `label` and read with it (its aria-describedby's error)."""
-    field = page.get_by_label(label, exact=True)
-    expect(field).to_have_attribute("aria-invalid", "true")
-    ids = (field.get_attribute("aria-describedby") or "").split()
-    return " ".join(page.locator(f"[id='{i}']").inner_text() for i in ids if i.endswith("-error"))
-
-
-def fact(page: Any, term: str) -> Any:
-    """The value of a detail's fact `term` (a <dd> after its <dt>)."""
-    term_cell = page.locator("dl.facts dt", has_text=re.compile(f"^{re.escape(term)}$"))
-    return term_cell.locator("xpath=following-sibling::dd[1]")
-
-
-def writes(page: Any) -> list[str]:
-    """Every request to the API that is not a read, from now on."""
-    seen: list[str] = []
-    page.on("request", lambda r: seen.append(f"{r.method} {r.url}") if r.method != "GET" and "/local/" not in r.url
-            else None)
-    return seen
 
 
 def history(page: Any) -> Any:

@@ -1,14 +1,15 @@
 // An invoice: its amounts and status, the payments allocated to it, its credit notes (a writer may issue
-// one), Void (a writer, with a reason, confirmed) and its history. The history's allocations, releases and
-// provisioning are written from the table's stream a moment after they happen (docs/decisions.md, "Reading
-// back"): the history is read again, a few times, while an allocation the invoice holds is not in it yet.
+// one), Void (a writer, with a reason, confirmed) and its history. A customer's staff see their own invoices here,
+// read-only, with no link to the partner's screens. The history's allocations, releases and provisioning are
+// written from the table's stream a moment after they happen (docs/decisions.md, "Reading back"): the history is
+// read again, a few times, while an allocation the invoice holds is not in it yet.
 import { useEffect, useState } from "preact/hooks";
 import type { ScreenProps } from "../../app";
 import { type ApiError, type AuditRecord, type Invoice, type Schemas, api, call, newKey, useLoad } from "../../api";
 import { Field, History, Loading, Money, Notice, Pager, Refusal, Select } from "../../components";
 import { formatMoney, parseMoney } from "../../money";
 import { Link } from "../../router";
-import { canWrite } from "../../session";
+import { canWrite, isCustomer } from "../../session";
 import { REASONS, STATUSES, TYPES, label } from "./labels";
 
 type Reload = () => void;
@@ -17,6 +18,8 @@ export function InvoiceDetail({ session, params }: ScreenProps) {
   const id = params["invoiceId"] ?? "";
   const invoice = useLoad(() => call(api.GET("/invoices/{invoice_id}", { params: { path: { invoice_id: id } } })), [id]);
   const writer = canWrite(session);
+  // a customer's staff read their own invoices: the Organization Management and Payments screens are the partner's
+  const partnerLinks = !isCustomer(session);
   if (invoice.error) {
     return (
       <section aria-labelledby="invoice-title">
@@ -38,8 +41,8 @@ export function InvoiceDetail({ session, params }: ScreenProps) {
       <h1 id="invoice-title">
         Invoice {inv.number} · <Money amount={inv.amount} currency={inv.currency} />
       </h1>
-      <Details invoice={inv} />
-      <Allocations invoice={inv} />
+      <Details invoice={inv} partnerLinks={partnerLinks} />
+      <Allocations invoice={inv} partnerLinks={partnerLinks} />
       <CreditNotes invoice={inv} writer={writer} onChanged={invoice.reload} />
       {writer && inv.status !== "void" && <Void invoice={inv} onChanged={invoice.reload} />}
       <InvoiceHistory invoice={inv} />
@@ -47,7 +50,7 @@ export function InvoiceDetail({ session, params }: ScreenProps) {
   );
 }
 
-function Details({ invoice: i }: { invoice: Invoice }) {
+function Details({ invoice: i, partnerLinks }: { invoice: Invoice; partnerLinks: boolean }) {
   return (
     <section aria-labelledby="details-title">
       <h2 id="details-title">Details</h2>
@@ -55,9 +58,7 @@ function Details({ invoice: i }: { invoice: Invoice }) {
         <dt>Number</dt>
         <dd>{i.number}</dd>
         <dt>Organization</dt>
-        <dd>
-          <Link href={`/organizations/${i.org_id}`}>{i.org_name}</Link>
-        </dd>
+        <dd>{partnerLinks ? <Link href={`/organizations/${i.org_id}`}>{i.org_name}</Link> : i.org_name}</dd>
         <dt>Type</dt>
         <dd>{label(TYPES, i.type)}</dd>
         <dt>Status</dt>
@@ -97,7 +98,7 @@ function Details({ invoice: i }: { invoice: Invoice }) {
   );
 }
 
-function Allocations({ invoice: i }: { invoice: Invoice }) {
+function Allocations({ invoice: i, partnerLinks }: { invoice: Invoice; partnerLinks: boolean }) {
   return (
     <section aria-labelledby="allocations-title">
       <h2 id="allocations-title">Allocations</h2>
@@ -118,9 +119,7 @@ function Allocations({ invoice: i }: { invoice: Invoice }) {
           )}
           {i.allocations.map((a) => (
             <tr key={a.payment_id}>
-              <td>
-                <Link href={`/payments/${a.payment_id}`}>{a.payment_id}</Link>
-              </td>
+              <td>{partnerLinks ? <Link href={`/payments/${a.payment_id}`}>{a.payment_id}</Link> : a.payment_id}</td>
               <td class="num">
                 <Money amount={a.amount} currency={i.currency} />
               </td>

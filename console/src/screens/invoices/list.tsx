@@ -8,7 +8,7 @@ import type { paths } from "../../generated/api";
 import { toInput } from "../../money";
 import { OrganizationPicker } from "../../orgs";
 import { Link, navigate, withQuery } from "../../router";
-import { canWrite } from "../../session";
+import { canWrite, isCustomer } from "../../session";
 import { STATUSES, TYPES, label } from "./labels";
 
 // org_id is not in the form: it is kept when a link (an organization's invoices) brings it in the URL.
@@ -103,7 +103,13 @@ export function Invoices({ session, query }: ScreenProps) {
         )}
       </div>
       {/* keyed by the URL: Back, a reload or "Clear filters" show the filters the list was read with */}
-      <SearchForm key={query.toString()} filters={filters} error={page.error} onExport={exportCsv} />
+      <SearchForm
+        key={query.toString()}
+        filters={filters}
+        error={page.error}
+        onExport={exportCsv}
+        byOrganization={!isCustomer(session)}
+      />
       {exporting && <p role="status">{exporting}</p>}
       <Refusal error={exportError} />
       <Refusal error={page.error} />
@@ -168,7 +174,13 @@ export function Invoices({ session, query }: ScreenProps) {
   );
 }
 
-function SearchForm(props: { filters: Filters; error: ApiError | undefined; onExport: () => void }) {
+/** `byOrganization` false (a customer's staff: their invoices are one organization's): no organization name. */
+function SearchForm(props: {
+  filters: Filters;
+  error: ApiError | undefined;
+  onExport: () => void;
+  byOrganization: boolean;
+}) {
   const { filters, error } = props;
   const [orgName, setOrgName] = useState(filters.org_name ?? "");
   const [number, setNumber] = useState(filters.number ?? "");
@@ -195,12 +207,14 @@ function SearchForm(props: { filters: Filters; error: ApiError | undefined; onEx
 
   return (
     <form class="filters" onSubmit={apply} aria-label="Search invoices" noValidate>
-      <OrganizationPicker
-        label="Organization name"
-        value={orgName}
-        onInput={setOrgName}
-        error={error?.about("org_name")}
-      />
+      {props.byOrganization && (
+        <OrganizationPicker
+          label="Organization name"
+          value={orgName}
+          onInput={setOrgName}
+          error={error?.about("org_name")}
+        />
+      )}
       <Field
         label="Invoice number"
         value={number}

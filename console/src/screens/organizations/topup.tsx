@@ -16,7 +16,9 @@ type OnlineTopUp = Schemas["OnlineTopUpOut"];
 const POLL_EVERY_MS = 1000;
 const POLL_FOR_MS = 30_000;
 
-export function OnlineTopUps(props: SectionProps & { writer: boolean; onChanged: () => void }) {
+/** The organization's online top-ups; a writer may start one here. `partnerLinks` false (a customer's view): the
+ * card payment is named, not linked (the Payments tab is the partner's). */
+export function OnlineTopUps(props: SectionProps & { writer: boolean; onChanged: () => void; partnerLinks?: boolean }) {
   const { orgId, currency, version } = props;
   const [open, setOpen] = useState(false);
   const page = usePaged(
@@ -65,7 +67,11 @@ export function OnlineTopUps(props: SectionProps & { writer: boolean; onChanged:
                 <Money amount={t.limit_threshold} currency={t.currency} />
               </td>
               <td>{t.auto_trigger ? "Enabled" : "Disabled"}</td>
-              <td>{t.payment_id ? <Link href={`/payments/${t.payment_id}`}>Card payment</Link> : "—"}</td>
+              <td>
+                {!t.payment_id ? "—" : props.partnerLinks === false ? "Card payment" : (
+                  <Link href={`/payments/${t.payment_id}`}>Card payment</Link>
+                )}
+              </td>
             </tr>
           ))}
         </tbody>
@@ -89,7 +95,15 @@ type Phase = "idle" | "starting" | "confirming" | "waiting";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-function CardTopUp(props: { orgId: string; currency: string; onChanged: () => void; onClose: () => void }) {
+/** The card top-up form (Stripe.js's card element). `onClose` absent: the form is its screen's (a customer's Top
+ * up by card tab) and offers no Close; `level` is its heading's. */
+export function CardTopUp(props: {
+  orgId: string;
+  currency: string;
+  onChanged: () => void;
+  onClose?: () => void;
+  level?: 2 | 3;
+}) {
   const { orgId, currency } = props;
   const [amount, setAmount] = useState("");
   const [trigger, setTrigger] = useState("");
@@ -228,7 +242,7 @@ function CardTopUp(props: { orgId: string; currency: string; onChanged: () => vo
   const busy = phase !== "idle";
   return (
     <form onSubmit={pay} class="form" aria-label="Online top-up by card" noValidate>
-      <h3>Online top-up by card</h3>
+      {props.level === 2 ? <h2>Online top-up by card</h2> : <h3>Online top-up by card</h3>}
       <p class="hint">
         A successful top-up makes “Online payment by Stripe” the payment method, with the Trigger Amount, Limit
         Threshold and auto-trigger chosen here; the card is saved for the automatic top-ups.
@@ -291,9 +305,11 @@ function CardTopUp(props: { orgId: string; currency: string; onChanged: () => vo
         <button type="submit" disabled={busy || !ready}>
           Pay by card
         </button>
-        <button type="button" class="secondary" onClick={props.onClose} disabled={busy}>
-          Close
-        </button>
+        {props.onClose && (
+          <button type="button" class="secondary" onClick={props.onClose} disabled={busy}>
+            Close
+          </button>
+        )}
       </div>
     </form>
   );
