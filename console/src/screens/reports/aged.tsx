@@ -191,18 +191,20 @@ function Report({ report }: { report: AgedReport }) {
           total={total}
           rows={report.rows.filter((row) => row.currency === total.currency)}
           asOf={report.as_of}
+          basis={report.basis === "issued_date" ? "by issued date" : "by due date"}
         />
       ))}
     </>
   );
 }
 
-function CurrencyTable({ total, rows, asOf }: { total: AgedTotal; rows: AgedRow[]; asOf: string }) {
+function CurrencyTable(props: { total: AgedTotal; rows: AgedRow[]; asOf: string; basis: string }) {
+  const { total, rows, asOf, basis } = props;
   const currency = total.currency;
   return (
     <table>
       <caption>
-        Aged receivables in {currency} as of {asOf}: {rows.length} organization{rows.length === 1 ? "" : "s"}, {total.invoices} invoice
+        Aged receivables in {currency} as of {asOf} {basis}: {rows.length} organization{rows.length === 1 ? "" : "s"}, {total.invoices} invoice
         {total.invoices === 1 ? "" : "s"}
       </caption>
       <thead>
