@@ -39,7 +39,7 @@ def main() -> None:
         shots = [("payments", "/console/payments"), ("new-payment", "/console/payments/new"),
                  ("payment", f"/console/payments/{payment['id']}"), ("organizations", "/console/organizations"),
                  ("organization", f"/console/organizations/{org['id']}"), ("invoices", "/console/invoices"),
-                 ("invoice", f"/console/invoices/{invoice['id']}")]
+                 ("invoice", f"/console/invoices/{invoice['id']}"), ("reports", "/console/reports")]
         with sync_playwright() as p:
             browser = launch(p)
             context = browser.new_context(base_url=stack.api, viewport={"width": 1280, "height": 860})

@@ -22,6 +22,7 @@ import { Organizations } from "./screens/organizations/list";
 import { NewPayment } from "./screens/payments/new";
 import { PaymentDetail } from "./screens/payments/detail";
 import { Payments } from "./screens/payments/list";
+import { AgedReceivables } from "./screens/reports/aged";
 import { SignIn } from "./screens/signin";
 import { type Session, isCustomer, isOrgAdmin, loadSession, oidcCallback, roleOf, signOut } from "./session";
 
@@ -44,12 +45,14 @@ const ROUTES: [string, Screen, string][] = [
   ["/invoices/new", NewInvoice, "invoices"],
   ["/invoices/:invoiceId", InvoiceDetail, "invoices"],
   ["/invoices", Invoices, "invoices"],
+  ["/reports", AgedReceivables, "reports"],
 ];
 
 const TABS: [string, string][] = [
   ["payments", "Payments"],
   ["organizations", "Organization Management"],
   ["invoices", "Invoices"],
+  ["reports", "Reports"],
 ];
 
 // A customer's routes, most specific first: the tab each belongs to, and whether only an org-admin has it. A route
