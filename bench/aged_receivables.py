@@ -25,7 +25,7 @@ from local.process import start_stack
 from shared.domain.invoice import Invoice
 from shared.ids import new_id
 from shared.repositories.dynamo import to_av
-from shared.repositories.invoices import RECEIVABLES_SHARDS, receivables_pk
+from shared.repositories.receivables_index import RECEIVABLES_SHARDS, receivables_pk
 from shared.repositories.registry import item_of
 from tests.conftest import load_event
 

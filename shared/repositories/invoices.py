@@ -15,7 +15,6 @@ payment's allocation changes an invoice.
 
 from __future__ import annotations
 
-import zlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,11 +23,12 @@ from shared.domain.allocation import MAX_PAYMENTS_PER_INVOICE, InvoiceChange
 from shared.domain.base import Record
 from shared.domain.invoice import Invoice, InvoiceCounter, number_key
 from shared.domain.organization import name_key
-from shared.domain.receivables import day_of, index_day, paid_log
+from shared.domain.receivables import index_day, paid_log
 from shared.repositories.dynamo import Dynamo, serialize, to_av, values
 from shared.repositories.keys import LOCK, META, Key, UnsafeKeyPart, hashed, join, key
 from shared.repositories.mapping import Mapper, register
-from shared.repositories.pages import PageQuery, read_page
+from shared.repositories.pages import PageQuery, read_ordered_page, read_page
+from shared.repositories.receivables_index import receivables_keys, receivables_update
 
 
 def partner_index_pk(partner_id: str) -> str:
@@ -41,28 +41,6 @@ def org_index_pk(partner_id: str, org_id: str) -> str:
 
 def name_index_pk(partner_id: str) -> str:
     return join("P", partner_id, "INVNAME")
-
-
-RECEIVABLES_SHARDS = 8  # a partner's receivables index is split in this many partitions, read in parallel
-
-
-def receivables_shard(invoice_id: str) -> int:
-    """The invoice's shard of its partner's receivables index: a stable hash of its id (never changes)."""
-    return zlib.crc32(invoice_id.encode()) % RECEIVABLES_SHARDS
-
-
-def receivables_pk(partner_id: str, shard: int) -> str:
-    return join("P", partner_id, "AR", shard)
-
-
-def receivables_keys(partner_id: str, day: str | None, issued_date: str, invoice_id: str) -> dict[str, str]:
-    """The receivables index's keys (GSI4): the partner's invoices in its shard, those with something due last
-    (`~`), the settled ones by the day they were settled; none for a void invoice (docs/data-model.md, "Aged
-    receivables")."""
-    if day is None:
-        return {}
-    return {"gsi4pk": receivables_pk(partner_id, receivables_shard(invoice_id)),
-            "gsi4sk": f"{day}#{issued_date}#{invoice_id}"}
 
 
 class InvoiceNumberLock(Record):
@@ -216,34 +194,12 @@ class InvoiceRepository:
             clauses = [f"({c})" if " OR " in c else c for c in clauses]
         query = PageQuery(condition, names, vals, index=index, forward=False,
                           filter_expression=" AND ".join(clauses) or None)
-        if f.sort == "due_date":
-            return self._by_due_date(query, limit=limit, cursor=cursor, scope=scope)
-        items, next_cursor = read_page(self.db, self.cursors, query, scope=scope, limit=limit, cursor=cursor)
+        if f.sort == "due_date":  # oldest due first; an invoice without a due date is due on its issued date
+            items, next_cursor = read_ordered_page(self.db, self.cursors, query, fields=("due", "issued", "id"),
+                                                   order=_due_place, scope=scope, limit=limit, cursor=cursor)
+        else:
+            items, next_cursor = read_page(self.db, self.cursors, query, scope=scope, limit=limit, cursor=cursor)
         return [INVOICES.from_item(i) for i in items], next_cursor
-
-    def _by_due_date(self, query: PageQuery, *, limit: int, cursor: str | None,
-                     scope: str) -> tuple[list[Invoice], str | None]:
-        """Oldest due first (then issued, then id): every invoice the filters select is read (for the aged
-        receivables' drill-down, one organization's unpaid and partially paid ones: its index, filtered), ordered,
-        and the page taken after the cursor's place in that order (a signed position, not an offset: an invoice
-        paid meanwhile does not shift the next page)."""
-        after = self.cursors.decode(cursor, scope) if cursor is not None else None
-        items = self.db.query_all(key_condition=query.key_condition, names=query.names, vals=query.vals,
-                                  index=query.index, filter_expression=query.filter_expression)
-
-        def place(item: dict[str, Any]) -> tuple[str, str, str]:
-            return (item.get("due_date") or item["issued_date"], item["issued_date"], item["id"])
-
-        ordered = sorted(items, key=place)
-        if after is not None:
-            mark = (after["due"], after["issued"], after["id"])
-            ordered = [i for i in ordered if place(i) > mark]
-        page = ordered[:limit]
-        if len(ordered) <= limit:
-            return [INVOICES.from_item(i) for i in page], None
-        due, issued, last = place(page[-1])
-        return [INVOICES.from_item(i) for i in page], self.cursors.encode({"due": due, "issued": issued, "id": last},
-                                                                         scope)
 
     def ids_by_number(self, partner_id: str, numbers: list[str]) -> dict[str, str]:
         """The partner's invoice ids by number (keyed by `number_key`), for the numbers that name one."""
@@ -295,7 +251,7 @@ def change_item(table: str, change: InvoiceChange, at: str) -> dict[str, Any]:
         conditions.append("#paid = :read")
         vals |= values(read=inv.amount_paid)
     if not inv.voided_at:  # what it owes changes: its paid amount by day, and its place in the receivables index
-        _receivables(change, at, names, vals, sets, conditions)
+        receivables_update(change, at, names, vals, sets, conditions)
     if change.provision:
         sets.append("#prov = :at")
     if change.entry is not None:
@@ -307,29 +263,8 @@ def change_item(table: str, change: InvoiceChange, at: str) -> dict[str, Any]:
                        "ExpressionAttributeNames": names, "ExpressionAttributeValues": vals}}
 
 
-def _receivables(change: InvoiceChange, at: str, names: dict[str, str], vals: dict[str, Any], sets: list[str],
-                 conditions: list[str]) -> None:
-    """The day's paid amount moves by the change; the receivables key follows what it owes after it, decided from
-    the read and so conditioned on it (still due: `paid < net - delta`; settled: `paid >= net - delta`): a change
-    that crossed that line first makes this one re-read. Payments to one invoice do not conflict otherwise."""
-    inv, delta = change.invoice, change.delta
-    open_after = inv.net_amount - (inv.amount_paid + delta) > 0
-    names |= {"#g4pk": "gsi4pk", "#g4sk": "gsi4sk"}
-    vals |= values(bound=inv.net_amount - delta)
-    conditions.append("#paid < :bound" if open_after else "#paid >= :bound")
-    keys = receivables_keys(inv.partner_id, "~" if open_after else day_of(at), inv.issued_date, inv.id)
-    vals |= values(g4pk=keys["gsi4pk"], g4sk=keys["gsi4sk"])
-    sets += ["#g4pk = :g4pk", "#g4sk = :g4sk"]
-    if inv.paid_by_day is None:  # stored before the log: seeded from its allocations, exactly once
-        log = paid_log(inv)
-        log[day_of(at)] = log.get(day_of(at), 0) + delta
-        names["#log"], vals[":log"] = "paid_by_day", serialize(log)
-        sets.append("#log = :log")
-        conditions.append("attribute_not_exists(#log)")
-    elif delta:  # (a change of nothing names no log: DynamoDB refuses an unused name)
-        names |= {"#log": "paid_by_day", "#day": day_of(at)}
-        vals |= values(logzero=0)
-        sets.append("#log.#day = if_not_exists(#log.#day, :logzero) + :d")
+def _due_place(item: dict[str, Any]) -> tuple[str, str, str]:
+    return item.get("due_date") or item["issued_date"], item["issued_date"], item["id"]
 
 
 def _matches(invoice: Invoice, f: InvoiceFilters) -> bool:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from shared.cursor import CursorCodec
+from shared.cursor import CursorCodec, invalid_cursor
 from shared.repositories.dynamo import Dynamo, key_of
 
 MAX_PAGES = 8  # a filtered list stops after this many reads and hands back a cursor
@@ -44,3 +45,24 @@ def read_page(db: Dynamo, codec: CursorCodec, query: PageQuery, *, scope: str, l
             return items, None
         start = last
     return items, codec.encode(start, scope) if start else None
+
+
+def read_ordered_page(db: Dynamo, codec: CursorCodec, query: PageQuery, *, fields: tuple[str, ...],
+                      order: Callable[[dict[str, Any]], tuple[str, ...]], scope: str, limit: int,
+                      cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
+    """Up to `limit` items in another order than the index's: every item the query selects is read and ordered by
+    `order` (a tuple of strings, named `fields` in the cursor), and the page taken after the cursor's place in that
+    order (a signed position, not an offset: an item leaving the selection meanwhile does not shift the next page).
+    Reads grow with what the query selects, for each page."""
+    after = codec.decode(cursor, scope) if cursor is not None else None
+    if after is not None and set(after) != set(fields):
+        raise invalid_cursor()
+    items = db.query_all(key_condition=query.key_condition, names=query.names, vals=query.vals, index=query.index,
+                         filter_expression=query.filter_expression)
+    ordered = sorted(items, key=order)
+    if after is not None:
+        mark = tuple(after[f] for f in fields)
+        ordered = [i for i in ordered if order(i) > mark]
+    page = ordered[:limit]
+    return page, (codec.encode(dict(zip(fields, order(page[-1]), strict=True)), scope)
+                  if len(ordered) > limit else None)

@@ -20,7 +20,8 @@ from typing import Any
 
 from shared.domain.receivables import OPEN, Receivable, day_of
 from shared.repositories.dynamo import Dynamo, TransactionCancelled, serialize, to_av, values
-from shared.repositories.invoices import INVOICES, RECEIVABLES_SHARDS, partner_index_pk, receivables_pk
+from shared.repositories.invoices import INVOICES, partner_index_pk
+from shared.repositories.receivables_index import RECEIVABLES_SHARDS, receivables_pk
 
 INDEX = "GSI4"
 # What the report reads of an invoice (a credit note's id, number and reason come along: a list is read whole).

@@ -60,7 +60,7 @@ def expected_bucket(inv: dict[str, Any], as_of: str, basis: str) -> str:
 def index_entries(lambdas, partner) -> dict[str, str]:
     """The receivables index of the partner, read from the table, every shard (invoice id -> its sort key); each
     invoice in the shard its id hashes to."""
-    from shared.repositories.invoices import RECEIVABLES_SHARDS, receivables_shard
+    from shared.repositories.receivables_index import RECEIVABLES_SHARDS, receivables_shard
     entries = {}
     for shard in range(RECEIVABLES_SHARDS):
         res = lambdas.ddb.query(TableName=TABLE_NAME, IndexName="GSI4", KeyConditionExpression="gsi4pk = :p",
