@@ -27,6 +27,7 @@ from local.polling import Pollers
 from local.template import Template
 
 POLL_SECONDS = 0.25
+SHARDS_SECONDS = 1.0  # how often the shards are described again (each poll reads the shards known)
 RETRY_SECONDS = 0.05  # between tries of a failed batch (Lambda backs off; locally the tests wait for it)
 
 
@@ -120,6 +121,8 @@ class _Reader:
     mapping: StreamMapping
     shards: dict[str, _Shard] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    listed: list[dict[str, Any]] = field(default_factory=list)  # the stream's shards as last described
+    listed_at: float = float("-inf")
 
 
 class StreamDelivery:
@@ -147,16 +150,22 @@ class StreamDelivery:
         """Deliver every record written so far to every mapping; returns how many records were read."""
         total = 0
         for reader in self.readers:
-            while read := self._poll(reader):
+            fresh = True  # what was written so far may be in a shard opened since the last look
+            while read := self._poll(reader, fresh=fresh):
                 total += read
+                fresh = False
         return total
 
-    def _poll(self, reader: _Reader) -> int:
-        """One GetRecords on each readable shard (a child once its parent is done); returns records read."""
+    def _poll(self, reader: _Reader, fresh: bool = False) -> int:
+        """One GetRecords on each readable shard (a child once its parent is done); returns records read. The
+        shards are described again at most once a second (as Lambda looks for new shards now and then, not on every
+        poll), when a shard has closed, or when asked (`fresh`)."""
         with reader.lock:
-            shards = self.streams.describe_stream(StreamArn=self.arn)["StreamDescription"]["Shards"]
+            if fresh or time.monotonic() - reader.listed_at > SHARDS_SECONDS:
+                reader.listed = self.streams.describe_stream(StreamArn=self.arn)["StreamDescription"]["Shards"]
+                reader.listed_at = time.monotonic()
             read = 0
-            for shard in shards:
+            for shard in reader.listed:
                 state = reader.shards.setdefault(shard["ShardId"], _Shard())
                 parent = reader.shards.get(shard.get("ParentShardId") or "")
                 if state.done or (parent is not None and not parent.done):
@@ -172,6 +181,8 @@ class StreamDelivery:
                     self._deliver(reader.mapping, shard["ShardId"], wanted[start:start + reader.mapping.batch_size])
                 state.iterator = res.get("NextShardIterator")
                 state.done = state.iterator is None  # a closed shard, read to its end
+                if state.done:
+                    reader.listed_at = float("-inf")  # its children: look for them on the next poll
             return read
 
     def _deliver(self, m: StreamMapping, shard_id: str, batch: list[dict[str, Any]]) -> None:
