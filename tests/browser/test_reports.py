@@ -6,7 +6,8 @@
   R2 Download CSV saves the API's CSV of exactly the report shown (the same date, basis and currency), named as
      the API names it, that Python's csv module reads back to the same rows and one TOTAL row per currency;
   R3 an organization, chosen by name, narrows the report; its row opens the Invoices tab filtered to that
-     organization and to what is due; the form works from the keyboard;
+     organization and to what is due (unpaid or partially paid), the oldest due first; the form works from the
+     keyboard;
   R4 a customer's own staff are not offered the tab (the API answers them 403), and their console never asks.
 """
 
@@ -251,16 +252,21 @@ def test_r3_an_organization_by_name_and_its_row_opens_its_open_invoices(page, co
     link = page.get_by_role("link", name="Alpha Trading", exact=True)
     link.focus()
     page.keyboard.press("Enter")
-    # Then the Invoices tab lists that organization's invoices still due
+    # Then the Invoices tab lists that organization's invoices still due (unpaid or partially paid), oldest due first
     page.wait_for_url(re.compile(r"/console/invoices\?"))
     query = parse_qs(urlparse(page.url).query)
-    assert query == {"org_id": [alpha["id"]], "status": ["unpaid"]}
+    assert query == {"org_id": [alpha["id"]], "status": ["unpaid,partially_paid"], "sort": ["due_date"]}
     expect(page.get_by_role("navigation", name="Finance app").get_by_role("link", name="Invoices")).to_have_attribute(
         "aria-current", "page")
+    expect(page.get_by_role("table", name=re.compile(r"^Invoices \(filtered\), oldest due first$"))).to_be_visible()
+    expect(page.get_by_label("Status")).to_have_value("unpaid,partially_paid")
+    expect(page.get_by_label("Order")).to_have_value("due_date")
     page.get_by_role("link", name="View A-1").wait_for()
     listed = page.get_by_role("link", name=re.compile(r"^View ")).evaluate_all("els => els.map(e => e.ariaLabel)")
-    unpaid = api.get("/invoices", org_id=alpha["id"], status="unpaid")["items"]
-    assert sorted(listed) == sorted(f"View {i['number']}" for i in unpaid) == ["View A-1", "View A-3"]
+    due = api.get("/invoices", org_id=alpha["id"], status="unpaid,partially_paid", sort="due_date")["items"]
+    # A-2 is paid in part: it is still due, between the one over 90 days overdue and the current one
+    assert listed == [f"View {i['number']}" for i in due] == ["View A-1", "View A-2", "View A-3"]
+    accessible(page)
 
 
 def test_r4_a_customers_staff_are_not_offered_the_tab(page, console_stack):

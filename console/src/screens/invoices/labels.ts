@@ -7,6 +7,18 @@ export const STATUSES: [string, string][] = [
   ["void", "Void"],
 ];
 
+/** The Status filter's choices: each status, and what is still due (the aged receivables' drill-down). */
+export const STATUS_FILTERS: [string, string][] = [
+  ["unpaid,partially_paid", "Due (unpaid or partially paid)"],
+  ...STATUSES,
+];
+
+/** The list's orders: the API's `sort` ("" leaves it out: the newest issued first). */
+export const ORDERS: [string, string][] = [
+  ["", "Newest issued first"],
+  ["due_date", "Oldest due first"],
+];
+
 export const TYPES: [string, string][] = [
   ["standard", "Standard"],
   ["top_up", "Top-up"],

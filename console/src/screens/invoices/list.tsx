@@ -1,5 +1,6 @@
 // The Invoices tab: invoices newest issued first, searched by what the URL holds (organization name, invoice
-// number, issued dates, status, type), paged by the API's cursors, exported as CSV (the filtered view, every page).
+// number, issued dates, status, type), newest issued first or oldest due first, paged by the API's cursors, exported
+// as CSV (the filtered view, every page).
 import { useState } from "preact/hooks";
 import type { ScreenProps } from "../../app";
 import { type ApiError, type Invoice, api, call, useLoad } from "../../api";
@@ -9,10 +10,10 @@ import { toInput } from "../../money";
 import { OrganizationPicker } from "../../orgs";
 import { Link, navigate, withQuery } from "../../router";
 import { canWrite, isCustomer } from "../../session";
-import { STATUSES, TYPES, label } from "./labels";
+import { ORDERS, STATUSES, STATUS_FILTERS, TYPES, label } from "./labels";
 
 // org_id is not in the form: it is kept when a link (an organization's invoices) brings it in the URL.
-const FILTERS = ["org_name", "number", "issued_from", "issued_to", "status", "type", "org_id"] as const;
+const FILTERS = ["org_name", "number", "issued_from", "issued_to", "status", "type", "org_id", "sort"] as const;
 type Filters = Partial<Record<(typeof FILTERS)[number], string>>;
 
 function filtersOf(query: URLSearchParams): Filters {
@@ -91,7 +92,8 @@ export function Invoices({ session, query }: ScreenProps) {
     }
   }
 
-  const filtered = Object.keys(filters).length > 0;
+  const filtered = Object.keys(filters).some((name) => name !== "sort");
+  const order = filters.sort === "due_date" ? "oldest due first" : "newest issued first";
   return (
     <section aria-labelledby="invoices-title">
       <div class="title-row">
@@ -118,7 +120,9 @@ export function Invoices({ session, query }: ScreenProps) {
       ) : (
         page.data && (
           <table>
-            <caption>Invoices{filtered ? " (filtered)" : ""}, newest issued first</caption>
+            <caption>
+              Invoices{filtered ? " (filtered)" : ""}, {order}
+            </caption>
             <thead>
               <tr>
                 <th scope="col">Number</th>
@@ -188,6 +192,7 @@ function SearchForm(props: {
   const [issuedTo, setIssuedTo] = useState(filters.issued_to ?? "");
   const [status, setStatus] = useState(filters.status ?? "");
   const [type, setType] = useState(filters.type ?? "");
+  const [sort, setSort] = useState(filters.sort ?? "");
   const range = error?.code === "invalid_date_range" ? error.message : undefined;
 
   function apply(event: Event) {
@@ -201,6 +206,7 @@ function SearchForm(props: {
         status,
         type,
         org_id: filters.org_id,
+        sort,
       }),
     );
   }
@@ -239,7 +245,7 @@ function SearchForm(props: {
         label="Status"
         value={status}
         onChange={(e) => setStatus(e.currentTarget.value)}
-        options={[["", "Any status"], ...STATUSES]}
+        options={[["", "Any status"], ...STATUS_FILTERS]}
       />
       <Select
         label="Type"
@@ -247,6 +253,7 @@ function SearchForm(props: {
         onChange={(e) => setType(e.currentTarget.value)}
         options={[["", "Any type"], ...TYPES]}
       />
+      <Select label="Order" value={sort} onChange={(e) => setSort(e.currentTarget.value)} options={ORDERS} />
       <div class="actions">
         <button type="submit">Search</button>
         <button type="button" class="secondary" onClick={() => navigate("/invoices")}>

@@ -28,9 +28,10 @@ function queryOf(query: URLSearchParams): ReportQuery {
   };
 }
 
-/** The link of an organization's open invoices: the Invoices tab filtered to it and to what is due. */
+/** The link of an organization's open invoices: the Invoices tab filtered to it and to what is due (unpaid or
+ * partially paid), the oldest due first. */
 export function openInvoicesHref(orgId: string): string {
-  return withQuery("/invoices", { org_id: orgId, status: "unpaid" });
+  return withQuery("/invoices", { org_id: orgId, status: "unpaid,partially_paid", sort: "due_date" });
 }
 
 /** The report as JSON (the route answers CSV only when asked with Accept: text/csv). */
