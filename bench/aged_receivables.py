@@ -29,7 +29,7 @@ from shared.repositories.receivables_index import RECEIVABLES_SHARDS, receivable
 from shared.repositories.registry import item_of
 from tests.conftest import load_event
 
-SIZES = [int(n) for n in os.environ.get("BENCH_AR_SIZES", "1000,3000,10000").split(",")]
+SIZES = [int(n) for n in os.environ.get("BENCH_AR_SIZES", "5000,15000,50000").split(",")]
 TARGET_OPEN, TARGET_ORGS = 100_000, 5_000
 
 
@@ -104,9 +104,10 @@ def main() -> list[str]:
                          f"{read / n:.3f} per open invoice ({units:.0f} RCU, {pages} queries over "
                          f"{RECEIVABLES_SHARDS} shards); report {took:.2f} s; "
                          f"{sum(r['invoices'] for r in body['rows'])} invoices in {len(body['rows'])} rows; "
-                         f"seeding {seeded:.0f} s")
+                         f"seeding {seeded:.0f} s ({10 * n / seeded:.0f} items/s)")
         (n0, t0), (n1, t1) = points[0], points[-1]
         per = (t1 - t0) / (n1 - n0)
+        lines.append("  per open invoice at each size: " + ", ".join(f"{t / n * 1000:.3f} ms" for n, t in points))
         lines.append(f"  growth: {per * 1000:.3f} ms per open invoice; linear to {TARGET_OPEN:,} open invoices over "
                      f"{TARGET_ORGS:,} organizations: {t1 + per * (TARGET_OPEN - n1):.1f} s, "
                      f"{TARGET_OPEN:,} items read")

@@ -69,7 +69,8 @@ def list_invoices(org_id: OrgIdQuery = None,
                   status: StatusesQuery = None, type: InvoiceType | None = None,
                   sort: Annotated[Literal["due_date"] | None, Query(
                       description="`due_date`: the oldest due first (an invoice without a due date is due on its "
-                                  "issued date); left out: the newest issued first")] = None,
+                                  "issued date), one organization's (with `org_id`; without it 422); left out: the "
+                                  "newest issued first")] = None,
                   limit: Limit = 50, cursor: Cursor = None):
     filters = InvoiceFilters(org_id=org_id, org_name=org_name, number=number, issued_from=issued_from,
                              issued_to=issued_to, status=statuses(status), type=type, sort=sort)

@@ -39,6 +39,20 @@ def paid_log(invoice: Invoice) -> dict[str, int]:
     return log
 
 
+def repaired_log(invoice: Invoice) -> dict[str, int]:
+    """The paid log the backfill leaves: the invoice's own (or, without one, `paid_log`'s seed), with whatever it
+    misses of `amount_paid` (a change by code that did not keep the log, e.g. during a deploy) dated the invoice's
+    last change, so that the log always adds up to what was paid."""
+    log = paid_log(invoice)
+    missing = invoice.amount_paid - sum(log.values())
+    if missing:
+        day = day_of(invoice.updated_at)
+        log[day] = log.get(day, 0) + missing
+        if log[day] == 0:
+            del log[day]
+    return log
+
+
 @dataclass(frozen=True, slots=True)
 class Receivable:
     """What the report needs of an invoice, and nothing else: read from the receivables index with a projection of

@@ -12,7 +12,7 @@ from botocore.session import get_session
 
 from shared.settings import Settings
 
-INDEXES = {f"GSI{n}": (f"gsi{n}pk", f"gsi{n}sk") for n in (1, 2, 3)}
+INDEXES = {f"GSI{n}": (f"gsi{n}pk", f"gsi{n}sk") for n in (1, 2, 3, 4)}
 
 
 # Our own (de)serialiser: boto3's TypeSerializer would import boto3 (and s3transfer), ~100 ms of cold

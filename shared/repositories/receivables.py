@@ -8,8 +8,10 @@ shards in parallel: the invoices due now and those settled after `as_of` (they m
 settled on or before it (nothing of it was due since). For today that is exactly the open invoices. It reads only
 the attributes the report uses (PROJECTION) and parses them into a light `Receivable`, not a whole `Invoice`.
 
-Backfill (idempotent: an invoice already keyed and logged is left alone):
-`python -m shared.repositories.receivables PARTNER...`.
+Backfill (idempotent: an invoice already keyed and logged, its log adding up to what was paid, is left alone):
+`python -m shared.repositories.receivables PARTNER...`; it exits 1 when an invoice kept changing under it (run it
+again). Run it after every deploy that changes invoice writes (docs/deploy.md): an invoice written meanwhile by the
+previous code is keyed and its log mended.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from shared.domain.receivables import OPEN, Receivable, day_of
+from shared.domain.receivables import OPEN, Receivable, day_of, repaired_log
 from shared.repositories.dynamo import Dynamo, TransactionCancelled, serialize, to_av, values
 from shared.repositories.invoices import INVOICES, partner_index_pk
 from shared.repositories.receivables_index import RECEIVABLES_SHARDS, receivables_pk
@@ -71,12 +73,13 @@ class ReceivablesRepository:
                           void=item.get("voided_at") is not None)
 
 
-def backfill(db: Dynamo, partner_id: str) -> tuple[int, int]:
-    """Keys every invoice of the partner in the receivables index and seeds its paid log where it has none, each
-    update conditioned on the version read (a write in between: read again). Returns (invoices, updated)."""
+def backfill(db: Dynamo, partner_id: str) -> tuple[int, int, int]:
+    """Keys every invoice of the partner in the receivables index and seeds (or mends) its paid log, each update
+    conditioned on the version read (a write in between: read again, five times at most). Returns (invoices,
+    updated, given up)."""
     found = db.query_all(key_condition="gsi1pk = :pk", names={}, vals=values(pk=partner_index_pk(partner_id)),
                          index="GSI1", projection="pk, sk")
-    updated = 0
+    updated = gave_up = 0
     for key in found:
         for _ in range(5):
             item = db.get({"pk": key["pk"], "sk": key["sk"]})
@@ -87,22 +90,25 @@ def backfill(db: Dynamo, partner_id: str) -> tuple[int, int]:
                 break
             except TransactionCancelled:
                 continue
-    return len(found), updated
+        else:
+            gave_up += 1
+    return len(found), updated, gave_up
 
 
 def _backfill_one(db: Dynamo, item: dict[str, Any]) -> int:
-    expected = INVOICES.to_item(INVOICES.from_item(item))
+    invoice = INVOICES.from_item(item)
+    log = repaired_log(invoice)
+    expected = INVOICES.to_item(invoice.model_copy(update={"paid_by_day": log}))
     wanted = {k: expected.get(k) for k in ("gsi4pk", "gsi4sk")}
-    if "paid_by_day" in item and all(item.get(k) == v for k, v in wanted.items()):
+    if item.get("paid_by_day") == log and all(item.get(k) == v for k, v in wanted.items()):
         return 0
     names = {"#v": "version", "#log": "paid_by_day", "#g4pk": "gsi4pk", "#g4sk": "gsi4sk"}
-    vals = values(v=item["version"], log=expected["paid_by_day"])
-    sets = ["#log = if_not_exists(#log, :log)"]
+    vals = values(v=item["version"], log=log)
     if wanted["gsi4pk"] is None:
-        expression = "SET " + ", ".join(sets) + " REMOVE #g4pk, #g4sk"
+        expression = "SET #log = :log REMOVE #g4pk, #g4sk"
     else:
         vals |= values(g4pk=wanted["gsi4pk"], g4sk=wanted["gsi4sk"])
-        expression = "SET " + ", ".join([*sets, "#g4pk = :g4pk", "#g4sk = :g4sk"])
+        expression = "SET #log = :log, #g4pk = :g4pk, #g4sk = :g4sk"
     db.transact([{"Update": {"TableName": db.table, "Key": to_av({"pk": item["pk"], "sk": item["sk"]}),
                              "UpdateExpression": expression, "ConditionExpression": "#v = :v",
                              "ExpressionAttributeNames": names, "ExpressionAttributeValues": vals}}])
@@ -113,10 +119,13 @@ def main(argv: list[str]) -> int:  # pragma: no cover - the command around `back
     from shared.container import Container
 
     db = Container.from_env().db
+    failed = False
     for partner_id in argv:
-        seen, updated = backfill(db, partner_id)
-        print(f"{partner_id}: {seen} invoices, {updated} keyed or seeded")
-    return 0
+        seen, updated, gave_up = backfill(db, partner_id)
+        print(f"{partner_id}: {seen} invoices, {updated} keyed, seeded or mended, {gave_up} changing too often "
+              "(run again)")
+        failed |= gave_up > 0
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -76,6 +76,10 @@ class AllocationService:
                       cursor: str | None) -> InvoicePage:
         check_date_range(filters.issued_from, filters.issued_to, "issued")
         partner_id, filters = held(principal, filters)
+        if filters.sort == "due_date" and filters.org_id is None:  # it reads all it selects, for each page
+            raise Unprocessable("sort=due_date orders one organization's invoices: give its org_id (a partner's "
+                                "whole book by how overdue: GET /reports/aged-receivables).",
+                                details=[{"field": "org_id", "message": "is required with sort=due_date"}])
         scope = list_scope(principal, "invoices", **vars(filters))
         items, next_cursor = self.invoices.search(partner_id, filters, limit=limit, cursor=cursor, scope=scope)
         return InvoicePage(items=[InvoiceOut.of_record(i) for i in items], next_cursor=next_cursor)

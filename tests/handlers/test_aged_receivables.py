@@ -228,8 +228,8 @@ def test_the_backfill_keys_and_seeds_invoices_stored_before_the_index_once(lambd
                                 UpdateExpression="REMOVE gsi4pk, gsi4sk, paid_by_day")
     assert index_entries(lambdas, partner) == {}
     db = Container.from_env().db
-    assert backfill(db, partner) == (4, 4)
-    assert backfill(db, partner) == (4, 0)  # idempotent
+    assert backfill(db, partner) == (4, 4, 0)
+    assert backfill(db, partner) == (4, 0, 0)  # idempotent
     invoices = book.read()
     index = index_entries(lambdas, partner)
     assert set(index) == {i["id"] for i in invoices if i["status"] != "void"}
@@ -241,3 +241,31 @@ def test_the_backfill_keys_and_seeds_invoices_stored_before_the_index_once(lambd
     part = next(i for i in invoices if i["status"] == "partially_paid")
     item = lambdas.ddb.get_item(TableName=TABLE_NAME, Key={"pk": {"S": f"INV#{part['id']}"}, "sk": {"S": "META"}})
     assert item["Item"]["paid_by_day"]["M"][today().isoformat()]["N"] == "500"
+
+
+def test_the_backfill_mends_a_log_that_misses_a_change_made_by_the_previous_code(lambdas):
+    from shared.container import Container
+    from shared.repositories.receivables import backfill
+
+    # Given an invoice paid in part today, then changed as code before the paid log would (during a deploy): 200
+    # more paid, the log left as it was, the version moved on
+    partner = f"ptn_arm_{datetime.now(UTC).strftime('%H%M%S%f')}"
+    book = Book(lambdas, partner)
+    book.add(0, 1_000, -10, 5, "pay_part")
+    (invoice_id,) = book.invoices
+    key = {"pk": {"S": f"INV#{invoice_id}"}, "sk": {"S": "META"}}
+    lambdas.ddb.update_item(TableName=TABLE_NAME, Key=key,
+                            UpdateExpression="SET amount_paid = amount_paid + :d, version = version + :one",
+                            ExpressionAttributeValues={":d": {"N": "200"}, ":one": {"N": "1"}})
+    # When the backfill runs
+    db = Container.from_env().db
+    assert backfill(db, partner) == (1, 1, 0)
+    # Then the log adds up to what was paid, the missing part dated the invoice's last change, and today's report
+    # counts what is due now (1,000 - 700); a second run changes nothing
+    item = lambdas.ddb.get_item(TableName=TABLE_NAME, Key=key)["Item"]
+    log = {day: int(v["N"]) for day, v in item["paid_by_day"]["M"].items()}
+    assert sum(log.values()) == int(item["amount_paid"]["N"]) == 700
+    assert log[item["updated_at"]["S"][:10]] >= 200
+    status, body = report(lambdas, partner)
+    assert status == 200 and [t["total"] for t in body["totals"]] == [300]
+    assert backfill(db, partner) == (1, 0, 0)

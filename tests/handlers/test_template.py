@@ -46,6 +46,17 @@ def test_table_has_streams_pitr_ttl_and_the_indexes_the_code_uses():
     assert {g["IndexName"] for g in props["GlobalSecondaryIndexes"]} == {"GSI1", "GSI2", "GSI3", "GSI4"}
 
 
+def test_the_receivables_index_projects_exactly_what_the_report_reads():
+    # Given the receivables index in the template and the attributes the report asks of it
+    from shared.repositories.receivables import FIELDS
+
+    gsi4 = next(g for g in template.resources["PaymentsTable"]["Properties"]["GlobalSecondaryIndexes"]
+                if g["IndexName"] == "GSI4")
+    # Then it copies those and no more (not every invoice's allocations, kept forever for settled ones)
+    assert gsi4["Projection"]["ProjectionType"] == "INCLUDE"
+    assert sorted(gsi4["Projection"]["NonKeyAttributes"]) == sorted(FIELDS)
+
+
 def test_policies_are_least_privilege():
     sweep = template.resources["SweepFunction"]["Properties"]["Policies"][0]["Statement"]
     assert {a for st in sweep for a in st["Action"]} == {"dynamodb:Query", "sqs:SendMessage"}

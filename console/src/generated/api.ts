@@ -5279,7 +5279,7 @@ export interface operations {
                 /** @description One status or several separated by commas (`unpaid,partially_paid`): invoices in any of them */
                 status?: string | null;
                 type?: ("standard" | "top_up") | null;
-                /** @description `due_date`: the oldest due first (an invoice without a due date is due on its issued date); left out: the newest issued first */
+                /** @description `due_date`: the oldest due first (an invoice without a due date is due on its issued date), one organization's (with `org_id`; without it 422); left out: the newest issued first */
                 sort?: "due_date" | null;
                 limit?: number;
                 cursor?: string | null;

@@ -16,8 +16,13 @@ import { ORDERS, STATUSES, STATUS_FILTERS, TYPES, label } from "./labels";
 const FILTERS = ["org_name", "number", "issued_from", "issued_to", "status", "type", "org_id", "sort"] as const;
 type Filters = Partial<Record<(typeof FILTERS)[number], string>>;
 
+/** The oldest-due-first order is one organization's (the API refuses it over a partner's whole book). */
 function filtersOf(query: URLSearchParams): Filters {
-  return Object.fromEntries(FILTERS.map((name) => [name, query.get(name) ?? undefined]).filter(([, v]) => v));
+  const filters: Filters = Object.fromEntries(
+    FILTERS.map((name) => [name, query.get(name) ?? undefined]).filter(([, v]) => v),
+  );
+  if (!filters.org_id) delete filters.sort;
+  return filters;
 }
 
 type Query = paths["/invoices"]["get"]["parameters"]["query"];
@@ -206,7 +211,7 @@ function SearchForm(props: {
         status,
         type,
         org_id: filters.org_id,
-        sort,
+        sort: filters.org_id ? sort : "",
       }),
     );
   }
@@ -253,7 +258,9 @@ function SearchForm(props: {
         onChange={(e) => setType(e.currentTarget.value)}
         options={[["", "Any type"], ...TYPES]}
       />
-      <Select label="Order" value={sort} onChange={(e) => setSort(e.currentTarget.value)} options={ORDERS} />
+      {filters.org_id && (
+        <Select label="Order" value={sort} onChange={(e) => setSort(e.currentTarget.value)} options={ORDERS} />
+      )}
       <div class="actions">
         <button type="submit">Search</button>
         <button type="button" class="secondary" onClick={() => navigate("/invoices")}>
