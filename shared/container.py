@@ -39,6 +39,7 @@ if TYPE_CHECKING:  # the services import their repositories; only the routes tha
     from shared.services.payments import PaymentService
     from shared.services.reconciliation import Reconciliation
     from shared.services.reports import ReportService
+    from shared.services.settlement import Settlement
     from shared.services.stripe_webhooks import StripeWebhookService
     from shared.services.sweep import Sweep
     from shared.stripe_gateway import Deadline, StripeGateway
@@ -210,19 +211,24 @@ class Container:
 
         return OnlineTopUpService(self.store, self.idempotency, self.stripe, self.organizations, self.clock)
 
+    # the card money path, called downward: the webhook and the reconciliation -> card money back -> settlement
+    @cached_property
+    def settlement(self) -> Settlement:
+        from shared.services.settlement import Settlement
+
+        return Settlement(self.store, self.clock)
+
     @cached_property
     def stripe_webhooks(self) -> StripeWebhookService:
         from shared.services.stripe_webhooks import StripeWebhookService
 
-        return StripeWebhookService(self.settings, self.store, self.clock, lambda: self.card_money_back)
+        return StripeWebhookService(self.settings, self.settlement, self.card_money_back, self.clock)
 
     @cached_property
     def card_money_back(self) -> CardMoneyBackService:
         from shared.services.card_money_back import CardMoneyBackService
 
-        return CardMoneyBackService(self.store, self.idempotency, lambda: self.stripe,
-                                    lambda intent, source: self.stripe_webhooks.settle_intent(intent, source),
-                                    self.clock)
+        return CardMoneyBackService(self.store, self.idempotency, self.stripe, self.settlement, self.clock)
 
     @cached_property
     def stripe_pending(self) -> StripePendingRepository:
@@ -234,9 +240,8 @@ class Container:
     def reconciliation(self) -> Reconciliation:
         from shared.services.reconciliation import Reconciliation
 
-        return Reconciliation(self.store, self.stripe_pending, lambda: self.stripe,
-                              lambda intent, source: self.stripe_webhooks.settle_intent(intent, source),
-                              lambda: self.card_money_back, self.card_funding, self.deadline, self.clock)
+        return Reconciliation(self.store, self.stripe_pending, self.stripe, self.settlement, self.card_money_back,
+                              self.card_funding, self.deadline, self.clock)
 
     @cached_property
     def sweep(self) -> Sweep:

@@ -8,7 +8,7 @@
            already applied changes nothing, so every order and repetition of deliveries ends in one state.
 
 A PaymentIntent whose success was not yet credited (its event is late) is first settled from Stripe, exactly as
-its webhook would, so that a refund never arrives before the money it returns.
+its webhook would (shared.services.settlement), so that a refund never arrives before the money it returns.
 """
 
 from __future__ import annotations
@@ -34,7 +34,8 @@ from shared.repositories.store import Store
 from shared.repositories.stripe_markers import StripeMarker
 from shared.responses.payments import RefundListOut, RefundOut
 from shared.services.common import audit, once, with_retries
-from shared.stripe_gateway import PaymentProviderError, ProviderRefused
+from shared.services.settlement import Settlement
+from shared.stripe_gateway import PaymentProviderError, ProviderRefused, StripeGateway
 
 STRIPE_SUB = "system:stripe"
 CHANGES_PER_TRANSACTION = 20  # each change writes at most 4 items beside the payment and the organization
@@ -44,10 +45,10 @@ type Finish = Callable[[Payment], dict[str, Any]]  # a last item for the transac
 
 
 class CardMoneyBackService:
-    def __init__(self, store: Store, idempotency: Idempotency, gateway: Callable[[], Any],
-                 settle_intent: Callable[[dict[str, Any], str], str], clock: Callable[[], float]):
+    def __init__(self, store: Store, idempotency: Idempotency, gateway: StripeGateway, settlement: Settlement,
+                 clock: Callable[[], float]):
         self.store, self.idempotency, self._gateway, self._clock = store, idempotency, gateway, clock
-        self._settle_intent = settle_intent  # shared.services.stripe_webhooks: the webhook's own path
+        self._settlement = settlement  # the webhook's own decision and transaction
 
     # --- the API --------------------------------------------------------------------------------------
     def request_refund(self, principal: Principal, payment_id: str, body: RefundIn, key: str | None) -> RefundOut:
@@ -112,11 +113,11 @@ class CardMoneyBackService:
         unreadable: list[str] = []  # an amount that is no whole number of minor units: never rounded, never applied
         if refunds:
             found = (_read(rules.SeenRefund.from_stripe, obj, unreadable)
-                     for obj in self._gateway().refunds_of(intent_id))
+                     for obj in self._gateway.refunds_of(intent_id))
             seen += [_refund_seen(r) for r in found if r is not None]
         if disputes:
             found_d = (_read(rules.SeenDispute.from_stripe, obj, unreadable)
-                       for obj in self._gateway().disputes_of(intent_id))
+                       for obj in self._gateway.disputes_of(intent_id))
             seen += [_dispute_seen(d) for d in found_d if d is not None]
         changed = self._change_all(marker.payment_id, marker.org_id, STRIPE_SUB, seen)[0]
         if unreadable:  # the others are applied; this one fails loudly (500 to Stripe, an error in the run's count)
@@ -151,7 +152,7 @@ class CardMoneyBackService:
     def _send(self, payment: Payment, refund: Refund, finish: Finish | None = None) -> Payment:
         """Ask Stripe (the identical request each time), then apply its answer (with `finish`'s item)."""
         try:
-            answer = self._gateway().refund(refund_id=refund.id, payment_id=payment.id, org_id=payment.org_id or "",
+            answer = self._gateway.refund(refund_id=refund.id, payment_id=payment.id, org_id=payment.org_id or "",
                                             intent_id=payment.reference or "", amount=refund.amount,
                                             currency=payment.currency, reason=refund.reason)
         except ProviderRefused as refused:  # (400: already refunded, disputed...): failed, its hold released
@@ -169,7 +170,7 @@ class CardMoneyBackService:
         marker = self.store.get(StripeMarker, "payment_intent", intent_id)
         if marker is not None:
             return marker
-        outcome = self._settle_intent(self._gateway().payment_intent(intent_id), "refund_or_dispute")
+        outcome = self._settlement.settle(self._gateway.payment_intent(intent_id), "refund_or_dispute")
         return self.store.get(StripeMarker, "payment_intent", intent_id) or outcome
 
     def _change(self, payment_id: str, org_id: str | None, actor: str, decide: Decide,

@@ -2,8 +2,9 @@
 
 It reads the sparse pending index (shared.repositories.stripe_pending) for what is due for a look (15 minutes
 after it began waiting, then later and later: shared.domain.reconciling), re-reads each record consistently (the
-index lags), asks Stripe where it stands, and settles it through the webhook's own code path, so whichever comes
-first (the webhook or this) does the work and the other finds it done:
+index lags), asks Stripe where it stands, and settles it through the webhook's own decision and transaction
+(shared.services.settlement), so whichever comes first (the webhook or this) does the work and the other finds it
+done:
   - an automatic top-up attempt `charge_pending`: its PaymentIntent, read by id. One whose charge call never
     answered (no PaymentIntent id) is charged again with the identical request (same key: Stripe answers with the
     first PaymentIntent, never a second charge), but only while Stripe still holds that key (23 hours from its
@@ -22,7 +23,6 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
 
 from shared.clock import rfc3339
 from shared.domain.attempt import AutoTopUpAttempt
@@ -32,7 +32,9 @@ from shared.errors import ConcurrentUpdate
 from shared.repositories.store import Store
 from shared.repositories.stripe_pending import StripePendingRepository, Waiting, ids_of, since
 from shared.responses.runs import ReconciliationRun
+from shared.services.card_money_back import CardMoneyBackService
 from shared.services.funding import CardFunding
+from shared.services.settlement import Settlement
 from shared.stripe_gateway import MAX_TRIES, Deadline, PaymentProviderError, StripeGateway
 
 ONE_TRY_AFTER_UNAVAILABLE = 3  # Stripe not answering this many records in a row: one try each for the rest
@@ -40,10 +42,11 @@ LIMIT = 300  # records per run (each costs 1-3 Stripe reads, ~50 ms each); the r
 
 
 class Reconciliation:
-    def __init__(self, store: Store, pending: StripePendingRepository, gateway: Callable[[], StripeGateway],
-                 settle_intent: Callable[[dict[str, Any], str], str], card_money: Callable[[], Any],
-                 card: CardFunding, deadline: Deadline, clock: Callable[[], float]):
-        self.store, self.pending, self._gateway, self._settle_intent = store, pending, gateway, settle_intent
+    def __init__(self, store: Store, pending: StripePendingRepository, gateway: StripeGateway,
+                 settlement: Settlement, card_money: CardMoneyBackService, card: CardFunding, deadline: Deadline,
+                 clock: Callable[[], float]):
+        # the gateway is the one card money back and the card funding call (its `tries` bound theirs too)
+        self.store, self.pending, self._gateway, self._settlement = store, pending, gateway, settlement
         self._card_money, self._card, self._deadline, self._clock = card_money, card, deadline, clock
 
     def run(self, event_time: str) -> ReconciliationRun:
@@ -63,7 +66,7 @@ class Reconciliation:
                 # a key's age by the later of the event's time and the clock: a late or retried event never resends;
                 # Stripe down for several records in a row: one try each for the rest (no waits between tries)
                 tries = 1 if unavailable_in_a_row >= ONE_TRY_AFTER_UNAVAILABLE else MAX_TRIES
-                with self._gateway().tries(tries):
+                with self._gateway.tries(tries):
                     outcome = self._look(record, max(now, datetime.fromtimestamp(self._clock(), UTC)))
             except PaymentProviderError:
                 outcome = "stripe_unavailable"  # still waiting: looked at again later
@@ -80,7 +83,7 @@ class Reconciliation:
         if record is None or since(record) is None:
             return "already_settled"
         if isinstance(record, Payment):
-            return str(self._card_money().reconcile_refunds(record, now))
+            return self._card_money.reconcile_refunds(record, now)
         if isinstance(record, AutoTopUpAttempt) and record.payment_intent_id is None:
             # the identical request (Stripe answers with the first PaymentIntent), or past its key's lifetime the
             # charge looked up by its metadata (shared.services.funding)
@@ -90,7 +93,7 @@ class Reconciliation:
             if record.payment_intent_id is None:
                 return "still_pending"
         assert record.payment_intent_id is not None  # an online top-up has one from its start
-        return self._settle_intent(self._gateway().payment_intent(record.payment_intent_id), "reconciliation")
+        return self._settlement.settle(self._gateway.payment_intent(record.payment_intent_id), "reconciliation")
 
     def _reschedule(self, listed: Waiting, now: datetime) -> None:
         """The record's next look, if it still waits (a record settled meanwhile is left alone)."""
