@@ -32,7 +32,7 @@ def aged_receivables(as_of: DateQuery = None, basis: Literal["due_date", "issued
     report = deps.reports.aged_receivables(principal(app), as_of=as_of, basis=basis, currency=currency, org_id=org_id)
     if "text/csv" in (header(app, "Accept") or "").lower():
         return Response(status_code=200, content_type=CSV_TYPE, body=report.csv(),
-                        headers={"Content-Disposition": f'attachment; filename="aged-receivables-{report.as_of}.csv"',
+                        headers={"Content-Disposition": f'attachment; filename="{report.csv_name()}"',
                                  "Vary": "Accept"})
     return json_response(200, report, R.AgedReceivablesOut, headers={"Vary": "Accept"})
 

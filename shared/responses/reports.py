@@ -55,6 +55,10 @@ class AgedReceivablesOut(Out):
         return cls(as_of=as_of, basis=basis, rows=[AgedRowOut.mirror(r) for r in rows],
                    totals=[AgedTotalOut.mirror(t) for t in totals])
 
+    def csv_name(self) -> str:
+        """The CSV's file name: its date, and its basis when not the default (two bases of a day are two files)."""
+        return f"aged-receivables-{self.as_of}{'-by-issued-date' if self.basis == 'issued_date' else ''}.csv"
+
     def csv(self) -> str:
         """A header row of the JSON row's field names, one row per organization and currency, then one `TOTAL` row
         per currency (RFC 4180: CRLF, text quoted, numbers bare)."""

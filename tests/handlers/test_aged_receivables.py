@@ -27,6 +27,10 @@ def report(lambdas, partner, who=None, csv_=False, **query) -> tuple[int, Any]:
     body = event.get("body")
     if csv_ and event["statusCode"] == 200:
         assert event["headers"]["Content-Type"] == "text/csv; charset=utf-8"
+        # named by its date, and by its basis when not the default (two bases of a day are two files)
+        by = "-by-issued-date" if query.get("basis") == "issued_date" else ""
+        name = f"aged-receivables-{query.get('as_of', today().isoformat())}{by}.csv"
+        assert event["headers"]["Content-Disposition"] == f'attachment; filename="{name}"'
         return 200, list(csv.reader(io.StringIO(body)))
     return event["statusCode"], json.loads(body)
 
