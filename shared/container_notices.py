@@ -70,4 +70,5 @@ class NoticesParts:
     def notice_deliverer(self) -> NoticeDeliverer:
         from shared.services.notices_delivery import NoticeDeliverer
 
-        return NoticeDeliverer(self.notices, self.webhook_sender, self.webhook_queue, self.clock)
+        return NoticeDeliverer(self.notices, self.webhook_sender, self.webhook_queue, self.clock,
+                               first_retry=self.settings.webhook_first_retry_seconds)

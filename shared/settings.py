@@ -37,6 +37,8 @@ class Settings(BaseModel):
     # Notices may also go to http://127.0.0.1:<port>/...: the local stack and its tests only (a deployed function
     # never sets it; with it, a function refuses to start unless it talks to a local DynamoDB).
     webhook_allow_loopback: bool = Field(default=False, alias="WEBHOOK_ALLOW_LOOPBACK")
+    # The wait before a failed delivery's first retry (then doubling): 30 s; shorter only for the local stack's tests.
+    webhook_first_retry_seconds: int = Field(default=30, alias="WEBHOOK_FIRST_RETRY_SECONDS", ge=1, le=30)
 
     @model_validator(mode="after")
     def _loopback_only_locally(self) -> Settings:

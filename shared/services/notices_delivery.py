@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from shared.domain.notices_delivery import (
+    FIRST_RETRY_SECONDS,
     SIGNATURE_HEADER,
     WebhookDelivery,
     delivered,
@@ -49,7 +50,8 @@ class Message:
 
 class NoticeDeliverer:
     def __init__(self, notices: NoticeRepository, sender: WebhookSender, queue: DeliveryQueue,
-                 clock: Callable[[], float]):
+                 clock: Callable[[], float], *, first_retry: int = FIRST_RETRY_SECONDS):
+        self.first_retry = first_retry
         self.notices = notices
         self.sender = sender
         self.queue = queue
@@ -79,7 +81,9 @@ class NoticeDeliverer:
         if answer.delivered:
             assert answer.status is not None
             return self._record(delivered(delivery, after, answer.status), message)
-        return self._record(tried_and_failed(delivery, after, answer.status, answer.error or "failed"), message)
+        failed = tried_and_failed(delivery, after, answer.status, answer.error or "failed",
+                                  first_retry=self.first_retry)
+        return self._record(failed, message)
 
     def _record(self, outcome: WebhookDelivery, message: Message) -> str:
         if not self.notices.save_delivery(outcome):
