@@ -10,6 +10,7 @@ from collections.abc import Callable
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
+from shared.container_notices import NoticesParts
 from shared.cursor import CursorCodec
 from shared.idempotency import Idempotency
 from shared.repositories.dynamo import Dynamo
@@ -46,7 +47,7 @@ if TYPE_CHECKING:  # the services import their repositories; only the routes tha
     from shared.vocabulary import SettingsMethod
 
 
-class Container:
+class Container(NoticesParts):  # NoticesParts: the notices' collaborators (shared/container_notices.py)
     def __init__(self, settings: Settings, overrides: dict[str, Any] | None = None):
         self.settings = settings
         for name, value in (overrides or {}).items():
