@@ -11,22 +11,19 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    StrictBool,
     StrictStr,
     field_validator,
     model_validator,
 )
-from pydantic.json_schema import JsonDict
 
 from shared.domain.invoice import number_key
 from shared.ids import id_pattern
-from shared.money import Currency, NonNegativeAmount, PositiveAmount, StripeAmount, StripeTrigger
+from shared.money import Currency, PositiveAmount
 from shared.vocabulary import (
     CreditNoteReason,
     InvoiceType,
     PaymentMethod,
     RefundReason,
-    SettingsMethod,
     WithdrawalMethod,
 )
 
@@ -80,44 +77,12 @@ class OrganizationCreate(Strict):
     currency: Currency
 
 
-def _trigger_when_auto[M: BaseModel](model: M) -> M:
-    if model.auto_trigger and model.trigger_amount <= 0:  # type: ignore[attr-defined]
-        raise ValueError("trigger_amount must be greater than 0 when auto_trigger is true")
-    return model
-
-
-# The document states the rule of _trigger_when_auto: with auto_trigger on, a trigger amount above 0.
-TRIGGER_WHEN_AUTO: JsonDict = {"if": {"properties": {"auto_trigger": {"const": True}}, "required": ["auto_trigger"]},
-                     "then": {"properties": {"trigger_amount": {"exclusiveMinimum": 0}}}}
-
-
-class PaymentSettingsIn(Strict):
-    model_config = ConfigDict(json_schema_extra=TRIGGER_WHEN_AUTO)
-
-    method: SettingsMethod
-    trigger_amount: NonNegativeAmount
-    limit_threshold: NonNegativeAmount
-    auto_trigger: StrictBool
-
-    @model_validator(mode="after")
-    def _trigger_when_auto(self) -> PaymentSettingsIn:
-        return _trigger_when_auto(self)
-
-
-class OnlineTopUpIn(Strict):
-    """An online top-up by card; the card is saved and, on success, becomes the `stripe` method with
-    these trigger amount, threshold and auto-trigger (locked in the settings afterwards)."""
-
-    model_config = ConfigDict(json_schema_extra=TRIGGER_WHEN_AUTO)
-
-    amount: StripeAmount
-    trigger_amount: StripeTrigger
-    limit_threshold: NonNegativeAmount
-    auto_trigger: StrictBool
-
-    @model_validator(mode="after")
-    def _trigger_when_auto(self) -> OnlineTopUpIn:
-        return _trigger_when_auto(self)
+def _never_null(schema: dict[str, Any]) -> None:
+    """A field that may be left out but never sent as null: the document shows only its value's schema."""
+    branches = [b for b in schema.pop("anyOf", []) if b.get("type") != "null"]
+    if branches:
+        schema.update(branches[0])
+    schema.pop("default", None)
 
 
 # --- Payments --------------------------------------------------------------------------------------
@@ -126,14 +91,6 @@ def _no_stripe(schema: dict[str, Any]) -> None:
     for branch in schema.get("anyOf", [schema]):
         if "enum" in branch:
             branch["enum"] = [m for m in branch["enum"] if m != "stripe"]
-
-
-def _never_null(schema: dict[str, Any]) -> None:
-    """A field that may be left out but never sent as null: the document shows only its value's schema."""
-    branches = [b for b in schema.pop("anyOf", []) if b.get("type") != "null"]
-    if branches:
-        schema.update(branches[0])
-    schema.pop("default", None)
 
 
 def _method_never_null(schema: dict[str, Any]) -> None:
@@ -185,8 +142,6 @@ class PaymentPatch(Strict):
 
     def changes(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in self.model_fields_set}
-
-
 
 
 # --- Invoices, assignment, allocation, wallet -----------------------------------------------------
