@@ -220,7 +220,7 @@ class Container(NoticesParts):  # NoticesParts: the notices' collaborators (shar
     def settlement(self) -> Settlement:
         from shared.services.settlement import Settlement
 
-        return Settlement(self.store, self.clock)
+        return Settlement(self.store, self.clock, self.guardrails)
 
     @cached_property
     def stripe_webhooks(self) -> StripeWebhookService:
@@ -257,7 +257,7 @@ class Container(NoticesParts):  # NoticesParts: the notices' collaborators (shar
     def card_funding(self) -> CardFunding:
         from shared.services.funding import CardFunding
 
-        return CardFunding(self.store, lambda: self.stripe, self.clock, self.guardrails)
+        return CardFunding(self.store, self.stripe, self.clock, self.guardrails)
 
     @cached_property
     def funding(self) -> dict[SettingsMethod, Funding]:

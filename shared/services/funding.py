@@ -150,9 +150,9 @@ class MasterWalletFunding:
 class CardFunding:
     """`stripe`: recorded `charge_pending` before the off-session charge (see the module's docstring)."""
 
-    def __init__(self, store: Store, gateway: Callable[[], StripeGateway], clock: Callable[[], float],
+    def __init__(self, store: Store, gateway: StripeGateway, clock: Callable[[], float],
                  guardrails: Guardrails):
-        self.store, self._gateway, self._clock, self.guardrails = store, gateway, clock, guardrails
+        self.store, self.gateway, self._clock, self.guardrails = store, gateway, clock, guardrails
 
     def fund(self, claim: Claim) -> AutoTopUpAttempt:
         org = claim.org
@@ -178,7 +178,7 @@ class CardFunding:
             update = self._looked_up(attempt, sent_at)
         else:
             try:
-                intent = self._gateway().charge_off_session(
+                intent = self.gateway.charge_off_session(
                     org_id=attempt.org_id, partner_id=attempt.partner_id, business_date=attempt.business_date,
                     customer_id=attempt.customer_id, payment_method_id=attempt.payment_method_id,
                     amount=attempt.amount, currency=attempt.currency)
@@ -210,7 +210,7 @@ class CardFunding:
         since it was first sent; none found: Stripe never made it, and it is failed `charge_unconfirmed`."""
         since = int(datetime.fromisoformat(sent_at.upper()).timestamp()) - LOOKUP_MARGIN_SECONDS
         try:
-            intents = self._gateway().payment_intents_of(attempt.customer_id or "", since)
+            intents = self.gateway.payment_intents_of(attempt.customer_id or "", since)
         except ProviderRefused as refused:  # e.g. the customer deleted in Stripe: nothing of it can be charged now
             return {"status": "failed", **card_failure(refused.stripe_error())}
         for intent in intents:

@@ -20,7 +20,6 @@ events ends in the state of the in-order delivery.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -32,13 +31,14 @@ from shared.domain.attempt import AutoTopUpAttempt, card_failure
 from shared.domain.card_amounts import from_stripe, to_stripe
 from shared.domain.organization import OnlineTopUp, Organization, PaymentSettings
 from shared.domain.payment import Allocation, Payment
-from shared.domain.settings import settings_changed, stripe_settings
+from shared.domain.settings import online_top_up_settings, settings_changed
 from shared.domain.wallet import Posting, post
 from shared.ids import new_id
 from shared.repositories.store import Store
 from shared.repositories.stripe_markers import StripeMarker
 from shared.repositories.unit_of_work import UnitOfWork
 from shared.services.common import audit, with_retries
+from shared.services.guardrails import Guardrails
 from shared.stripe_gateway import declined_top_up
 from shared.vocabulary import LedgerType
 
@@ -79,8 +79,9 @@ TARGETS = {
 
 
 class Settlement:
-    def __init__(self, store: Store, clock: Callable[[], float] = time.time):
+    def __init__(self, store: Store, clock: Callable[[], float], guardrails: Guardrails):
         self.store, self.clock = store, clock  # the clock: the event markers' expiry
+        self.guardrails = guardrails  # an automatic charge's outcome: the failure count, the month's reservation
 
     def settle(self, intent: dict[str, Any], source: str) -> str:
         """A PaymentIntent as Stripe shows it now (read by the reconciliation, or before a refund), settled exactly as
@@ -140,7 +141,7 @@ class Settlement:
         if event["type"] == SUCCEEDED:
             if not _amount_matches(intent, attempt.amount, attempt.currency):
                 return "amount_mismatch"
-            payment = self._credit(uow, event, intent, org, target, at, settings=None)
+            payment = self._credit(uow, event, intent, org, target, at, settings=None, attempt=attempt)
             # success is final and clears an earlier try's failure, so every order of the events ends alike
             update: dict[str, Any] = {"status": target.credited, "reason": None, "payment_id": payment.id,
                                       "failure_code": None, "failure_message": None}
@@ -149,6 +150,8 @@ class Settlement:
             failure = card_failure(intent.get("last_payment_error"))
             if _failed_alike(attempt, failure):
                 return "already_failed"
+            # the month's reservation released, the failure counted (switched off at the max), in this transaction
+            self.guardrails.card_attempt_failed(uow, org, attempt, at)
             update, outcome = {"status": "failed", **failure}, "failed"
         self._commit(uow, event, intent, attempt, org, update, at)
         return outcome
@@ -160,7 +163,7 @@ class Settlement:
         if event["type"] == SUCCEEDED:
             if not _amount_matches(intent, top_up.amount, top_up.currency):
                 return "amount_mismatch"
-            chosen = stripe_settings(top_up.trigger_amount, top_up.limit_threshold, top_up.auto_trigger, at)
+            chosen = online_top_up_settings(org.settings, top_up, at)  # the organization's guardrails kept
             payment = self._credit(uow, event, intent, org, target, at, settings=chosen)
             update: dict[str, Any] = {"status": target.credited, "reason": None, "payment_id": payment.id,
                                       "decline_code": None, "failure_message": None}  # as for an attempt
@@ -183,7 +186,8 @@ class Settlement:
         uow.commit()
 
     def _credit(self, uow: UnitOfWork, event: dict[str, Any], intent: dict[str, Any], org: Organization,
-                target: _Target, at: str, *, settings: PaymentSettings | None) -> Payment:
+                target: _Target, at: str, *, settings: PaymentSettings | None,
+                attempt: AutoTopUpAttempt | None = None) -> Payment:
         """The card payment received: a `stripe` payment assigned to the organization and delivered whole
         to its wallet (a `wallet_top_up` allocation and its ledger entry), the PaymentIntent's marker,
         and (online top-up) the settings chosen with it."""
@@ -203,6 +207,8 @@ class Settlement:
             credited = credited.model_copy(update={"settings": settings, "stripe_payment_method_id": card,
                                                    "stripe_customer_id": customer})
             changes["payment_settings"] = settings_changed(org.settings, settings)
+        if attempt is not None:  # an automatic charge: the failure count cleared, its month keeps the amount
+            credited = self.guardrails.card_attempt_credited(uow, credited, attempt, at)
         uow.create(payment).save(credited, org.version).create(entries[0])
         uow.create(StripeMarker(kind="payment_intent", stripe_id=intent["id"], org_id=org.id, at=at,
                                 payment_id=payment.id))

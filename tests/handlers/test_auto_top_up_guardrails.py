@@ -237,7 +237,7 @@ def test_a_declined_card_releases_its_reservation_counts_and_switches_off(lambda
     assert len(auto_charges(lambdas, org_id)) == 1
 
 
-# --- what the Stripe webhook's settlement calls (wired by the settlement's owner) --------------------------------
+# --- what the Stripe webhook's settlement calls (shared.services.settlement), and the webhook through it ----------
 def pending_attempt(org: Organization, amount: int, date: str = "2026-11-21") -> AutoTopUpAttempt:
     at = "2026-11-21T01:00:00.000Z"
     return AutoTopUpAttempt(org_id=org.id, partner_id=org.partner_id, business_date=date, method="stripe",
@@ -298,10 +298,79 @@ def test_a_pending_charge_credited_by_its_webhook_keeps_its_reservation(lambdas,
     org_id = card_due(lambdas, partner, monthly_cap=10_000)
     work(auto, org_id, "2026-11-21")
     [charge] = auto_charges(lambdas, org_id)
-    # When Stripe's webhook credits it (today's settlement, not yet calling the helpers)
+    # When Stripe's webhook credits it
     from tests.handlers.stripe_support import deliver
 
     assert deliver(lambdas, stripe_event("payment_intent.succeeded", intent_of(lambdas, charge["id"])))[1][
         "outcome"] == "credited"
     # Then the month still holds it
     assert month_total(org_id, "2026-11") == 2_000
+
+
+def failed_intent(intent: dict[str, Any]) -> dict[str, Any]:
+    """The PaymentIntent as Stripe shows it after the off-session charge failed (a later decline, e.g. a bank's)."""
+    return {**intent, "status": "requires_payment_method", "amount_received": 0,
+            "last_payment_error": {"type": "card_error", "code": "card_declined", "decline_code": "do_not_honor",
+                                   "message": "Your card was declined."}}
+
+
+def test_a_charge_failed_only_by_its_webhook_releases_its_month_counts_and_switches_off(lambdas, auto, partner):
+    """The webhook's settlement wired to the guardrails: a failure Stripe reports later (not at the charge) counts
+    like one at the charge, in the same transaction as the attempt's failure."""
+    from tests.handlers.stripe_support import deliver
+
+    # Given a capped card customer, one failure allowed, whose automatic charge is pending and reserved
+    org_id = card_due(lambdas, partner, monthly_cap=10_000, max_consecutive_failures=1)
+    work(auto, org_id, "2026-11-21")
+    [charge] = auto_charges(lambdas, org_id)
+    assert month_total(org_id, "2026-11") == 2_000
+    # When Stripe's webhook says the charge failed
+    event = stripe_event("payment_intent.payment_failed", failed_intent(intent_of(lambdas, charge["id"])))
+    assert deliver(lambdas, event)[1]["outcome"] == "failed"
+    # Then the attempt failed with the decline, its reservation left the month, and the system switched it off
+    [(_, status, reason, _, _)] = attempts_of(lambdas, partner, org_id)
+    assert (status, reason) == ("failed", "card_declined") and month_total(org_id, "2026-11") == 0
+    settings = settings_of(lambdas, partner, org_id)
+    assert (settings["auto_trigger"], settings["disabled_reason"], settings["consecutive_failures"]) == (
+        False, "consecutive_failures", 1)
+    assert "payment_settings.auto_top_up_disabled" in {r["action"] for r in history(lambdas, partner, org_id)}
+    # And the same event again changes nothing (no second count, no second release)
+    assert deliver(lambdas, event)[1]["outcome"] == "duplicate_event"
+    assert month_total(org_id, "2026-11") == 0 and settings_of(lambdas, partner, org_id) == settings
+
+
+def test_a_charge_credited_by_its_webhook_clears_the_failure_count(lambdas, auto, partner):
+    from tests.handlers.stripe_support import deliver
+
+    # Given a card customer with two failures counted (of three allowed) and a pending automatic charge
+    org_id = card_due(lambdas, partner, max_consecutive_failures=3)
+    deps = Container.from_env()
+    org = deps.store.get(Organization, org_id)
+    org = org.model_copy(update={"settings": org.settings.model_copy(update={"consecutive_failures": 2}),
+                                 "version": org.version + 1})
+    deps.db.transact([deps.db.put_if(item_of(org), "attribute_exists(pk)", {})])
+    work(auto, org_id, "2026-11-21")
+    [charge] = auto_charges(lambdas, org_id)
+    # When Stripe's webhook credits it
+    event = stripe_event("payment_intent.succeeded", intent_of(lambdas, charge["id"]))
+    assert deliver(lambdas, event)[1]["outcome"] == "credited"
+    # Then the count is cleared by the system, audited, and the month holds the charge
+    assert settings_of(lambdas, partner, org_id)["consecutive_failures"] == 0
+    changed = [r for r in history(lambdas, partner, org_id) if r["actor"] == "system:auto-top-up"]
+    assert changed[0]["changes"] == {"consecutive_failures": {"from": 2, "to": 0}}
+    assert month_total(org_id, "2026-11") == 2_000
+
+
+def test_an_online_top_up_keeps_the_organizations_guardrails(lambdas, partner):
+    # Given a card customer whose partner capped its month and allowed five failures in a row
+    org_id = card_due(lambdas, partner, monthly_cap=30_000, max_consecutive_failures=5)
+    # When the customer tops up by card again (choosing new amounts)
+    from tests.handlers.stripe_support import deliver, pay, start_top_up
+
+    intent = pay(lambdas, start_top_up(lambdas, partner, org_id, amount=6_000, trigger=3_000))
+    assert deliver(lambdas, stripe_event("payment_intent.succeeded", intent))[1]["outcome"] == "credited"
+    # Then the amounts are the new ones and the partner's guardrails are kept
+    settings = settings_of(lambdas, partner, org_id)
+    assert settings["trigger_amount"] == 3_000
+    assert (settings["monthly_cap"], settings["max_consecutive_failures"]) == (30_000, 5)
+
