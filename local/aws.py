@@ -77,6 +77,7 @@ class LocalAws:
     sqs: MotoServer
     events: MotoServer
     queue_urls: dict[str, str] = field(default_factory=dict)  # queue logical id -> URL
+    queue_variables: dict[str, str] = field(default_factory=dict)  # a function's `!Ref <queue>` variable -> URL
 
     @classmethod
     def start(cls, dynamodb_port: int = 0, sqs_port: int = 0, events_port: int = 0) -> LocalAws:
@@ -103,6 +104,9 @@ class LocalAws:
                 attributes["RedrivePolicy"] = json.dumps({"deadLetterTargetArn": arn,
                                                           "maxReceiveCount": str(redrive["maxReceiveCount"])})
             self.queue_urls[logical_id] = sqs.create_queue(QueueName=logical_id, Attributes=attributes)["QueueUrl"]
+        self.queue_variables = {name: self.queue_urls[value["Ref"]] for fn in template.functions().values()
+                                for name, value in fn.environment.items()
+                                if isinstance(value, dict) and value.get("Ref") in self.queue_urls}
         events = client(self.events.endpoint, "events")
         if EVENT_BUS not in [b["Name"] for b in events.list_event_buses()["EventBuses"]]:
             events.create_event_bus(Name=EVENT_BUS)
@@ -114,6 +118,9 @@ class LocalAws:
             "TABLE_NAME": TABLE_NAME, "DYNAMODB_ENDPOINT": self.dynamodb.endpoint,
             "SQS_ENDPOINT": self.sqs.endpoint, "EVENTS_ENDPOINT": self.events.endpoint,
             "AUTO_TOP_UP_QUEUE_URL": self.queue_urls.get("AutoTopUpQueue", ""), "EVENT_BUS_NAME": EVENT_BUS,
+            **self.queue_variables,
+            # notices may go to http://127.0.0.1:<port>/ here (the tests' and a developer's receivers)
+            "WEBHOOK_ALLOW_LOOPBACK": "true",
             "CURSOR_SECRET": os.environ.get("CURSOR_SECRET", LOCAL_CURSOR_SECRET),
             **LOCAL_CREDENTIALS_ENV, "POWERTOOLS_LOG_LEVEL": log_level,
             # Powertools warns on every request of a route that publishes no metric: noise locally

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
+from shared.container_notices import NoticesParts
 from shared.cursor import CursorCodec
 from shared.idempotency import Idempotency
 from shared.repositories.dynamo import Dynamo
@@ -19,6 +20,7 @@ if TYPE_CHECKING:  # the services import their repositories; only the routes tha
     from shared.repositories.attempts import AttemptRepository
     from shared.repositories.audit import AuditLog
     from shared.repositories.credit_notes import CreditNoteRepository
+    from shared.repositories.guardrails import GuardrailRepository
     from shared.repositories.invoices import InvoiceRepository
     from shared.repositories.organizations import OrganizationRepository
     from shared.repositories.partner_wallets import PartnerWalletRepository
@@ -28,10 +30,12 @@ if TYPE_CHECKING:  # the services import their repositories; only the routes tha
     from shared.repositories.stripe_pending import StripePendingRepository
     from shared.services.accounts import AccountService
     from shared.services.allocation import AllocationService
+    from shared.services.auto_credit_limits import AutoCreditLimitService
     from shared.services.auto_top_up import AutoTopUpWorker
     from shared.services.card_money_back import CardMoneyBackService
     from shared.services.domain_events import DomainEvents
     from shared.services.funding import CardFunding, Funding
+    from shared.services.guardrails import Guardrails
     from shared.services.history import HistoryService
     from shared.services.invoice_history import InvoiceHistoryProjection
     from shared.services.money_back import MoneyBackService
@@ -46,7 +50,7 @@ if TYPE_CHECKING:  # the services import their repositories; only the routes tha
     from shared.vocabulary import SettingsMethod
 
 
-class Container:
+class Container(NoticesParts):  # NoticesParts: the notices' collaborators (shared/container_notices.py)
     def __init__(self, settings: Settings, overrides: dict[str, Any] | None = None):
         self.settings = settings
         for name, value in (overrides or {}).items():
@@ -253,14 +257,15 @@ class Container:
     def card_funding(self) -> CardFunding:
         from shared.services.funding import CardFunding
 
-        return CardFunding(self.store, lambda: self.stripe, self.clock)
+        return CardFunding(self.store, lambda: self.stripe, self.clock, self.guardrails)
 
     @cached_property
     def funding(self) -> dict[SettingsMethod, Funding]:
         from shared.services.funding import InvoiceFunding, MasterWalletFunding
 
         return {"cheque_or_tt": InvoiceFunding(self.store),
-                "master_account": MasterWalletFunding(self.store, self.partner_wallets), "stripe": self.card_funding}
+                "master_account": MasterWalletFunding(self.store, self.guardrail_repository),
+                "stripe": self.card_funding}
 
     @cached_property
     def domain_events(self) -> DomainEvents:
@@ -272,4 +277,23 @@ class Container:
     def auto_top_up(self) -> AutoTopUpWorker:
         from shared.services.auto_top_up import AutoTopUpWorker
 
-        return AutoTopUpWorker(self.store, self.funding, self.card_funding, self.domain_events)
+        return AutoTopUpWorker(self.store, self.funding, self.card_funding, self.domain_events, self.guardrails)
+
+    # --- the automatic top-up's guardrails (issue 30) -------------------------------------------------------
+    @cached_property
+    def guardrail_repository(self) -> GuardrailRepository:
+        from shared.repositories.guardrails import GuardrailRepository
+
+        return GuardrailRepository(self.db, self.cursors)
+
+    @cached_property
+    def guardrails(self) -> Guardrails:
+        from shared.services.guardrails import Guardrails
+
+        return Guardrails(self.guardrail_repository)
+
+    @cached_property
+    def auto_credit_limits(self) -> AutoCreditLimitService:
+        from shared.services.auto_credit_limits import AutoCreditLimitService
+
+        return AutoCreditLimitService(self.store, self.guardrail_repository)

@@ -8,7 +8,8 @@ import secrets
 import time
 
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32
-PREFIXES = frozenset({"org", "pay", "inv", "ptn", "txn", "aud", "att", "otu", "crn", "wdr", "rfd"})
+PREFIXES = frozenset({"org", "pay", "inv", "ptn", "txn", "aud", "att", "otu", "crn", "wdr", "rfd",
+                      "evt", "whe", "whd"})  # evt, whe, whd: notices, webhook endpoints, their deliveries
 _BODY = "[0-9A-HJKMNP-TV-Z]{26}"  # the ULID body new_id mints
 _ID = re.compile(rf"^(?P<prefix>[a-z]{{3}})_{_BODY}$")
 

@@ -12,6 +12,7 @@ from pydantic import (
     ConfigDict,
     Field,
     StrictBool,
+    StrictInt,
     StrictStr,
     field_validator,
     model_validator,
@@ -27,6 +28,7 @@ from shared.vocabulary import (
     PaymentMethod,
     RefundReason,
     SettingsMethod,
+    TopUpMode,
     WithdrawalMethod,
 )
 
@@ -81,51 +83,16 @@ class OrganizationCreate(Strict):
 
 
 def _trigger_when_auto[M: BaseModel](model: M) -> M:
-    if model.auto_trigger and model.trigger_amount <= 0:  # type: ignore[attr-defined]
+    """With auto_trigger on, a trigger above 0 unless in target mode (left out: shared.domain.settings checks)."""
+    if model.auto_trigger and model.trigger_amount <= 0 and model.top_up_mode == "fixed":  # type: ignore[attr-defined]
         raise ValueError("trigger_amount must be greater than 0 when auto_trigger is true")
     return model
 
 
-# The document states the rule of _trigger_when_auto: with auto_trigger on, a trigger amount above 0.
-TRIGGER_WHEN_AUTO: JsonDict = {"if": {"properties": {"auto_trigger": {"const": True}}, "required": ["auto_trigger"]},
-                     "then": {"properties": {"trigger_amount": {"exclusiveMinimum": 0}}}}
-
-
-class PaymentSettingsIn(Strict):
-    model_config = ConfigDict(json_schema_extra=TRIGGER_WHEN_AUTO)
-
-    method: SettingsMethod
-    trigger_amount: NonNegativeAmount
-    limit_threshold: NonNegativeAmount
-    auto_trigger: StrictBool
-
-    @model_validator(mode="after")
-    def _trigger_when_auto(self) -> PaymentSettingsIn:
-        return _trigger_when_auto(self)
-
-
-class OnlineTopUpIn(Strict):
-    """An online top-up by card; the card is saved and, on success, becomes the `stripe` method with
-    these trigger amount, threshold and auto-trigger (locked in the settings afterwards)."""
-
-    model_config = ConfigDict(json_schema_extra=TRIGGER_WHEN_AUTO)
-
-    amount: StripeAmount
-    trigger_amount: StripeTrigger
-    limit_threshold: NonNegativeAmount
-    auto_trigger: StrictBool
-
-    @model_validator(mode="after")
-    def _trigger_when_auto(self) -> OnlineTopUpIn:
-        return _trigger_when_auto(self)
-
-
-# --- Payments --------------------------------------------------------------------------------------
-def _no_stripe(schema: dict[str, Any]) -> None:
-    """The document's enum of methods a person may record (a `stripe` payment is the webhook's alone)."""
-    for branch in schema.get("anyOf", [schema]):
-        if "enum" in branch:
-            branch["enum"] = [m for m in branch["enum"] if m != "stripe"]
+# The document states the rule of _trigger_when_auto: with auto_trigger on (not in target mode), a trigger above 0.
+TRIGGER_WHEN_AUTO: JsonDict = {"if": {"properties": {"auto_trigger": {"const": True}, "top_up_mode": {
+    "not": {"const": "target"}}}, "required": ["auto_trigger"]}, "then": {"properties": {"trigger_amount": {
+        "exclusiveMinimum": 0}}}}
 
 
 def _never_null(schema: dict[str, Any]) -> None:
@@ -134,6 +101,62 @@ def _never_null(schema: dict[str, Any]) -> None:
     if branches:
         schema.update(branches[0])
     schema.pop("default", None)
+
+
+def _no_default(schema: dict[str, Any]) -> None:  # left out: the current value is kept (not a default)
+    schema.pop("default", None)
+
+
+class PaymentSettingsIn(Strict):  # a guardrail left out keeps its current value (model_fields_set tells)
+    model_config = ConfigDict(json_schema_extra=TRIGGER_WHEN_AUTO)
+
+    method: SettingsMethod
+    trigger_amount: NonNegativeAmount
+    limit_threshold: NonNegativeAmount
+    auto_trigger: StrictBool
+    top_up_mode: TopUpMode | None = Field(default=None, json_schema_extra=_never_null)
+    target_balance: NonNegativeAmount | None = Field(default=None, json_schema_extra=_no_default)
+    monthly_cap: PositiveAmount | None = Field(default=None, json_schema_extra=_no_default)  # null: no cap
+    max_consecutive_failures: Annotated[StrictInt, Field(ge=1, le=10)] | None = Field(default=None,
+                                                                                      json_schema_extra=_never_null)
+
+    @model_validator(mode="after")
+    def _trigger_when_auto(self) -> PaymentSettingsIn:
+        return _trigger_when_auto(self)
+
+    def guardrails(self) -> dict[str, Any]:  # those given (a null target_balance / monthly_cap removes it)
+        fields = ("top_up_mode", "target_balance", "monthly_cap", "max_consecutive_failures")
+        return {f: getattr(self, f) for f in fields if f in self.model_fields_set}
+
+
+class OnlineTopUpIn(Strict):
+    """An online top-up by card; the card is saved and, on success, becomes the `stripe` method with these
+    settings (trigger amount, threshold, top-up mode and target balance locked afterwards)."""
+
+    model_config = ConfigDict(json_schema_extra=TRIGGER_WHEN_AUTO)
+
+    amount: StripeAmount
+    trigger_amount: StripeTrigger
+    limit_threshold: NonNegativeAmount
+    auto_trigger: StrictBool
+    top_up_mode: TopUpMode = "fixed"
+    target_balance: NonNegativeAmount | None = None  # `target` mode: above limit_threshold
+
+    @model_validator(mode="after")
+    def _trigger_when_auto(self) -> OnlineTopUpIn:
+        return _trigger_when_auto(self)
+
+
+class AutoCreditLimitIn(Strict):
+    daily_limit: NonNegativeAmount
+
+
+# --- Payments --------------------------------------------------------------------------------------
+def _no_stripe(schema: dict[str, Any]) -> None:
+    """The document's enum of methods a person may record (a `stripe` payment is the webhook's alone)."""
+    for branch in schema.get("anyOf", [schema]):
+        if "enum" in branch:
+            branch["enum"] = [m for m in branch["enum"] if m != "stripe"]
 
 
 def _method_never_null(schema: dict[str, Any]) -> None:
@@ -185,8 +208,6 @@ class PaymentPatch(Strict):
 
     def changes(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in self.model_fields_set}
-
-
 
 
 # --- Invoices, assignment, allocation, wallet -----------------------------------------------------

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 
 class Settings(BaseModel):
@@ -30,6 +30,21 @@ class Settings(BaseModel):
     stripe_webhook_secret: SecretStr | None = Field(default=None, alias="STRIPE_WEBHOOK_SECRET")
     # Set locally (the stack's Stripe-compatible API); absent in AWS (api.stripe.com).
     stripe_api_base: str | None = Field(default=None, alias="STRIPE_API_BASE")
+
+    # --- notices to partners' endpoints (docs/notices.md) ---
+    # The queue of webhook deliveries (the stream consumer sends to it, the delivery function receives from it).
+    webhook_queue_url: str | None = Field(default=None, alias="WEBHOOK_QUEUE_URL")
+    # Notices may also go to http://127.0.0.1:<port>/...: the local stack and its tests only (a deployed function
+    # never sets it; with it, a function refuses to start unless it talks to a local DynamoDB).
+    webhook_allow_loopback: bool = Field(default=False, alias="WEBHOOK_ALLOW_LOOPBACK")
+    # The wait before a failed delivery's first retry (then doubling): 30 s; shorter only for the local stack's tests.
+    webhook_first_retry_seconds: int = Field(default=30, alias="WEBHOOK_FIRST_RETRY_SECONDS", ge=1, le=30)
+
+    @model_validator(mode="after")
+    def _loopback_only_locally(self) -> Settings:
+        if self.webhook_allow_loopback and self.dynamodb_endpoint is None:
+            raise ValueError("WEBHOOK_ALLOW_LOOPBACK is for the local stack (DYNAMODB_ENDPOINT set) only")
+        return self
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:

@@ -8,6 +8,8 @@ from __future__ import annotations
 from typing import Literal
 
 SettingsMethod = Literal["cheque_or_tt", "master_account", "stripe"]
+TopUpMode = Literal["fixed", "target"]  # top up by `trigger_amount`, or up to `target_balance`
+DisabledReason = Literal["consecutive_failures"]  # why the system switched an automatic top-up off
 PaymentMethod = Literal["cheque", "telegraphic_transfer", "cash", "card", "stripe", "other"]
 PaymentStatus = Literal["unassigned", "assigned", "partially_allocated", "allocated", "bounced"]
 AllocationKind = Literal["invoice", "wallet_top_up"]

@@ -3,6 +3,7 @@
 from typing import Annotated
 
 from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -10,7 +11,15 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from shared import responses as R
 from shared.api import Cursor, Limit, create_resolver, handle, header, json_response, principal
 from shared.container import Container
-from shared.models import DebitIn, OnlineTopUpIn, OrganizationCreate, PartnerCreditIn, PaymentSettingsIn, WithdrawalIn
+from shared.models import (
+    AutoCreditLimitIn,
+    DebitIn,
+    OnlineTopUpIn,
+    OrganizationCreate,
+    PartnerCreditIn,
+    PaymentSettingsIn,
+    WithdrawalIn,
+)
 from shared.responses import documented
 
 logger = Logger()
@@ -117,6 +126,28 @@ def get_partner_wallet(partner_id: str):
 def credit_partner_wallet(partner_id: str, body: PartnerCreditIn):
     entry = deps.accounts.credit_partner(principal(app), partner_id, body, header(app, "Idempotency-Key"))
     return json_response(201, entry, R.PartnerLedgerEntryOut)
+
+
+# --- a partner's limits on what its master wallet gives automatically (issue 30) ----------------------------
+@app.get("/partners/<partner_id>/auto-credit-limits",
+         responses=documented(200, R.AutoCreditLimitPage, "The daily limits, by currency", 403, 404, 422))
+def list_auto_credit_limits(partner_id: str, limit: Limit = 50, cursor: Cursor = None):
+    return json_response(200, deps.auto_credit_limits.list(principal(app), partner_id, limit, cursor),
+                         R.AutoCreditLimitPage)
+
+
+@app.put("/partners/<partner_id>/auto-credit-limits/<currency>",
+         responses=documented(200, R.AutoCreditLimitOut, "The daily limit", 403, 404, 422))
+def put_auto_credit_limit(partner_id: str, currency: str, body: AutoCreditLimitIn):
+    return json_response(200, deps.auto_credit_limits.put(principal(app), partner_id, currency, body),
+                         R.AutoCreditLimitOut)
+
+
+@app.delete("/partners/<partner_id>/auto-credit-limits/<currency>",
+            responses=documented(204, None, "Removed", 403, 404))
+def delete_auto_credit_limit(partner_id: str, currency: str):
+    deps.auto_credit_limits.delete(principal(app), partner_id, currency)
+    return Response(status_code=204)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

@@ -7,7 +7,7 @@ from typing import Any
 
 from shared.domain.base import Record
 from shared.domain.reconciling import Reconciling
-from shared.vocabulary import AttemptStatus, SettingsMethod
+from shared.vocabulary import AttemptStatus, SettingsMethod, TopUpMode
 
 
 def business_date_of(event_time: str) -> str:
@@ -31,8 +31,10 @@ class AutoTopUpAttempt(Record):
     partner_id: str
     business_date: str
     method: SettingsMethod
-    amount: int
+    amount: int  # what it topped up or tried to: its mode's amount, reduced to what the monthly cap left
     currency: str
+    top_up_mode: TopUpMode = "fixed"
+    requested_amount: int | None = None  # what its mode asked for before the cap (None: written before caps)
     status: AttemptStatus = "claimed"
     reason: str | None = None
     failure_code: str | None = None  # stripe: the decline code (`card_declined`) or Stripe's error code

@@ -5,7 +5,14 @@ from __future__ import annotations
 
 from shared.domain.base import Part, Record
 from shared.domain.reconciling import Reconciling
-from shared.vocabulary import LedgerType, OnlineTopUpStatus, SettingsMethod, WithdrawalMethod
+from shared.vocabulary import (
+    DisabledReason,
+    LedgerType,
+    OnlineTopUpStatus,
+    SettingsMethod,
+    TopUpMode,
+    WithdrawalMethod,
+)
 
 
 def name_key(name: str) -> str:
@@ -15,10 +22,19 @@ def name_key(name: str) -> str:
 
 
 class PaymentSettings(Part):
+    """An organization's payment settings with the automatic top-up's guardrails (docs/auto-top-up.md). Items
+    written before the guardrails read with their defaults."""
+
     method: SettingsMethod = "cheque_or_tt"
     trigger_amount: int = 0
     limit_threshold: int = 0
     auto_trigger: bool = False
+    top_up_mode: TopUpMode = "fixed"
+    target_balance: int | None = None  # `target` mode: topped up to this (> limit_threshold)
+    monthly_cap: int | None = None  # the automatic top-ups of one calendar month never add up to more
+    max_consecutive_failures: int = 3  # 1..10: that many `failed` attempts in a row switch auto_trigger off
+    consecutive_failures: int = 0  # read-only: `failed` attempts since the last `credited` / `invoice_issued`
+    disabled_reason: DisabledReason | None = None  # read-only: why the system switched auto_trigger off
     updated_at: str
 
 
@@ -97,6 +113,8 @@ class OnlineTopUp(Record):
     trigger_amount: int
     limit_threshold: int
     auto_trigger: bool
+    top_up_mode: TopUpMode = "fixed"
+    target_balance: int | None = None
     customer_id: str
     payment_intent_id: str
     status: OnlineTopUpStatus = "requires_payment"

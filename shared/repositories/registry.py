@@ -8,6 +8,7 @@ from shared.repositories import (  # noqa: F401
     attempts,
     audit,
     credit_notes,
+    guardrails,
     invoices,
     organizations,
     partner_wallets,

@@ -42,6 +42,7 @@ if TYPE_CHECKING:
         InvoiceOut,
         InvoicePage,
     )
+    from shared.responses.limits import AutoCreditLimitOut, AutoCreditLimitPage
     from shared.responses.payments import PaymentAllocationOut, PaymentOut, PaymentPage, RefundListOut, RefundOut
     from shared.responses.reports import AgedReceivablesOut, AgedRowOut, AgedTotalOut
     from shared.responses.runs import ReconciliationRun, SweepRun, WebhookOutcome
@@ -55,6 +56,7 @@ _HOME = {
                  "InvoicePage"),
     "payments": ("PaymentAllocationOut", "PaymentOut", "PaymentPage", "RefundListOut", "RefundOut"),
     "reports": ("AgedReceivablesOut", "AgedRowOut", "AgedTotalOut"),
+    "limits": ("AutoCreditLimitOut", "AutoCreditLimitPage"),
     "runs": ("ReconciliationRun", "SweepRun", "WebhookOutcome"),
 }
 _MODULE_OF = {name: module for module, names in _HOME.items() for name in names}
@@ -66,7 +68,7 @@ __all__ = [  # noqa: RUF022 - the documented helpers, then the models
     "OnlineTopUpOut", "OnlineTopUpPage", "OrganizationOut", "OrganizationPage", "PartnerLedgerEntryOut",
     "PartnerWalletOut", "PaymentAllocationOut", "PaymentOut", "PaymentPage", "RefundListOut", "RefundOut",
     "SettingsOut", "WalletOut", "WithdrawalOut", "WithdrawalPage", "ReconciliationRun", "SweepRun", "WebhookOutcome",
-    "AgedReceivablesOut", "AgedRowOut", "AgedTotalOut",
+    "AgedReceivablesOut", "AgedRowOut", "AgedTotalOut", "AutoCreditLimitOut", "AutoCreditLimitPage",
 ]
 
 

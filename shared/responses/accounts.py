@@ -14,9 +14,11 @@ from shared.domain.partner_wallet import PartnerWallet
 from shared.responses.base import Out
 from shared.vocabulary import (
     AttemptStatus,
+    DisabledReason,
     LedgerType,
     PartnerLedgerType,
     SettingsMethod,
+    TopUpMode,
     WithdrawalMethod,
 )
 
@@ -66,6 +68,12 @@ class SettingsOut(Out):
     trigger_amount: int
     limit_threshold: int
     auto_trigger: bool
+    top_up_mode: TopUpMode
+    target_balance: int | None
+    monthly_cap: int | None
+    max_consecutive_failures: int
+    consecutive_failures: int  # read-only: `failed` attempts since the last one that credited or invoiced
+    disabled_reason: DisabledReason | None  # read-only: why the system switched auto_trigger off
     updated_at: str
 
     @classmethod
@@ -76,7 +84,9 @@ class SettingsOut(Out):
 class AttemptOut(Out):
     business_date: str
     method: SettingsMethod
-    amount: int
+    top_up_mode: TopUpMode
+    amount: int  # what it topped up or tried to (the monthly cap may have reduced it)
+    requested_amount: int  # what its top-up mode asked for, before the monthly cap
     status: AttemptStatus
     reason: str | None
     failure_code: str | None  # a card's decline code, or Stripe's error code; failure_message: Stripe's message
@@ -89,7 +99,9 @@ class AttemptOut(Out):
     def of_record(cls, a: AutoTopUpAttempt) -> Self:
         # Only a Stripe claim is listed while in flight (see OrganizationRepository.attempts_page).
         status: AttemptStatus = "charge_pending" if a.status == "claimed" else a.status
-        return cls(business_date=a.business_date, method=a.method, amount=a.amount, status=status, reason=a.reason,
+        return cls(business_date=a.business_date, method=a.method, top_up_mode=a.top_up_mode, amount=a.amount,
+                   requested_amount=a.amount if a.requested_amount is None else a.requested_amount,
+                   status=status, reason=a.reason,
                    failure_code=a.failure_code, failure_message=a.failure_message, invoice_id=a.invoice_id,
                    payment_id=a.payment_id, created_at=a.created_at)
 
@@ -131,6 +143,8 @@ class OnlineTopUpOut(Out):
     trigger_amount: int
     limit_threshold: int
     auto_trigger: bool
+    top_up_mode: TopUpMode
+    target_balance: int | None
     status: Literal["pending", "succeeded", "failed"]
     reason: str | None
     decline_code: str | None
@@ -148,7 +162,8 @@ class OnlineTopUpOut(Out):
                                                              else record.status)
         return cls(id=record.id, org_id=record.org_id, amount=record.amount, currency=record.currency,
                    trigger_amount=record.trigger_amount, limit_threshold=record.limit_threshold,
-                   auto_trigger=record.auto_trigger, status=status, reason=record.reason,
+                   auto_trigger=record.auto_trigger, top_up_mode=record.top_up_mode,
+                   target_balance=record.target_balance, status=status, reason=record.reason,
                    decline_code=record.decline_code, failure_message=record.failure_message,
                    payment_id=record.payment_id, payment_intent_id=record.payment_intent_id,
                    created_at=record.created_at, **client_secret)

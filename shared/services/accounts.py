@@ -139,15 +139,20 @@ class AccountService:
         return SettingsOut.of_record(self._organization(principal, org_id))
 
     def put_settings(self, principal: Principal, org_id: str, body: PaymentSettingsIn) -> SettingsOut:
+        """A person's change of the settings (a guardrail left out keeps its value); audited with what changed,
+        also what switching auto_trigger on cleared (the failure count and why the system had switched it off)."""
+        guardrails = body.guardrails()
+
         def attempt() -> SettingsOut:
             org = self._organization(principal, org_id, write=not principal.is_customer)
             if principal.is_customer:
                 principal.check_top_up(org.partner_id, org.id)
-                customer_switch_only(org.settings, body.method, body.trigger_amount, body.limit_threshold)
+                customer_switch_only(org.settings, body.method, body.trigger_amount, body.limit_threshold,
+                                     **guardrails)
             at = utc_now_str()
             wanted = change_settings(org.settings, method=body.method, trigger_amount=body.trigger_amount,
                                      limit_threshold=body.limit_threshold, auto_trigger=body.auto_trigger,
-                                     at=at)
+                                     at=at, **guardrails)
             diff = settings_changed(org.settings, wanted)
             if not diff:
                 return SettingsOut.of_record(org)

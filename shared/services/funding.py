@@ -14,42 +14,57 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from shared.auth import Principal
 from shared.clock import rfc3339
 from shared.domain.attempt import AutoTopUpAttempt, card_failure
+from shared.domain.guardrails import COUNTED, AutoCreditDay, AutoCreditLimit, within_daily_limit
 from shared.domain.invoice import Invoice, InvoiceCounter
 from shared.domain.organization import Organization
+from shared.domain.partner_wallet import PartnerWallet
 from shared.domain.reconciling import key_expired
 from shared.domain.wallet import Posting, post, post_partner
-from shared.repositories.partner_wallets import PartnerWalletRepository
+from shared.repositories.guardrails import GuardrailRepository, day_expiration
 from shared.repositories.store import Store
 from shared.repositories.unit_of_work import UnitOfWork
 from shared.services.common import audit, with_retries
+from shared.services.guardrails import SYSTEM, Guardrails
 from shared.services.invoicing import with_free_number, write_invoice
 from shared.stripe_gateway import ProviderRefused, StripeGateway
 
-SYSTEM = Principal(sub="system:auto-top-up", partner_id=None, groups=frozenset())
+__all__ = ["SYSTEM", "CardFunding", "Claim", "Funding", "InvoiceFunding", "MasterWalletFunding"]
 LOOKUP_MARGIN_SECONDS = 3600  # Stripe's `created` and ours come from two clocks
 
 
 @dataclass(frozen=True)
 class Claim:
-    """A claimed attempt and its organization, as read together; what a funding method acts on."""
+    """A claimed attempt and its organization, as read together (with the month's sum), and the amount decided on
+    that read: what the top-up mode asks for (`requested`), reduced to what the monthly cap leaves (`amount`)."""
 
     org: Organization
     attempt: AutoTopUpAttempt
     business_date: str
     at: str
+    guardrails: Guardrails
+    amount: int
+    requested: int
+    used: int = 0  # the month's automatic top-ups so far, as read
 
     def outcome(self, status: str, **fields: Any) -> AutoTopUpAttempt:
         return self.attempt.model_copy(update={
             "status": status, "updated_at": self.at, "version": self.attempt.version + 1,
-            "method": self.org.settings.method, "amount": self.org.settings.trigger_amount, **fields})
+            "method": self.org.settings.method, "top_up_mode": self.org.settings.top_up_mode, "amount": self.amount,
+            "requested_amount": self.requested, **fields})
 
-    def settle(self, uow: UnitOfWork, status: str, **fields: Any) -> AutoTopUpAttempt:
-        """Add the outcome to `uow`, guarded by the claim's version (still claimed: no other delivery acted)."""
+    def settle(self, uow: UnitOfWork, status: str, org: Organization | None = None, **fields: Any) -> AutoTopUpAttempt:
+        """Add the outcome to `uow`, guarded by the claim's version (still claimed: no other delivery acted), with
+        the guardrails' part: the organization (`org`: the funding's own change of it) with its failure count, or
+        held as read; the month's sum counted within the cap, or held for a `monthly_cap_reached` skip."""
         final = self.outcome(status, **fields)
         uow.save(final, self.attempt.version)
+        self.guardrails.settle_org(uow, self.org, org, status, self.at)
+        if status in COUNTED:
+            self.guardrails.count(uow, self.org, self.business_date, self.amount, self.at)
+        elif fields.get("reason") == "monthly_cap_reached":
+            self.guardrails.still_full(uow, self.org, self.business_date, self.used)
         return final
 
 
@@ -58,7 +73,7 @@ class Funding(Protocol):
 
 
 class InvoiceFunding:
-    """`cheque_or_tt`: a `top_up` invoice of the trigger amount, unless the previous one is still unpaid."""
+    """`cheque_or_tt`: a `top_up` invoice of the claim's amount, unless the previous one is still unpaid."""
 
     def __init__(self, store: Store):
         self.store = store
@@ -75,12 +90,11 @@ class InvoiceFunding:
         def write(after: int) -> AutoTopUpAttempt:
             uow = self.store.unit_of_work()
             invoice = write_invoice(uow, org=org, counter=self.store.get(InvoiceCounter, org.partner_id), number=None,
-                                    after=after, type_="top_up", amount=org.settings.trigger_amount,
+                                    after=after, type_="top_up", amount=claim.amount,
                                     issued_date=claim.business_date, due_date=None, actor=SYSTEM.sub, at=claim.at,
                                     automatic=True)
-            uow.save(org.model_copy(update={"last_auto_invoice_id": invoice.id, "version": org.version + 1}),
-                     org.version)
-            final = claim.settle(uow, "invoice_issued", invoice_id=invoice.id)
+            final = claim.settle(uow, "invoice_issued", org.model_copy(update={
+                "last_auto_invoice_id": invoice.id, "version": org.version + 1}), invoice_id=invoice.id)
             uow.create(audit(SYSTEM, partner_id=org.partner_id, entity_type="invoice", entity_id=invoice.id,
                              action="invoice.issued_automatically", at=claim.at,
                              changes={"business_date": claim.business_date, "amount": invoice.amount}))
@@ -91,31 +105,44 @@ class InvoiceFunding:
 
 
 class MasterWalletFunding:
-    """`master_account`: the partner's master wallet -> the organization's wallet, in one transaction."""
+    """`master_account`: the partner's master wallet -> the organization's wallet, in one transaction, within the
+    partner's daily limit of automatic credits in that currency (its day's sum changed in the same transaction)."""
 
-    def __init__(self, store: Store, wallets: PartnerWalletRepository):
-        self.store, self.wallets = store, wallets
+    def __init__(self, store: Store, limits: GuardrailRepository):
+        self.store, self.limits = store, limits
 
     def fund(self, claim: Claim) -> AutoTopUpAttempt:
-        org, at, amount = claim.org, claim.at, claim.org.settings.trigger_amount
+        org, at, amount, date = claim.org, claim.at, claim.amount, claim.business_date
+        found = (self.store.batch().add(PartnerWallet, org.partner_id, org.currency)
+                 .add(AutoCreditLimit, org.partner_id, org.currency)
+                 .add(AutoCreditDay, org.partner_id, org.currency, date).fetch())
+        wallet = found.get(PartnerWallet, org.partner_id, org.currency) or PartnerWallet(
+            partner_id=org.partner_id, currency=org.currency, updated_at="")
+        limit = found.get(AutoCreditLimit, org.partner_id, org.currency)
         uow = self.store.unit_of_work()
-        wallet = self.wallets.get(org.partner_id, org.currency)
+        if not within_daily_limit(limit, found.get(AutoCreditDay, org.partner_id, org.currency, date), amount):
+            final = claim.settle(uow, "failed", reason="partner_daily_limit_reached")
+            uow.raw(self.limits.limit_unchanged(org.partner_id, org.currency, limit)).commit()
+            return final
         if wallet.balance < amount:
             final = claim.settle(uow, "failed", reason="partner_insufficient_funds")
-            uow.commit()
+            uow.raw(self.limits.wallet_unchanged(wallet)).commit()
             return final
-        reference = f"auto-top-up:{org.id}:{claim.business_date}"
+        reference = f"auto-top-up:{org.id}:{date}"
         debited, partner_entry = post_partner(wallet, "auto_credit", -amount, reference, actor=SYSTEM.sub, at=at)
         credited, entries = post(org, [Posting("auto_credit", amount, reference)], actor=SYSTEM.sub, at=at)
-        uow.save(debited, wallet.version).create(partner_entry).save(credited, org.version)
+        uow.save(debited, wallet.version).create(partner_entry)
         for entry in entries:
             uow.create(entry)
         uow.create(audit(SYSTEM, partner_id=org.partner_id, entity_type="organization", entity_id=org.id,
                          action="wallet.auto_credited", at=at,
-                         changes={"amount": amount, "business_date": claim.business_date,
-                                  "from": "partner_master_wallet",
+                         changes={"amount": amount, "business_date": date, "from": "partner_master_wallet",
                                   "balance": {"from": org.balance, "to": credited.balance}}))
-        final = claim.settle(uow, "credited")
+        final = claim.settle(uow, "credited", credited)
+        expires = day_expiration(int(datetime.fromisoformat(date).replace(tzinfo=UTC).timestamp()))
+        uow.raw(self.limits.add_to_day(org.partner_id, org.currency, date, amount,
+                                       limit.daily_limit if limit else None, expires))
+        uow.raw(self.limits.limit_unchanged(org.partner_id, org.currency, limit))
         uow.commit()
         return final
 
@@ -123,15 +150,16 @@ class MasterWalletFunding:
 class CardFunding:
     """`stripe`: recorded `charge_pending` before the off-session charge (see the module's docstring)."""
 
-    def __init__(self, store: Store, gateway: Callable[[], StripeGateway], clock: Callable[[], float]):
-        self.store, self._gateway, self._clock = store, gateway, clock
+    def __init__(self, store: Store, gateway: Callable[[], StripeGateway], clock: Callable[[], float],
+                 guardrails: Guardrails):
+        self.store, self._gateway, self._clock, self.guardrails = store, gateway, clock, guardrails
 
     def fund(self, claim: Claim) -> AutoTopUpAttempt:
         org = claim.org
         uow = self.store.unit_of_work()
         if not (org.stripe_customer_id and org.stripe_payment_method_id):
             final = claim.settle(uow, "failed", reason="no_saved_card")
-        else:  # the charge is sent right after this commit: its send time, at the latest
+        else:  # reserved in its month; the charge is sent right after this commit: its send time, at the latest
             final = claim.settle(uow, "charge_pending", customer_id=org.stripe_customer_id,
                                  payment_method_id=org.stripe_payment_method_id, charge_sent_at=claim.at)
         uow.commit()
@@ -160,13 +188,19 @@ class CardFunding:
                           **card_failure(refused.stripe_error())}
 
         def record() -> AutoTopUpAttempt:
-            current = self.store.get(AutoTopUpAttempt, attempt.org_id, attempt.business_date)
-            assert current is not None  # attempts are never deleted
+            found = (self.store.batch().add(AutoTopUpAttempt, attempt.org_id, attempt.business_date)
+                     .add(Organization, attempt.org_id).fetch())
+            current, org = found.get(AutoTopUpAttempt, attempt.org_id, attempt.business_date), found.get(
+                Organization, attempt.org_id)
+            assert current is not None and org is not None  # attempts and organizations are never deleted
             if current.status != "charge_pending" or current.payment_intent_id:
                 return current  # the webhook got there first
-            final = current.model_copy(update={**update, "updated_at": rfc3339(moment),
-                                               "version": current.version + 1})
-            self.store.unit_of_work().save(final, current.version).commit()
+            at = rfc3339(moment)
+            final = current.model_copy(update={**update, "updated_at": at, "version": current.version + 1})
+            uow = self.store.unit_of_work().save(final, current.version)
+            if final.status == "failed":  # its reservation leaves the month; the failure counts (maybe switching off)
+                self.guardrails.card_attempt_failed(uow, org, current, at)
+            uow.commit()
             return final
 
         return with_retries(record)

@@ -1,7 +1,8 @@
 """Online top-up by card: the console collects the card for a PaymentIntent this starts.
 
 The webhook (shared.services.stripe_webhooks) completes it: a `stripe` payment, the wallet credit and
-the `stripe` payment settings with the values chosen here.
+the `stripe` payment settings with the values chosen here (shared.domain.settings.online_top_up_settings: the
+amounts, the top-up mode and target balance; the organization's own guardrails are kept).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from shared.auth import Principal
 from shared.clock import utc_now_str
 from shared.cursor import Owner
 from shared.domain.card_amounts import check_chargeable
+from shared.domain.guardrails import check_target_for_card
 from shared.domain.organization import OnlineTopUp, Organization
 from shared.errors import Conflict
 from shared.idempotency import Completion, Idempotency
@@ -61,6 +63,7 @@ class OnlineTopUpService:
             # the trigger too, once set (auto_trigger needs one above 0): a trigger Stripe could never charge fails here
             check_chargeable({"amount": body.amount} | ({"trigger_amount": body.trigger_amount}
                                                       if body.trigger_amount else {}), org.currency)
+            check_target_for_card(body.top_up_mode, body.target_balance, body.limit_threshold, org.currency)
             customer_id = org.stripe_customer_id or self._customer(org)
             at = utc_now_str()
             # made before the call: it is the PaymentIntent's idempotency key
@@ -71,6 +74,7 @@ class OnlineTopUpService:
             record = OnlineTopUp(id=record_id, org_id=org.id, partner_id=org.partner_id, amount=body.amount,
                                  currency=org.currency, trigger_amount=body.trigger_amount,
                                  limit_threshold=body.limit_threshold, auto_trigger=body.auto_trigger,
+                                 top_up_mode=body.top_up_mode, target_balance=body.target_balance,
                                  customer_id=customer_id, payment_intent_id=intent.id, created_at=at,
                                  created_by=principal.sub, updated_at=at)
             result = OnlineTopUpOut.of_record(record, client_secret=intent.client_secret)
@@ -79,7 +83,8 @@ class OnlineTopUpService:
                 action="online_top_up.started", at=at,
                 changes={"online_top_up_id": record.id, "amount": body.amount, "payment_intent": intent.id,
                          "trigger_amount": body.trigger_amount, "limit_threshold": body.limit_threshold,
-                         "auto_trigger": body.auto_trigger}))
+                         "auto_trigger": body.auto_trigger, "top_up_mode": body.top_up_mode,
+                         "target_balance": body.target_balance}))
             return uow.commit_returning(result, complete)
 
         return once(self.idempotency, principal, f"online_top_up.start:{org_id}", key, body, OnlineTopUpOut,

@@ -33,7 +33,9 @@ def test_attempts_newest_first_in_the_contract_shape_and_tenant_scoped(lambdas, 
         ("2026-11-21", "charge_pending"), ("2026-11-20", "failed"), ("2026-11-19", "invoice_issued")]
     assert items[1]["reason"] == "partner_insufficient_funds" and items[2]["invoice_id"].startswith("inv_")
     assert set(items[0]) == {"business_date", "method", "amount", "status", "reason", "failure_code",
-                             "failure_message", "invoice_id", "payment_id", "created_at"}
+                             "failure_message", "invoice_id", "payment_id", "created_at",
+                             "top_up_mode", "requested_amount"}  # issue 30: the mode and what it asked for
+    assert (items[0]["top_up_mode"], items[0]["requested_amount"]) == ("fixed", 10_000)  # written before the fields
     assert second["next_cursor"] is None
     # And another partner gets 404, not an empty list
     status, body = lambdas.accounts("list_auto_top_ups", path=path, query={}, **viewer(f"{partner}x"))

@@ -35,7 +35,9 @@ def change(current, method, trigger, threshold, auto):
 
 def test_new_organization_defaults():
     assert default_settings(AT).model_dump(exclude={"updated_at"}) == {
-        "method": "cheque_or_tt", "trigger_amount": 0, "limit_threshold": 0, "auto_trigger": False}
+        "method": "cheque_or_tt", "trigger_amount": 0, "limit_threshold": 0, "auto_trigger": False,
+        "top_up_mode": "fixed", "target_balance": None, "monthly_cap": None, "max_consecutive_failures": 3,
+        "consecutive_failures": 0, "disabled_reason": None}
 
 
 @pytest.mark.parametrize("current", ["cheque_or_tt", "master_account"])
