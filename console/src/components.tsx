@@ -35,25 +35,26 @@ export function Field(props: { label: string; error?: string | undefined; hint?:
 }
 
 export function Select(
-  props: { label: string; error?: string | undefined; options: [string, string][] } & JSX.SelectHTMLAttributes<HTMLSelectElement>,
+  props: { label: string; error?: string | undefined; hint?: string; options: [string, string][] } & JSX.SelectHTMLAttributes<HTMLSelectElement>,
 ) {
-  const { label, error, options, ...select } = props;
+  const { label, error, hint, options, ...select } = props;
   const id = useId();
+  const described = [hint ? `${id}-hint` : "", error ? `${id}-error` : ""].filter(Boolean).join(" ");
   return (
     <div class="field">
       <label for={id}>{label}</label>
-      <select
-        id={id}
-        aria-invalid={error ? "true" : undefined}
-        aria-describedby={error ? `${id}-error` : undefined}
-        {...select}
-      >
+      <select id={id} aria-invalid={error ? "true" : undefined} aria-describedby={described || undefined} {...select}>
         {options.map(([value, text]) => (
           <option key={value} value={value}>
             {text}
           </option>
         ))}
       </select>
+      {hint && (
+        <small id={`${id}-hint`} class="hint">
+          {hint}
+        </small>
+      )}
       {error && (
         <small id={`${id}-error`} class="field-error">
           {error}
