@@ -19,6 +19,8 @@ import { Invoices } from "./screens/invoices/list";
 import { NewInvoice } from "./screens/invoices/new";
 import { OrganizationDetail } from "./screens/organizations/detail";
 import { Organizations } from "./screens/organizations/list";
+import { DeliveryLog } from "./screens/partner/deliveries";
+import { PartnerSettings } from "./screens/partner/settings";
 import { NewPayment } from "./screens/payments/new";
 import { PaymentDetail } from "./screens/payments/detail";
 import { Payments } from "./screens/payments/list";
@@ -46,6 +48,8 @@ const ROUTES: [string, Screen, string][] = [
   ["/invoices/:invoiceId", InvoiceDetail, "invoices"],
   ["/invoices", Invoices, "invoices"],
   ["/reports", AgedReceivables, "reports"],
+  ["/partner/deliveries", DeliveryLog, "partner"],
+  ["/partner", PartnerSettings, "partner"],
 ];
 
 const TABS: [string, string][] = [
@@ -53,6 +57,7 @@ const TABS: [string, string][] = [
   ["organizations", "Organization Management"],
   ["invoices", "Invoices"],
   ["reports", "Reports"],
+  ["partner", "Partner settings"],
 ];
 
 // A customer's routes, most specific first: the tab each belongs to, and whether only an org-admin has it. A route

@@ -1,7 +1,7 @@
 // The pieces every screen shares: labelled fields whose refusal is shown beside them, alerts, money, pages
 // of a list, a history. User data is only ever rendered as text (JSX children), never as HTML.
 import type { ComponentChildren, JSX } from "preact";
-import { useId } from "preact/hooks";
+import { useEffect, useId, useRef, useState } from "preact/hooks";
 import type { ApiError, AuditRecord } from "./api";
 import { formatMoney } from "./money";
 
@@ -207,4 +207,64 @@ export function downloadCsv(name: string, header: string[], rows: (string | numb
   link.click();
   link.remove();
   URL.revokeObjectURL(url);
+}
+
+/** A destructive action asked twice: `label` opens the question with `confirm` and Cancel beside it (focus moves to
+ * `confirm`; Cancel or Escape closes it and returns focus to `label`). `onConfirm` rejecting keeps it open. */
+export function Confirm(props: {
+  label: string;
+  question: string;
+  confirm: string;
+  onConfirm: () => Promise<void>;
+}) {
+  const [open, setOpen] = useState(false);
+  const [busy, setBusy] = useState(false);
+  const opener = useRef<HTMLButtonElement>(null);
+  const yes = useRef<HTMLButtonElement>(null);
+  const id = useId();
+  useEffect(() => {
+    if (open) yes.current?.focus();
+  }, [open]);
+  function close() {
+    setOpen(false);
+    setTimeout(() => opener.current?.focus());
+  }
+  if (!open) {
+    return (
+      <button type="button" class="secondary" ref={opener} onClick={() => setOpen(true)}>
+        {props.label}
+      </button>
+    );
+  }
+  return (
+    <div
+      class="confirm"
+      role="group"
+      aria-labelledby={id}
+      onKeyDown={(e) => {
+        if (e.key === "Escape" && !busy) close();
+      }}
+    >
+      <span id={id}>{props.question}</span>
+      <button
+        type="button"
+        class="danger"
+        ref={yes}
+        disabled={busy}
+        onClick={async () => {
+          setBusy(true);
+          try {
+            await props.onConfirm();
+          } finally {
+            setBusy(false);
+          }
+        }}
+      >
+        {props.confirm}
+      </button>
+      <button type="button" class="secondary" onClick={close} disabled={busy}>
+        Cancel
+      </button>
+    </div>
+  );
 }
