@@ -128,7 +128,7 @@ export function Pager(props: {
 
 // The audit fields that hold money (integers of minor units): shown with the currency when it is known.
 const MONEY_FIELDS = new Set(["amount", "balance", "trigger_amount", "limit_threshold", "refund_held", "amount_paid",
-  "amount_credited", "allocated_amount", "unallocated_amount"]);
+  "amount_credited", "allocated_amount", "unallocated_amount", "target_balance", "monthly_cap", "daily_limit"]);
 
 type Change = { from?: unknown; to?: unknown };
 
