@@ -11,16 +11,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from shared import responses as R
 from shared.api import Cursor, Limit, create_resolver, handle, header, json_response, principal
 from shared.container import Container
-from shared.models import (
-    AutoCreditLimitIn,
-    DebitIn,
-    OnlineTopUpIn,
-    OrganizationCreate,
-    PartnerCreditIn,
-    PaymentSettingsIn,
-    WithdrawalIn,
-)
+from shared.models import DebitIn, OrganizationCreate, PartnerCreditIn, WithdrawalIn
 from shared.responses import documented
+from shared.top_up_models import AutoCreditLimitIn, OnlineTopUpIn, PaymentSettingsIn
 
 logger = Logger()
 metrics = Metrics()

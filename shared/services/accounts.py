@@ -11,7 +11,7 @@ from shared.domain.wallet import Posting, post, post_partner
 from shared.errors import Conflict, NotFound
 from shared.idempotency import Completion, Idempotency
 from shared.ids import new_id
-from shared.models import DebitIn, OrganizationCreate, PartnerCreditIn, PaymentSettingsIn
+from shared.models import DebitIn, OrganizationCreate, PartnerCreditIn
 from shared.repositories.attempts import AttemptRepository
 from shared.repositories.organizations import OrganizationNameLock, OrganizationRepository
 from shared.repositories.partner_wallets import PartnerWalletRepository
@@ -38,6 +38,7 @@ from shared.services.common import (
     organization_for,
     with_retries,
 )
+from shared.top_up_models import PaymentSettingsIn
 
 
 class AccountService:

@@ -10,12 +10,12 @@ from shared.clock import utc_now_str
 from shared.cursor import Owner
 from shared.domain.guardrails import AutoCreditLimit
 from shared.errors import NotFound, Unprocessable
-from shared.models import AutoCreditLimitIn
 from shared.money import MINOR_UNITS
 from shared.repositories.guardrails import GuardrailRepository
 from shared.repositories.store import Store
 from shared.responses.limits import AutoCreditLimitOut, AutoCreditLimitPage
 from shared.services.common import list_scope, with_retries
+from shared.top_up_models import AutoCreditLimitIn
 
 
 def _not_found() -> NotFound:
@@ -66,6 +66,7 @@ class AutoCreditLimitService:
             current = self.store.get(AutoCreditLimit, partner_id, currency) if currency in MINOR_UNITS else None
             if current is None:
                 raise _not_found()
-            self.store.unit_of_work().delete(current, current.version).commit()
+            # (a condition of its own: the unit of work's delete always sends `:zero`)
+            self.store.unit_of_work().delete(current, current.version, "daily_limit >= :zero").commit()
 
         with_retries(attempt)

@@ -18,7 +18,6 @@ from shared.domain.organization import OnlineTopUp, Organization
 from shared.errors import Conflict
 from shared.idempotency import Completion, Idempotency
 from shared.ids import new_id
-from shared.models import OnlineTopUpIn
 from shared.repositories.keys import hashed
 from shared.repositories.organizations import OrganizationRepository
 from shared.repositories.store import Store
@@ -26,6 +25,7 @@ from shared.repositories.stripe_markers import StripeMarker
 from shared.responses.accounts import OnlineTopUpOut, OnlineTopUpPage
 from shared.services.common import audit, cursor_scope, list_scope, once, organization_for, with_retries
 from shared.stripe_gateway import StripeGateway
+from shared.top_up_models import OnlineTopUpIn
 
 REQUEST_TTL_SECONDS = 2 * 86_400  # beyond the idempotency record's 24 h: a key reused in between is refused
 

@@ -19,11 +19,12 @@ from shared.domain.payment import Allocation, Payment
 from shared.domain.settings import default_settings
 from shared.errors import ApiError, Conflict, Forbidden, NotFound, PreconditionFailed, Unprocessable
 from shared.ids import new_id
-from shared.models import DebitIn, OrganizationCreate, PaymentCreate, PaymentPatch, PaymentSettingsIn
+from shared.models import DebitIn, OrganizationCreate, PaymentCreate, PaymentPatch
 from shared.repositories.organizations import OrganizationNameLock
 from shared.responses.payments import PaymentOut
 from shared.services.accounts import AccountService
 from shared.services.payments import PaymentService
+from shared.top_up_models import PaymentSettingsIn
 from tests.fakes import FakeIdempotency, FakeStore
 
 PARTNER, OTHER_PARTNER = "ptn_0a1b2c3d4e5f", "ptn_5f4e3d2c1b0a"
