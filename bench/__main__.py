@@ -8,6 +8,7 @@ from bench import (
     host,
     hot_invoice,
     invoice_history,
+    notices,
     requests,
     stripe_edges,
     sweep,
@@ -18,5 +19,6 @@ from bench import (
 if __name__ == "__main__":
     for section in (coldstart.main, host.main, requests.main, webhook.main, stripe_edges.main, hot_invoice.main,
                     throughput.main, bounded_items.main, sweep.main, invoice_history.main, aged_receivables.main,
-                    console.main):
+                    console.main,
+                    notices.main):  # notices: issue 30
         print("\n".join(section()), end="\n\n", flush=True)

@@ -5,10 +5,11 @@
   Functions           each execution environment its own process (Lambda's runtime interface client),
                       one request at a time, started on demand (local/lambdas.py)
   DynamoDB            127.0.0.1:$DYNAMODB_PORT (8000) DynamoDB Local (Amazon's emulator), the template's table
-  SQS, EventBridge    127.0.0.1:$SQS_PORT (9324), $EVENTS_PORT (9325): the sweep's queue (delivered to the
-                      worker as the SQS event source would) and the domain-event bus
-  DynamoDB Streams    the table's stream, delivered to the invoice-history function as its event source
-                      mapping would (local/streams.py)
+  SQS, EventBridge    127.0.0.1:$SQS_PORT (9324), $EVENTS_PORT (9325): the template's queues (the sweep's, to the
+                      worker; the webhook deliveries', to the notice delivery function; as the SQS event source
+                      would) and the domain-event bus
+  DynamoDB Streams    the table's stream, delivered to the invoice-history and notices functions as their event
+                      source mappings would (local/streams.py)
   Stripe              127.0.0.1:$STRIPE_PORT (8420)  localstripe, completed (local/stripe.py); its signed
                       webhooks go to the HTTP API's POST /webhooks/stripe
 
@@ -183,7 +184,7 @@ def banner(stack: Stack, seeded: dict[str, Any] | None) -> str:
         f"  HTTP API           {stack.api_url}",
         f"  Lambda Invoke API  {stack.lambda_url}   (FunctionName = a template logical id)",
         f"  DynamoDB           {stack.aws.dynamodb.endpoint}   table {TABLE_NAME}",
-        f"  SQS                {stack.aws.sqs.endpoint}   {', '.join(stack.aws.queue_urls)} (delivered to the worker)",
+        f"  SQS                {stack.aws.sqs.endpoint}   {', '.join(stack.aws.queue_urls)} (each to its function)",
         f"  EventBridge        {stack.aws.events.endpoint}   bus {EVENT_BUS}",
         f"  DynamoDB Streams   the table's stream -> {', '.join(r.mapping.function for r in stack.streams.readers)}",
         f"  Functions          {', '.join(stack.host.functions)}",

@@ -84,10 +84,10 @@ class WebhookSender:
             pool = self._pools.get((t.scheme, t.address, t.port, t.host))
             if pool is None:
                 if t.scheme == "https":
-                    pool = urllib3.HTTPSConnectionPool(t.address, t.port, maxsize=4, server_hostname=t.host,
+                    pool = urllib3.HTTPSConnectionPool(t.address, t.port, maxsize=10, server_hostname=t.host,
                                                        assert_hostname=t.host, cert_reqs="CERT_REQUIRED")
                 else:
-                    pool = urllib3.HTTPConnectionPool(t.address, t.port, maxsize=4)
+                    pool = urllib3.HTTPConnectionPool(t.address, t.port, maxsize=10)
                 self._pools[(t.scheme, t.address, t.port, t.host)] = pool
             return pool
 

@@ -21,6 +21,7 @@ def record_handler(record: DynamoDBRecord) -> int:
 @logger.inject_lambda_context
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     deps.begin(context)
+    deps.notice_recorder.begin_batch()
     response = process_partial_response(event=event, record_handler=record_handler, processor=processor,
                                         context=context)
     return dict(response)

@@ -41,6 +41,16 @@ class NoticeRecorder:
     def __init__(self, notices: NoticeRepository, queue: DeliveryQueue):
         self.notices = notices
         self.queue = queue
+        self._endpoints: dict[str, list[WebhookEndpoint]] = {}
+
+    def begin_batch(self) -> None:
+        """A batch of stream records reads each partner's endpoints once (read again for the next batch)."""
+        self._endpoints.clear()
+
+    def _endpoints_of(self, partner_id: str) -> list[WebhookEndpoint]:
+        if partner_id not in self._endpoints:
+            self._endpoints[partner_id] = self.notices.endpoints(partner_id)
+        return self._endpoints[partner_id]
 
     def handle(self, record: dict[str, Any]) -> int:
         """One stream record (Lambda's form); returns how many notices, deliveries or messages it wrote."""
@@ -54,7 +64,7 @@ class NoticeRecorder:
 
     def _record(self, notice: Notice) -> int:
         body = body_of(notice)
-        deliveries = deliveries_of(notice, body, self.notices.endpoints(notice.partner_id))
+        deliveries = deliveries_of(notice, body, self._endpoints_of(notice.partner_id))
         if not deliveries:
             return 0
         written = int(self.notices.add_notice(StoredNotice(id=notice.id, partner_id=notice.partner_id,

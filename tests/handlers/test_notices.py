@@ -35,7 +35,7 @@ from shared.container import Container
 from tests.conftest import load_event, new_partner
 from tests.handlers.conftest import NO_KEY, PLATFORM, admin, create_org, record, viewer
 from tests.handlers.notices_support import Receiver, pump, verified
-from tests.handlers.test_money_back import debit, top_up
+from tests.handlers.test_money_back import bounced, debit, top_up
 
 FUNCTION = "WebhookEndpointsFunction"
 
@@ -339,3 +339,20 @@ def test_w9_a_stream_record_delivered_twice_writes_nothing_twice(lambdas, partne
     assert lambdas.snapshot() == once
     written = [i for i in once if i["pk"]["S"] == f"WEBHOOKS#{partner}" and not i["sk"]["S"].startswith("ENDPOINT")]
     assert sorted(i["entity"]["S"] for i in written) == ["notice", "webhook_delivery"]
+
+
+def test_w10_a_bounced_payment_is_told_with_the_payment_in_the_apis_shape(lambdas, queue, partner, receiver):
+    # Given an endpoint for bounced payments, and an organization's cheque allocated nowhere yet
+    endpoint = register(lambdas, partner, receiver.url, ["payment.bounced"])
+    org = create_org(lambdas, partner, "Bounce Notices Telecom")
+    payment = record(lambdas, partner, org_id=org["id"])
+    # When the cheque bounces
+    body = bounced(lambdas, partner, payment)
+    pump(lambdas.deliver_stream, queue, lambda: bool(receiver.received))
+    # Then the notice holds the payment as GET /payments/{id} shows it
+    [got] = receiver.received
+    assert verified(got, endpoint["secret"])
+    notice = got.json
+    assert (notice["type"], notice["data"]["org_id"]) == ("payment.bounced", org["id"])
+    status, shown = lambdas.payments("get_payment", path={"payment_id": payment["id"]}, **viewer(partner))
+    assert status == 200 and notice["data"]["payment"] == shown == body

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import itertools
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -116,7 +117,7 @@ def test_n3_a_low_balance_is_told_once_per_crossing():
     # Given a wallet crossing its threshold, debited again while low, topped up above it, and debited below again
     steps = [org(1_500, version=1), org(1_000, version=2), org(200, version=3), org(5_000, version=4),
              org(800, version=5)]
-    told = [n for old, new in zip(steps, steps[1:], strict=False) for n in derive("organization", old, new)]
+    told = [n for old, new in itertools.pairwise(steps) for n in derive("organization", old, new)]
     # Then it was told at the two crossings only, each with its own id
     assert [n.subject.version for n in told] == [2, 5] and told[0].id != told[1].id
     # And a threshold raised above the balance is a crossing too (each image against its own threshold)
