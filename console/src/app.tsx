@@ -19,8 +19,6 @@ import { Invoices } from "./screens/invoices/list";
 import { NewInvoice } from "./screens/invoices/new";
 import { OrganizationDetail } from "./screens/organizations/detail";
 import { Organizations } from "./screens/organizations/list";
-import { DeliveryLog } from "./screens/partner/deliveries";
-import { PartnerSettings } from "./screens/partner/settings";
 import { NewPayment } from "./screens/payments/new";
 import { PaymentDetail } from "./screens/payments/detail";
 import { Payments } from "./screens/payments/list";
@@ -36,6 +34,30 @@ export interface ScreenProps {
 
 type Screen = (props: ScreenProps) => preact.JSX.Element;
 type CustomerScreen = (props: CustomerScreenProps) => preact.JSX.Element;
+
+/** A screen whose code is loaded when it is first opened (a chunk of its own: the first screen loads less). */
+function lazyScreen(load: () => Promise<Screen>): Screen {
+  let loaded: Screen | null = null;
+  return function LazyScreen(props: ScreenProps) {
+    const [Loaded, setLoaded] = useState<Screen | null>(() => loaded);
+    const [failed, setFailed] = useState<string | null>(null);
+    useEffect(() => {
+      if (Loaded) return;
+      load().then(
+        (screen) => {
+          loaded = screen;
+          setLoaded(() => screen);
+        },
+        () => setFailed("This page could not be loaded: check the connection and reload."),
+      );
+    }, [Loaded]);
+    if (failed) return <Refusal error={failed} />;
+    return Loaded ? <Loaded {...props} /> : <Loading what="the page" />;
+  };
+}
+
+const PartnerSettings = lazyScreen(() => import("./screens/partner/settings").then((m) => m.PartnerSettings));
+const DeliveryLog = lazyScreen(() => import("./screens/partner/deliveries").then((m) => m.DeliveryLog));
 
 // The partner's routes, most specific first; the tab each belongs to.
 const ROUTES: [string, Screen, string][] = [

@@ -213,6 +213,7 @@ export function downloadCsv(name: string, header: string[], rows: (string | numb
  * `confirm`; Cancel or Escape closes it and returns focus to `label`). `onConfirm` rejecting keeps it open. */
 export function Confirm(props: {
   label: string;
+  name?: string; // the button's accessible name when `label` alone is not unique on the page (it contains `label`)
   question: string;
   confirm: string;
   onConfirm: () => Promise<void>;
@@ -231,7 +232,7 @@ export function Confirm(props: {
   }
   if (!open) {
     return (
-      <button type="button" class="secondary" ref={opener} onClick={() => setOpen(true)}>
+      <button type="button" class="secondary" ref={opener} aria-label={props.name} onClick={() => setOpen(true)}>
         {props.label}
       </button>
     );

@@ -69,7 +69,7 @@ class Api:
         """The organization's payment settings with `fields` changed (the others as they are)."""
         current = self.get(f"/organizations/{org['id']}/payment-settings")
         body = {k: current[k] for k in ("method", "trigger_amount", "limit_threshold", "auto_trigger")} | fields
-        return self.put(f"/organizations/{org['id']}/payment-settings", body)  # type: ignore[no-any-return]
+        return self.put(f"/organizations/{org['id']}/payment-settings", body)
 
     def org(self, name: str, currency: str = "SGD") -> dict[str, Any]:
         return self.post("/organizations", {"name": name, "currency": currency})
@@ -140,7 +140,8 @@ def pay_by_card(page: Any, amount: str, trigger: str, threshold: str,
                 target: str | None = None) -> dict[str, Any]:
     """The online top-up form filled, a card typed into Stripe.js's card element and Pay by card clicked: Stripe.js
     (locally, the local Stripe's stand-in) makes the card a PaymentMethod and confirms the PaymentIntent with the
-    publishable key, as in production. `mode` "target" with `target`: up to a target balance. Answers the API's online top-up as POST gave it."""
+    publishable key, as in production. `mode` "target" with `target`: up to a target balance. Answers the API's
+    online top-up as POST gave it."""
     form = page.get_by_role("form", name="Online top-up by card")
     card = form.get_by_role("group", name="Card")
     card.get_by_role("textbox", name="number").wait_for()

@@ -40,8 +40,8 @@ def open_organization(page: Any, org: dict[str, Any]) -> None:
 
 
 def business_days(n: int) -> list[str]:
-    """`n` consecutive business dates of their own (the session's stack is shared: another test's sweep picks others)."""
-    start = datetime.date(2031, 1, 1) + datetime.timedelta(days=random.randrange(0, 3000))  # noqa: S311 - a date
+    """`n` consecutive business dates of their own (the session's stack is shared: another test picks others)."""
+    start = datetime.date(2031, 1, 1) + datetime.timedelta(days=random.randrange(0, 3000))
     return [(start + datetime.timedelta(days=i)).isoformat() for i in range(n)]
 
 

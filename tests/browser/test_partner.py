@@ -170,7 +170,8 @@ def test_p2_an_endpoint_is_added_its_secret_shown_once_and_deleted(page, receive
     # When they delete it: asked first
     row = page.get_by_role("table", name="Webhook endpoints").get_by_role("row").filter(has_text=receiver.url)
     row.get_by_role("button", name=f"Delete {receiver.url}").click()
-    row.get_by_role("group", name=re.compile("Delete the endpoint")).get_by_role("button", name="Yes, delete it").click()
+    confirm = row.get_by_role("group", name=re.compile("Delete the endpoint"))
+    confirm.get_by_role("button", name="Yes, delete it").click()
     # Then it is gone
     page.get_by_role("status").filter(has_text=f"Deleted the endpoint {receiver.url}").wait_for()
     expect(page.get_by_role("table", name="Webhook endpoints")).to_contain_text("No endpoint yet")

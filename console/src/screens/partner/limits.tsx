@@ -79,7 +79,8 @@ export function AutoCreditLimits({ partnerId, writer }: { partnerId: string; wri
               {writer && (
                 <td>
                   <Confirm
-                    label={`Remove ${l.currency} limit`}
+                    label="Remove"
+                    name={`Remove ${l.currency} limit`}
                     question={`Remove the ${l.currency} daily limit of ${formatMoney(l.daily_limit, l.currency)}?`}
                     confirm="Yes, remove it"
                     onConfirm={() => remove(l.currency)}

@@ -94,7 +94,8 @@ export function WebhookEndpoints({ partnerId, writer }: { partnerId: string; wri
               {writer && (
                 <td>
                   <Confirm
-                    label={`Delete ${e.url}`}
+                    label="Delete"
+                    name={`Delete ${e.url}`}
                     question={`Delete the endpoint ${e.url}? It receives no more notices.`}
                     confirm="Yes, delete it"
                     onConfirm={() => remove(e)}
