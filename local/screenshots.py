@@ -2,10 +2,19 @@
 `.venv/bin/python -m local.screenshots` (the console built: `make console`; Chromium installed: `make chromium`).
 Starts its own stack on free ports, signs in as ptn_demo's finance-admin, then as the org-admin of its demo
 organization Acme Telecom (a customer's own view: it tops Acme up by card in that throwaway stack, so the Automatic
-top-up shows Stripe's), and writes docs/console/*.png."""
+top-up shows Stripe's), and writes docs/console/*.png. For the Partner settings tab it sets a daily limit and
+registers two webhook endpoints (a receiver it runs on 127.0.0.1: one URL answers 200, the other 500); for the
+guardrails it makes an organization whose master account is short fail once with one failure allowed (the daily
+sweep invoked for a date), so its settings show the switch-off, and the delivery log a notice of it to each
+endpoint."""
 
 from __future__ import annotations
 
+import json
+import re
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +22,8 @@ import requests
 
 from local.auth import mint
 from local.browser import launch
-from local.process import start_stack
+from local.dynamodb import client
+from local.process import StackProcess, start_stack
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "docs" / "console"
@@ -57,10 +67,80 @@ def main() -> None:
                     page.get_by_role("button", name="Assign & Allocate").wait_for()
                 page.screenshot(path=str(OUT / f"{name}.png"), full_page=True)
                 print(f"docs/console/{name}.png")
+            partner_view(page, stack, api)
             customer_view(browser, stack.api, org["id"])
             browser.close()
     finally:
         stack.stop()
+
+
+class _Answer(BaseHTTPRequestHandler):
+    """A partner's receiver: /ok answers 200, anything else 500."""
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.send_response(200 if self.path == "/ok" else 500)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet."""
+
+
+def partner_view(page: Any, stack: StackProcess, api: requests.Session) -> None:
+    """Partner settings (a daily limit, two endpoints, the secret shown once), the delivery log, and an organization
+    whose automatic top-up the system switched off."""
+    receiver = ThreadingHTTPServer(("127.0.0.1", 0), _Answer)
+    threading.Thread(target=receiver.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{receiver.server_address[1]}"
+    try:
+        def send(method: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
+            res = api.request(method, f"{stack.api}{path}", json=body, timeout=10)
+            assert res.ok, res.text
+            return dict(res.json())
+
+        send("PUT", "/partners/ptn_demo/auto-credit-limits/SGD", {"daily_limit": 500_000})
+        send("POST", "/partners/ptn_demo/webhook-endpoints", {"url": f"{base}/down",
+                                                              "events": ["wallet.low_balance", "auto_top_up.failed"]})
+        org = send("POST", "/organizations", {"name": "Orbit Mobile", "currency": "SGD"})
+        send("PUT", f"/organizations/{org['id']}/payment-settings", {
+            "method": "master_account", "trigger_amount": 5_000, "limit_threshold": 0, "auto_trigger": True,
+            "max_consecutive_failures": 1})
+        page.goto("/console/partner")
+        form = page.get_by_role("form", name="New webhook endpoint")
+        form.get_by_label("URL").fill(f"{base}/ok")
+        for notice in ("A wallet fell to or below", "Automatic top-up: failed", "Automatic top-up: switched off"):
+            form.get_by_label(notice).check()
+        form.get_by_role("button", name="Add endpoint").click()
+        page.get_by_role("region", name=re.compile("Signing secret")).wait_for()
+        page.screenshot(path=str(OUT / "partner.png"), full_page=True)
+        print("docs/console/partner.png")
+        # the daily run, for a date of its own: the partner's master wallet has no SGD, the one failure allowed
+        event = json.loads((ROOT / "events" / "sweep" / "scheduled.json").read_text())
+        event["time"] = "2026-12-01T01:00:00Z"
+        client(stack.lambda_url, "lambda").invoke(FunctionName="SweepFunction", Payload=json.dumps(event))
+        for _ in range(100):
+            settings = api.get(f"{stack.api}/organizations/{org['id']}/payment-settings", timeout=10).json()
+            deliveries = api.get(f"{stack.api}/partners/ptn_demo/webhook-deliveries", timeout=10).json()["items"]
+            if settings["disabled_reason"] and len(deliveries) >= 3 and all(d["attempts"] for d in deliveries):
+                break
+            time.sleep(0.2)
+        page.goto("/console/partner/deliveries")
+        page.get_by_role("table", name="Deliveries, newest first").wait_for()
+        page.wait_for_load_state("networkidle")
+        page.screenshot(path=str(OUT / "deliveries.png"), full_page=True)
+        print("docs/console/deliveries.png")
+        page.goto(f"/console/organizations/{org['id']}")
+        page.get_by_role("table", name="Automatic top-up attempts, newest first").get_by_text("Failed").wait_for()
+        page.wait_for_load_state("networkidle")
+        settings_and_attempts = page.locator("section:has(#settings-title), section:has(#attempts-title)")
+        page.get_by_role("region", name="Payment settings").screenshot(path=str(OUT / "guardrails.png"))
+        print("docs/console/guardrails.png")
+        settings_and_attempts.last.screenshot(path=str(OUT / "attempts.png"))
+        print("docs/console/attempts.png")
+    finally:
+        receiver.shutdown()
+        receiver.server_close()
 
 
 # the Wallet after the card top-up, which credits it

@@ -35,6 +35,30 @@ export interface ScreenProps {
 type Screen = (props: ScreenProps) => preact.JSX.Element;
 type CustomerScreen = (props: CustomerScreenProps) => preact.JSX.Element;
 
+/** A screen whose code is loaded when it is first opened (a chunk of its own: the first screen loads less). */
+function lazyScreen(load: () => Promise<Screen>): Screen {
+  let loaded: Screen | null = null;
+  return function LazyScreen(props: ScreenProps) {
+    const [Loaded, setLoaded] = useState<Screen | null>(() => loaded);
+    const [failed, setFailed] = useState<string | null>(null);
+    useEffect(() => {
+      if (Loaded) return;
+      load().then(
+        (screen) => {
+          loaded = screen;
+          setLoaded(() => screen);
+        },
+        () => setFailed("This page could not be loaded: check the connection and reload."),
+      );
+    }, [Loaded]);
+    if (failed) return <Refusal error={failed} />;
+    return Loaded ? <Loaded {...props} /> : <Loading what="the page" />;
+  };
+}
+
+const PartnerSettings = lazyScreen(() => import("./screens/partner/settings").then((m) => m.PartnerSettings));
+const DeliveryLog = lazyScreen(() => import("./screens/partner/deliveries").then((m) => m.DeliveryLog));
+
 // The partner's routes, most specific first; the tab each belongs to.
 const ROUTES: [string, Screen, string][] = [
   ["/payments/new", NewPayment, "payments"],
@@ -46,6 +70,8 @@ const ROUTES: [string, Screen, string][] = [
   ["/invoices/:invoiceId", InvoiceDetail, "invoices"],
   ["/invoices", Invoices, "invoices"],
   ["/reports", AgedReceivables, "reports"],
+  ["/partner/deliveries", DeliveryLog, "partner"],
+  ["/partner", PartnerSettings, "partner"],
 ];
 
 const TABS: [string, string][] = [
@@ -53,6 +79,7 @@ const TABS: [string, string][] = [
   ["organizations", "Organization Management"],
   ["invoices", "Invoices"],
   ["reports", "Reports"],
+  ["partner", "Partner settings"],
 ];
 
 // A customer's routes, most specific first: the tab each belongs to, and whether only an org-admin has it. A route

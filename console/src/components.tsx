@@ -1,7 +1,7 @@
 // The pieces every screen shares: labelled fields whose refusal is shown beside them, alerts, money, pages
 // of a list, a history. User data is only ever rendered as text (JSX children), never as HTML.
 import type { ComponentChildren, JSX } from "preact";
-import { useId } from "preact/hooks";
+import { useEffect, useId, useRef, useState } from "preact/hooks";
 import type { ApiError, AuditRecord } from "./api";
 import { formatMoney } from "./money";
 
@@ -35,25 +35,26 @@ export function Field(props: { label: string; error?: string | undefined; hint?:
 }
 
 export function Select(
-  props: { label: string; error?: string | undefined; options: [string, string][] } & JSX.SelectHTMLAttributes<HTMLSelectElement>,
+  props: { label: string; error?: string | undefined; hint?: string; options: [string, string][] } & JSX.SelectHTMLAttributes<HTMLSelectElement>,
 ) {
-  const { label, error, options, ...select } = props;
+  const { label, error, hint, options, ...select } = props;
   const id = useId();
+  const described = [hint ? `${id}-hint` : "", error ? `${id}-error` : ""].filter(Boolean).join(" ");
   return (
     <div class="field">
       <label for={id}>{label}</label>
-      <select
-        id={id}
-        aria-invalid={error ? "true" : undefined}
-        aria-describedby={error ? `${id}-error` : undefined}
-        {...select}
-      >
+      <select id={id} aria-invalid={error ? "true" : undefined} aria-describedby={described || undefined} {...select}>
         {options.map(([value, text]) => (
           <option key={value} value={value}>
             {text}
           </option>
         ))}
       </select>
+      {hint && (
+        <small id={`${id}-hint`} class="hint">
+          {hint}
+        </small>
+      )}
       {error && (
         <small id={`${id}-error`} class="field-error">
           {error}
@@ -127,7 +128,7 @@ export function Pager(props: {
 
 // The audit fields that hold money (integers of minor units): shown with the currency when it is known.
 const MONEY_FIELDS = new Set(["amount", "balance", "trigger_amount", "limit_threshold", "refund_held", "amount_paid",
-  "amount_credited", "allocated_amount", "unallocated_amount"]);
+  "amount_credited", "allocated_amount", "unallocated_amount", "target_balance", "monthly_cap", "daily_limit"]);
 
 type Change = { from?: unknown; to?: unknown };
 
@@ -206,4 +207,65 @@ export function downloadCsv(name: string, header: string[], rows: (string | numb
   link.click();
   link.remove();
   URL.revokeObjectURL(url);
+}
+
+/** A destructive action asked twice: `label` opens the question with `confirm` and Cancel beside it (focus moves to
+ * `confirm`; Cancel or Escape closes it and returns focus to `label`). `onConfirm` rejecting keeps it open. */
+export function Confirm(props: {
+  label: string;
+  name?: string; // the button's accessible name when `label` alone is not unique on the page (it contains `label`)
+  question: string;
+  confirm: string;
+  onConfirm: () => Promise<void>;
+}) {
+  const [open, setOpen] = useState(false);
+  const [busy, setBusy] = useState(false);
+  const opener = useRef<HTMLButtonElement>(null);
+  const yes = useRef<HTMLButtonElement>(null);
+  const id = useId();
+  useEffect(() => {
+    if (open) yes.current?.focus();
+  }, [open]);
+  function close() {
+    setOpen(false);
+    setTimeout(() => opener.current?.focus());
+  }
+  if (!open) {
+    return (
+      <button type="button" class="secondary" ref={opener} aria-label={props.name} onClick={() => setOpen(true)}>
+        {props.label}
+      </button>
+    );
+  }
+  return (
+    <div
+      class="confirm"
+      role="group"
+      aria-labelledby={id}
+      onKeyDown={(e) => {
+        if (e.key === "Escape" && !busy) close();
+      }}
+    >
+      <span id={id}>{props.question}</span>
+      <button
+        type="button"
+        class="danger"
+        ref={yes}
+        disabled={busy}
+        onClick={async () => {
+          setBusy(true);
+          try {
+            await props.onConfirm();
+          } finally {
+            setBusy(false);
+          }
+        }}
+      >
+        {props.confirm}
+      </button>
+      <button type="button" class="secondary" onClick={close} disabled={busy}>
+        Cancel
+      </button>
+    </div>
+  );
 }

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import datetime
+import json
 import re
+import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import requests
@@ -12,8 +15,9 @@ from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 
 from local.auth import mint
+from local.dynamodb import client
 from local.process import StackProcess
-from tests.conftest import new_partner
+from tests.conftest import EVENTS, new_partner
 from tests.stripe_console import CARD_ALWAYS_AUTHENTICATE
 
 _axe = Axe()
@@ -56,6 +60,17 @@ class Api:
         assert res.status_code in (200, 201), res.text
         return res.json()
 
+    def put(self, path: str, body: dict[str, Any]) -> Any:
+        res = requests.put(self.base + path, headers=self.headers, json=body, timeout=10)
+        assert res.status_code == 200, res.text
+        return res.json()
+
+    def settings(self, org: dict[str, Any], **fields: Any) -> dict[str, Any]:
+        """The organization's payment settings with `fields` changed (the others as they are)."""
+        current = self.get(f"/organizations/{org['id']}/payment-settings")
+        body = {k: current[k] for k in ("method", "trigger_amount", "limit_threshold", "auto_trigger")} | fields
+        return self.put(f"/organizations/{org['id']}/payment-settings", body)
+
     def org(self, name: str, currency: str = "SGD") -> dict[str, Any]:
         return self.post("/organizations", {"name": name, "currency": currency})
 
@@ -76,6 +91,26 @@ class Api:
                                        "currency": org["currency"] if org else currency,
                                        "received_date": datetime.datetime.now(datetime.UTC).date().isoformat(),
                                        "method": "cheque", "reference": reference})
+
+
+def invoke_sweep(stack: StackProcess, day: str) -> None:
+    """The daily automatic top-up's sweep for the business date `day`, through the stack's Lambda Invoke API (as the
+    schedule would invoke it); its attempts are made by the worker a moment later (the queue)."""
+    lam = client(stack.lambda_url, "lambda")
+    event = json.loads((EVENTS / "sweep/scheduled.json").read_text()) | {"time": f"{day}T01:00:00Z"}
+    res = lam.invoke(FunctionName="SweepFunction", Payload=json.dumps(event))
+    assert "FunctionError" not in res, res["Payload"].read()
+
+
+def wait_for[T](predicate: Callable[[], T], timeout: float = 30.0) -> T:
+    """The first truthy value of `predicate` (the stack's queues and stream are asynchronous)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError("timed out")
 
 
 def beside(page: Any, label: str) -> str:
@@ -101,10 +136,12 @@ def writes(page: Any) -> list[str]:
 
 
 def pay_by_card(page: Any, amount: str, trigger: str, threshold: str,
-                card_number: str = CARD_ALWAYS_AUTHENTICATE) -> dict[str, Any]:
+                card_number: str = CARD_ALWAYS_AUTHENTICATE, mode: str = "fixed",
+                target: str | None = None) -> dict[str, Any]:
     """The online top-up form filled, a card typed into Stripe.js's card element and Pay by card clicked: Stripe.js
     (locally, the local Stripe's stand-in) makes the card a PaymentMethod and confirms the PaymentIntent with the
-    publishable key, as in production. Answers the API's online top-up as POST gave it."""
+    publishable key, as in production. `mode` "target" with `target`: up to a target balance. Answers the API's
+    online top-up as POST gave it."""
     form = page.get_by_role("form", name="Online top-up by card")
     card = form.get_by_role("group", name="Card")
     card.get_by_role("textbox", name="number").wait_for()
@@ -112,6 +149,9 @@ def pay_by_card(page: Any, amount: str, trigger: str, threshold: str,
     form.get_by_label("Top-up amount").fill(amount)
     form.get_by_label("Trigger Amount").fill(trigger)
     form.get_by_label("Limit Threshold").fill(threshold)
+    form.get_by_label("Top-up mode").select_option(mode)
+    if target is not None:
+        form.get_by_label("Target balance").fill(target)
     form.get_by_label("Enable/Disable Auto-trigger").check()
     card.get_by_role("textbox", name="number").fill(card_number)
     card.get_by_role("textbox", name="exp_month").fill("12")

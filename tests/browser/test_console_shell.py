@@ -21,7 +21,7 @@ def test_c1_sign_in_lands_on_payments_with_the_articles_tabs(page):
     sign_in(page)
     # Then the tabs are the articles' words, Payments current, and the admin may record a payment
     tabs = page.get_by_role("navigation", name="Finance app").get_by_role("link")
-    assert tabs.all_inner_texts() == ["Payments", "Organization Management", "Invoices", "Reports"]
+    assert tabs.all_inner_texts() == ["Payments", "Organization Management", "Invoices", "Reports", "Partner settings"]
     assert page.get_by_role("link", name="Payments").get_attribute("aria-current") == "page"
     assert page.get_by_role("link", name="+ New Payment").is_visible()
     accessible(page)

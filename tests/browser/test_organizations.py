@@ -58,10 +58,11 @@ def api_token(partner: str) -> dict[str, str]:
 
 
 def top_up_by_card(page: Any, amount: str, trigger: str, threshold: str,
-                   card_number: str = CARD_ALWAYS_AUTHENTICATE) -> dict[str, Any]:
+                   card_number: str = CARD_ALWAYS_AUTHENTICATE, mode: str = "fixed",
+                   target: str | None = None) -> dict[str, Any]:
     """The organization's Top up by card opened, then the form paid (tests/browser/console.py's `pay_by_card`)."""
     page.get_by_role("button", name="Top up by card").click()
-    return pay_by_card(page, amount, trigger, threshold, card_number)
+    return pay_by_card(page, amount, trigger, threshold, card_number, mode, target)
 
 
 def online_top_up(api: str, partner: str, org_id: str, top_up_id: str, until: str,

@@ -194,6 +194,41 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/partners/{partner_id}/auto-credit-limits": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** GET /partners/{partner_id}/auto-credit-limits */
+        get: operations["list_auto_credit_limits_partners__partner_id__auto_credit_limits_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/partners/{partner_id}/auto-credit-limits/{currency}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** PUT /partners/{partner_id}/auto-credit-limits/{currency} */
+        put: operations["put_auto_credit_limit_partners__partner_id__auto_credit_limits__currency__put"];
+        post?: never;
+        /** DELETE /partners/{partner_id}/auto-credit-limits/{currency} */
+        delete: operations["delete_auto_credit_limit_partners__partner_id__auto_credit_limits__currency__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/organizations": {
         parameters: {
             query?: never;
@@ -507,6 +542,75 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/partners/{partner_id}/webhook-endpoints": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** GET /partners/{partner_id}/webhook-endpoints */
+        get: operations["list_endpoints_partners__partner_id__webhook_endpoints_get"];
+        put?: never;
+        /** POST /partners/{partner_id}/webhook-endpoints */
+        post: operations["create_endpoint_partners__partner_id__webhook_endpoints_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/partners/{partner_id}/webhook-endpoints/{endpoint_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** DELETE /partners/{partner_id}/webhook-endpoints/{endpoint_id} */
+        delete: operations["delete_endpoint_partners__partner_id__webhook_endpoints__endpoint_id__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/partners/{partner_id}/webhook-deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** GET /partners/{partner_id}/webhook-deliveries */
+        get: operations["list_deliveries_partners__partner_id__webhook_deliveries_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/partners/{partner_id}/webhook-deliveries/{delivery_id}/retry": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** POST /partners/{partner_id}/webhook-deliveries/{delivery_id}/retry */
+        post: operations["retry_delivery_partners__partner_id__webhook_deliveries__delivery_id__retry_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/openapi.json": {
         parameters: {
             query?: never;
@@ -571,8 +675,15 @@ export interface components {
              * @enum {string}
              */
             method: "cheque_or_tt" | "master_account" | "stripe";
+            /**
+             * Top Up Mode
+             * @enum {string}
+             */
+            top_up_mode: "fixed" | "target";
             /** Amount */
             amount: number;
+            /** Requested Amount */
+            requested_amount: number;
             /**
              * Status
              * @enum {string}
@@ -640,6 +751,36 @@ export interface components {
             /** Next Cursor */
             next_cursor: string | null;
         };
+        /** AutoCreditLimitIn */
+        AutoCreditLimitIn: {
+            /**
+             * Daily Limit
+             * @description Minor units, >= 0
+             */
+            daily_limit: number;
+        };
+        /** AutoCreditLimitOut */
+        AutoCreditLimitOut: {
+            /** Partner Id */
+            partner_id: string;
+            /** Currency */
+            currency: string;
+            /** Daily Limit */
+            daily_limit: number;
+            /** Created At */
+            created_at: string;
+            /** Updated At */
+            updated_at: string;
+            /** Updated By */
+            updated_by: string;
+        };
+        /** AutoCreditLimitPage */
+        AutoCreditLimitPage: {
+            /** Items */
+            items: components["schemas"]["AutoCreditLimitOut"][];
+            /** Next Cursor */
+            next_cursor: string | null;
+        };
         /** Balance */
         Balance: {
             /** Currency */
@@ -700,8 +841,8 @@ export interface components {
         };
         /**
          * OnlineTopUpIn
-         * @description An online top-up by card; the card is saved and, on success, becomes the `stripe` method with
-         *     these trigger amount, threshold and auto-trigger (locked in the settings afterwards).
+         * @description An online top-up by card; the card is saved and, on success, becomes the `stripe` method with these
+         *     settings (trigger amount, threshold, top-up mode and target balance locked afterwards).
          */
         OnlineTopUpIn: {
             /**
@@ -721,6 +862,14 @@ export interface components {
             limit_threshold: number;
             /** Auto Trigger */
             auto_trigger: boolean;
+            /**
+             * Top Up Mode
+             * @default fixed
+             * @enum {string}
+             */
+            top_up_mode: "fixed" | "target";
+            /** Target Balance */
+            target_balance?: number | null;
         };
         /** OnlineTopUpOut */
         OnlineTopUpOut: {
@@ -738,6 +887,13 @@ export interface components {
             limit_threshold: number;
             /** Auto Trigger */
             auto_trigger: boolean;
+            /**
+             * Top Up Mode
+             * @enum {string}
+             */
+            top_up_mode: "fixed" | "target";
+            /** Target Balance */
+            target_balance: number | null;
             /**
              * Status
              * @enum {string}
@@ -858,6 +1014,17 @@ export interface components {
             limit_threshold: number;
             /** Auto Trigger */
             auto_trigger: boolean;
+            /**
+             * Top Up Mode
+             * @enum {string}
+             */
+            top_up_mode?: "fixed" | "target";
+            /** Target Balance */
+            target_balance?: number | null;
+            /** Monthly Cap */
+            monthly_cap?: number | null;
+            /** Max Consecutive Failures */
+            max_consecutive_failures?: number;
         };
         /** SettingsOut */
         SettingsOut: {
@@ -872,6 +1039,21 @@ export interface components {
             limit_threshold: number;
             /** Auto Trigger */
             auto_trigger: boolean;
+            /**
+             * Top Up Mode
+             * @enum {string}
+             */
+            top_up_mode: "fixed" | "target";
+            /** Target Balance */
+            target_balance: number | null;
+            /** Monthly Cap */
+            monthly_cap: number | null;
+            /** Max Consecutive Failures */
+            max_consecutive_failures: number;
+            /** Consecutive Failures */
+            consecutive_failures: number;
+            /** Disabled Reason */
+            disabled_reason: "consecutive_failures" | null;
             /** Updated At */
             updated_at: string;
         };
@@ -1393,6 +1575,76 @@ export interface components {
         VoidIn: {
             /** Reason */
             reason: string;
+        };
+        /** WebhookDeliveryOut */
+        WebhookDeliveryOut: {
+            /** Id */
+            id: string;
+            /** Event Id */
+            event_id: string;
+            /** Endpoint Id */
+            endpoint_id: string;
+            /**
+             * Type
+             * @enum {string}
+             */
+            type: "wallet.low_balance" | "auto_top_up.invoice_issued" | "auto_top_up.credited" | "auto_top_up.failed" | "auto_top_up.skipped" | "auto_top_up.disabled" | "payment.bounced" | "payment.refunded" | "payment.disputed";
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "pending" | "delivered" | "failed";
+            /** Attempts */
+            attempts: number;
+            /** Last Status Code */
+            last_status_code: number | null;
+            /** Last Error */
+            last_error: string | null;
+            /** Next Attempt At */
+            next_attempt_at: string | null;
+            /** Created At */
+            created_at: string;
+        };
+        /** WebhookDeliveryPage */
+        WebhookDeliveryPage: {
+            /** Items */
+            items: components["schemas"]["WebhookDeliveryOut"][];
+            /** Next Cursor */
+            next_cursor: string | null;
+        };
+        /**
+         * WebhookEndpointIn
+         * @description `url`: deployed, `https` on a public address; `events`: the notice types it receives (at least one; a type
+         *     named twice counts once).
+         */
+        WebhookEndpointIn: {
+            /**
+             * Url
+             * @example https://erp.partner.example/hooks
+             */
+            url: string;
+            /** Events */
+            events: ("wallet.low_balance" | "auto_top_up.invoice_issued" | "auto_top_up.credited" | "auto_top_up.failed" | "auto_top_up.skipped" | "auto_top_up.disabled" | "payment.bounced" | "payment.refunded" | "payment.disputed")[];
+        };
+        /** WebhookEndpointOut */
+        WebhookEndpointOut: {
+            /** Id */
+            id: string;
+            /** Url */
+            url: string;
+            /** Events */
+            events: ("wallet.low_balance" | "auto_top_up.invoice_issued" | "auto_top_up.credited" | "auto_top_up.failed" | "auto_top_up.skipped" | "auto_top_up.disabled" | "payment.bounced" | "payment.refunded" | "payment.disputed")[];
+            /** Created At */
+            created_at: string;
+            /** Secret */
+            secret?: string | null;
+        };
+        /** WebhookEndpointPage */
+        WebhookEndpointPage: {
+            /** Items */
+            items: components["schemas"]["WebhookEndpointOut"][];
+            /** Next Cursor */
+            next_cursor: string | null;
         };
         /**
          * WebhookOutcome
@@ -2847,6 +3099,306 @@ export interface operations {
                 };
             };
             /** @description Field validation; `card_amount_not_allowed`; Stripe refused it (`payment_provider_refused`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The stage's throttle */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description The function failed, died or answered something malformed */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+        };
+    };
+    list_auto_credit_limits_partners__partner_id__auto_credit_limits_get: {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string | null;
+            };
+            header?: never;
+            path: {
+                partner_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The daily limits, by currency */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AutoCreditLimitPage"];
+                };
+            };
+            /** @description Malformed request (bad JSON, bad cursor) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description No or invalid token; or API Gateway's own: No token, or a token the JWT authorizer cannot verify (with `WWW-Authenticate: Bearer`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"] | components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description The role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not found, or another partner's; or API Gateway's own: No such route (API Gateway's own answer), or the function's: not found, or another partner's */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"] | components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description The request body is over the HTTP API's 10 MB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description Field validation; `card_amount_not_allowed`; Stripe refused it (`payment_provider_refused`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The stage's throttle */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description The function failed, died or answered something malformed */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+        };
+    };
+    put_auto_credit_limit_partners__partner_id__auto_credit_limits__currency__put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                partner_id: string;
+                currency: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AutoCreditLimitIn"];
+            };
+        };
+        responses: {
+            /** @description The daily limit */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AutoCreditLimitOut"];
+                };
+            };
+            /** @description Malformed request (bad JSON, bad cursor) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description No or invalid token; or API Gateway's own: No token, or a token the JWT authorizer cannot verify (with `WWW-Authenticate: Bearer`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"] | components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description The role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not found, or another partner's; or API Gateway's own: No such route (API Gateway's own answer), or the function's: not found, or another partner's */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"] | components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description The request body is over the HTTP API's 10 MB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description A body in another media type than application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Field validation; `card_amount_not_allowed`; Stripe refused it (`payment_provider_refused`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The stage's throttle */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description The function failed, died or answered something malformed */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+        };
+    };
+    delete_auto_credit_limit_partners__partner_id__auto_credit_limits__currency__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                partner_id: string;
+                currency: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Removed */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description Malformed request (bad JSON, bad cursor) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description No or invalid token; or API Gateway's own: No token, or a token the JWT authorizer cannot verify (with `WWW-Authenticate: Bearer`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"] | components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description The role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not found, or another partner's; or API Gateway's own: No such route (API Gateway's own answer), or the function's: not found, or another partner's */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"] | components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description The request body is over the HTTP API's 10 MB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description Validation Error */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -5559,6 +6111,517 @@ export interface operations {
                 };
             };
             /** @description Field validation; `card_amount_not_allowed`; Stripe refused it (`payment_provider_refused`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The stage's throttle */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description The function failed, died or answered something malformed */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+        };
+    };
+    list_endpoints_partners__partner_id__webhook_endpoints_get: {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string | null;
+            };
+            header?: never;
+            path: {
+                partner_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The partner's endpoints (without secrets) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookEndpointPage"];
+                };
+            };
+            /** @description Malformed request (bad JSON, bad cursor) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description No or invalid token; or API Gateway's own: No token, or a token the JWT authorizer cannot verify (with `WWW-Authenticate: Bearer`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"] | components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description The role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not found, or another partner's; or API Gateway's own: No such route (API Gateway's own answer), or the function's: not found, or another partner's */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"] | components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description The request body is over the HTTP API's 10 MB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description Field validation; `card_amount_not_allowed`; Stripe refused it (`payment_provider_refused`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The stage's throttle */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description The function failed, died or answered something malformed */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+        };
+    };
+    create_endpoint_partners__partner_id__webhook_endpoints_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                partner_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookEndpointIn"];
+            };
+        };
+        responses: {
+            /** @description The endpoint, with its signing secret (`whsec_...`): shown in this answer only */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookEndpointOut"];
+                };
+            };
+            /** @description Malformed request (bad JSON, bad cursor) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description No or invalid token; or API Gateway's own: No token, or a token the JWT authorizer cannot verify (with `WWW-Authenticate: Bearer`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"] | components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description The role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not found, or another partner's; or API Gateway's own: No such route (API Gateway's own answer), or the function's: not found, or another partner's */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"] | components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description A state rule refuses it (the code names the rule) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request body is over the HTTP API's 10 MB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description A body in another media type than application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Field validation; `card_amount_not_allowed`; Stripe refused it (`payment_provider_refused`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The stage's throttle */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description The function failed, died or answered something malformed */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+        };
+    };
+    delete_endpoint_partners__partner_id__webhook_endpoints__endpoint_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                partner_id: string;
+                endpoint_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted (its pending deliveries fail: `endpoint_deleted`) */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description Malformed request (bad JSON, bad cursor) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description No or invalid token; or API Gateway's own: No token, or a token the JWT authorizer cannot verify (with `WWW-Authenticate: Bearer`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"] | components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description The role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not found, or another partner's; or API Gateway's own: No such route (API Gateway's own answer), or the function's: not found, or another partner's */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"] | components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description The request body is over the HTTP API's 10 MB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The stage's throttle */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description The function failed, died or answered something malformed */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+        };
+    };
+    list_deliveries_partners__partner_id__webhook_deliveries_get: {
+        parameters: {
+            query?: {
+                endpoint_id?: string | null;
+                status?: ("pending" | "delivered" | "failed") | null;
+                limit?: number;
+                cursor?: string | null;
+            };
+            header?: never;
+            path: {
+                partner_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The deliveries of notices to the partner's endpoints, newest first */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookDeliveryPage"];
+                };
+            };
+            /** @description Malformed request (bad JSON, bad cursor) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description No or invalid token; or API Gateway's own: No token, or a token the JWT authorizer cannot verify (with `WWW-Authenticate: Bearer`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"] | components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description The role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not found, or another partner's; or API Gateway's own: No such route (API Gateway's own answer), or the function's: not found, or another partner's */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"] | components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description The request body is over the HTTP API's 10 MB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description Field validation; `card_amount_not_allowed`; Stripe refused it (`payment_provider_refused`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The stage's throttle */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description The function failed, died or answered something malformed */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+        };
+    };
+    retry_delivery_partners__partner_id__webhook_deliveries__delivery_id__retry_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                partner_id: string;
+                delivery_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The failed delivery, pending again: it is sent shortly, with three more days of retries */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookDeliveryOut"];
+                };
+            };
+            /** @description Malformed request (bad JSON, bad cursor) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description No or invalid token; or API Gateway's own: No token, or a token the JWT authorizer cannot verify (with `WWW-Authenticate: Bearer`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"] | components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description The role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not found, or another partner's; or API Gateway's own: No such route (API Gateway's own answer), or the function's: not found, or another partner's */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"] | components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description A state rule refuses it (the code names the rule) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request body is over the HTTP API's 10 MB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description Validation Error */
             422: {
                 headers: {
                     [name: string]: unknown;

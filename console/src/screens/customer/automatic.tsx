@@ -1,5 +1,6 @@
-// A customer's Automatic top-up tab: their payment settings, read-only (the method, and the Trigger Amount and Limit
-// Threshold chosen at their last online top-up by card), and the daily run's attempts. While the method is
+// A customer's Automatic top-up tab: their payment settings, read-only (the method, and the Top-up mode, Trigger
+// Amount, Target balance and Limit Threshold chosen at their last online top-up by card; the monthly cap, the failures
+// allowed and counted, and a switch-off by the system after them), and the daily run's attempts. While the method is
 // "Online payment by Stripe" an org-admin may switch the automatic top-up on or off: a PUT of the same method and
 // amounts with auto_trigger flipped (all the API lets a customer change). Any other method is the provider's to set.
 import { useId, useState } from "preact/hooks";
@@ -9,6 +10,7 @@ import { Link } from "../../router";
 import { isOrgAdmin } from "../../session";
 import { AutoTopUps } from "../organizations/activity";
 import { SETTINGS_METHODS, label } from "../organizations/labels";
+import { GuardrailFacts, SwitchedOff, autoTriggerText } from "../organizations/settings";
 import type { CustomerScreenProps } from "./props";
 
 type Settings = Schemas["SettingsOut"];
@@ -33,6 +35,7 @@ export function AutomaticTopUp({ session, org }: CustomerScreenProps) {
           !settings.error && <Loading what="the payment settings" />
         ) : (
           <>
+            <SwitchedOff settings={s} how={switchBackOn(s, admin)} />
             <SettingsFacts settings={s} currency={org.currency} />
             {s.method === "stripe" ? (
               admin ? (
@@ -60,6 +63,14 @@ export function AutomaticTopUp({ session, org }: CustomerScreenProps) {
   );
 }
 
+/** Who switches a stopped automatic top-up back on, in the customer's words. */
+function switchBackOn(s: Settings, admin: boolean): string {
+  if (s.method !== "stripe") return "Your provider switches it on again.";
+  return admin
+    ? "Check your card, then switch Enable/Disable Auto-trigger on below: that restarts it and clears the count."
+    : "Your organization's admin switches it on again.";
+}
+
 function SettingsFacts({ settings: s, currency }: { settings: Settings; currency: string }) {
   const stripe = s.method === "stripe";
   return (
@@ -76,8 +87,9 @@ function SettingsFacts({ settings: s, currency }: { settings: Settings; currency
         <Money amount={s.limit_threshold} currency={currency} />
         {stripe && <span class="hint"> ({CHOSEN_HINT})</span>}
       </dd>
+      <GuardrailFacts settings={s} currency={currency} chosenHint={stripe ? CHOSEN_HINT : undefined} />
       <dt>Auto-trigger</dt>
-      <dd>{s.auto_trigger ? "Enabled" : "Disabled"}</dd>
+      <dd>{autoTriggerText(s)}</dd>
       <dt>Last changed</dt>
       <dd>{s.updated_at}</dd>
     </dl>

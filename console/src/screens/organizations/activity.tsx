@@ -1,9 +1,9 @@
 // An organization's activity, shown on its screen (the partner's Organization Management) and on a customer's own
 // tabs (Automatic top-up, History): the automatic top-up attempts and the organization's history.
 import { History, Loading, Money, Pager, Refusal } from "../../components";
-import { api, call } from "../../api";
 import { Link } from "../../router";
-import { ATTEMPT_REASONS, ATTEMPT_STATUSES, SETTINGS_METHODS, label } from "./labels";
+import { type Schemas, api, call } from "../../api";
+import { ATTEMPT_REASONS, ATTEMPT_STATUSES, SETTINGS_METHODS, TOP_UP_MODES, label } from "./labels";
 import { type SectionProps, usePaged } from "./paged";
 
 /** The daily run's attempts; `partnerLinks` false (a customer's view): the card payment is named, not linked. */
@@ -16,7 +16,10 @@ export function AutoTopUps({ orgId, currency, version, partnerLinks = true }: Se
   return (
     <section aria-labelledby="attempts-title">
       <h2 id="attempts-title">Automatic top-up attempts</h2>
-      <p class="hint">At most one a day: the daily run tops up when the wallet is at or below the limit threshold.</p>
+      <p class="hint">
+        At most one a day: the daily run tops up when the wallet is at or below the limit threshold. An attempt that
+        does not top up says why.
+      </p>
       <Refusal error={page.error} />
       <table>
         <caption>Automatic top-up attempts, newest first</caption>
@@ -42,18 +45,12 @@ export function AutoTopUps({ orgId, currency, version, partnerLinks = true }: Se
               <td>{label(SETTINGS_METHODS, a.method)}</td>
               <td class="num">
                 <Money amount={a.amount} currency={currency} />
+                <AmountNote attempt={a} currency={currency} />
               </td>
               <td>{label(ATTEMPT_STATUSES, a.status)}</td>
               <td>
                 {a.reason ? label(ATTEMPT_REASONS, a.reason) : "—"}
-                {(a.failure_code || a.failure_message) && (
-                  <>
-                    <br />
-                    <span class="hint">
-                      {[a.failure_code, a.failure_message].filter(Boolean).join(": ")}
-                    </span>
-                  </>
-                )}
+                <StripeSaid attempt={a} />
               </td>
               <td>
                 {a.invoice_id && <Link href={`/invoices/${a.invoice_id}`}>Top-up invoice</Link>}
@@ -67,6 +64,57 @@ export function AutoTopUps({ orgId, currency, version, partnerLinks = true }: Se
       </table>
       <Pager next={page.data?.next_cursor} cursor={page.cursor} onPage={page.setCursor} label="Pages of automatic top-up attempts" />
     </section>
+  );
+}
+
+type Attempt = Schemas["AttemptOut"];
+
+/** How the amount came to be: the top-up mode, and what the monthly cap took off the amount asked for. */
+function AmountNote({ attempt: a, currency }: { attempt: Attempt; currency: string }) {
+  const reduced = a.requested_amount !== a.amount && a.requested_amount > 0;
+  const capped = a.reason === "monthly_cap_reached" || (a.amount < a.requested_amount && !a.reason);
+  return (
+    <>
+      {a.top_up_mode === "target" && (
+        <>
+          <br />
+          <span class="hint">{label(TOP_UP_MODES, a.top_up_mode)}</span>
+        </>
+      )}
+      {reduced && (
+        <>
+          <br />
+          <span class="hint">
+            asked <Money amount={a.requested_amount} currency={currency} />
+            {capped ? ", reduced by the monthly cap" : ""}
+          </span>
+        </>
+      )}
+    </>
+  );
+}
+
+/** What Stripe said of a card that did not pay: its decline code (or error code) and its message. */
+function StripeSaid({ attempt: a }: { attempt: Attempt }) {
+  if (!a.failure_code && !a.failure_message) return null;
+  const codeName = a.reason === "card_declined" ? "Decline code" : "Stripe's code";
+  return (
+    <>
+      {a.failure_code && (
+        <>
+          <br />
+          <span class="hint">
+            {codeName}: <code>{a.failure_code}</code>
+          </span>
+        </>
+      )}
+      {a.failure_message && (
+        <>
+          <br />
+          <span class="hint">Stripe's message: {a.failure_message}</span>
+        </>
+      )}
+    </>
   );
 }
 

@@ -33,13 +33,20 @@ export const ATTEMPT_STATUSES: [string, string][] = [
 ];
 
 export const ATTEMPT_REASONS: [string, string][] = [
-  ["previous_invoice_unpaid", "The previous top-up invoice is unpaid"],
-  ["not_due", "Not due"],
+  ["previous_invoice_unpaid", "The previous top-up invoice is still unpaid"],
+  ["monthly_cap_reached", "The monthly cap is reached"],
+  ["not_due", "Not due: the wallet is above the limit threshold"],
   ["partner_insufficient_funds", "The master account's wallet is short"],
+  ["partner_daily_limit_reached", "The partner's daily auto-credit limit is reached"],
   ["no_saved_card", "No saved card"],
   ["card_declined", "Card declined"],
   ["provider_refused", "Stripe refused the charge"],
-  ["charge_unconfirmed", "The charge was never confirmed"],
+  ["charge_unconfirmed", "Stripe never confirmed the charge"],
+];
+
+export const TOP_UP_MODES: [string, string][] = [
+  ["fixed", "Fixed amount"],
+  ["target", "Up to a target balance"],
 ];
 
 export const TOP_UP_STATUSES: [string, string][] = [

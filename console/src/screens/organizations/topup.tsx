@@ -4,14 +4,15 @@
 // then Stripe's webhook (about a second later) credits the wallet: the list is read until it is not pending.
 import { useEffect, useId, useRef, useState } from "preact/hooks";
 import { ApiError, type Schemas, api, call, newKey } from "../../api";
-import { Field, Money, Notice, Pager, Refusal } from "../../components";
+import { Field, Money, Notice, Pager, Refusal, Select } from "../../components";
 import { formatMoney, parseMoney } from "../../money";
 import { Link } from "../../router";
-import { TOP_UP_STATUSES, label } from "./labels";
+import { TOP_UP_MODES, TOP_UP_STATUSES, label } from "./labels";
 import { type SectionProps, usePaged } from "./paged";
 import { type StripeCardElement, type StripeJs, loadStripe } from "./stripe";
 
 type OnlineTopUp = Schemas["OnlineTopUpOut"];
+type Mode = OnlineTopUp["top_up_mode"];
 
 const POLL_EVERY_MS = 1000;
 const POLL_FOR_MS = 30_000;
@@ -39,6 +40,7 @@ export function OnlineTopUps(props: SectionProps & { writer: boolean; onChanged:
             <th scope="col">Status</th>
             <th scope="col">Decline code</th>
             <th scope="col">Failure message</th>
+            <th scope="col">Top-up mode</th>
             <th scope="col" class="num">Trigger Amount</th>
             <th scope="col" class="num">Limit Threshold</th>
             <th scope="col">Auto-trigger</th>
@@ -48,7 +50,7 @@ export function OnlineTopUps(props: SectionProps & { writer: boolean; onChanged:
         <tbody>
           {page.data?.items.length === 0 && (
             <tr>
-              <td colSpan={9}>No online top-up yet.</td>
+              <td colSpan={10}>No online top-up yet.</td>
             </tr>
           )}
           {page.data?.items.map((t) => (
@@ -60,6 +62,15 @@ export function OnlineTopUps(props: SectionProps & { writer: boolean; onChanged:
               <td>{label(TOP_UP_STATUSES, t.status)}</td>
               <td>{t.decline_code ?? (t.status === "failed" ? (t.reason ?? "—") : "—")}</td>
               <td>{t.failure_message ?? "—"}</td>
+              <td>
+                {t.top_up_mode === "target" && t.target_balance !== null ? (
+                  <>
+                    Up to <Money amount={t.target_balance} currency={t.currency} />
+                  </>
+                ) : (
+                  label(TOP_UP_MODES, t.top_up_mode)
+                )}
+              </td>
               <td class="num">
                 <Money amount={t.trigger_amount} currency={t.currency} />
               </td>
@@ -108,6 +119,8 @@ export function CardTopUp(props: {
   const [amount, setAmount] = useState("");
   const [trigger, setTrigger] = useState("");
   const [threshold, setThreshold] = useState("");
+  const [mode, setMode] = useState<Mode>("fixed");
+  const [target, setTarget] = useState("");
   const [auto, setAuto] = useState(true);
   const [errors, setErrors] = useState<Record<string, string | undefined>>({});
   const [refusal, setRefusal] = useState<ApiError | string | null>(null);
@@ -166,14 +179,18 @@ export function CardTopUp(props: {
     setRefusal(null);
     setOutcome(null);
     const parsedAmount = parseMoney(amount, currency);
-    const parsedTrigger = parseMoney(trigger, currency, { allowZero: true });
+    // up to a target balance, the Trigger Amount is not used: left empty, it is 0
+    const parsedTrigger =
+      mode === "target" && trigger.trim() === "" ? ({ ok: true, minor: 0 } as const) : parseMoney(trigger, currency, { allowZero: true });
     const parsedThreshold = parseMoney(threshold, currency, { allowZero: true });
+    const parsedTarget = mode === "target" ? parseMoney(target, currency, { allowZero: true }) : ({ ok: true, minor: null } as const);
     setErrors({
       amount: parsedAmount.ok ? undefined : parsedAmount.message,
       trigger_amount: parsedTrigger.ok ? undefined : parsedTrigger.message,
       limit_threshold: parsedThreshold.ok ? undefined : parsedThreshold.message,
+      target_balance: parsedTarget.ok ? undefined : parsedTarget.message,
     });
-    if (!parsedAmount.ok || !parsedTrigger.ok || !parsedThreshold.ok) return;
+    if (!parsedAmount.ok || !parsedTrigger.ok || !parsedThreshold.ok || !parsedTarget.ok) return;
     if (!stripe.current || !card.current) return setRefusal("The card form is still loading: try again in a moment.");
     setPhase("starting");
     try {
@@ -185,6 +202,8 @@ export function CardTopUp(props: {
             trigger_amount: parsedTrigger.minor,
             limit_threshold: parsedThreshold.minor,
             auto_trigger: auto,
+            top_up_mode: mode,
+            target_balance: parsedTarget.minor,
           },
         }),
       );
@@ -230,6 +249,8 @@ export function CardTopUp(props: {
           amount: error.about("amount"),
           trigger_amount: error.about("trigger_amount"),
           limit_threshold: error.about("limit_threshold"),
+          top_up_mode: error.about("top_up_mode"),
+          target_balance: error.about("target_balance"),
         });
       } else {
         setRefusal((error as Error).message);
@@ -244,8 +265,8 @@ export function CardTopUp(props: {
     <form onSubmit={pay} class="form" aria-label="Online top-up by card" noValidate>
       {props.level === 2 ? <h2>Online top-up by card</h2> : <h3>Online top-up by card</h3>}
       <p class="hint">
-        A successful top-up makes “Online payment by Stripe” the payment method, with the Trigger Amount, Limit
-        Threshold and auto-trigger chosen here; the card is saved for the automatic top-ups.
+        A successful top-up makes “Online payment by Stripe” the payment method, with the Top-up mode, Trigger Amount,
+        Target balance, Limit Threshold and auto-trigger chosen here; the card is saved for the automatic top-ups.
       </p>
       <Field
         label="Top-up amount"
@@ -256,15 +277,41 @@ export function CardTopUp(props: {
         error={errors["amount"]}
         required
       />
+      <Select
+        label="Top-up mode"
+        value={mode}
+        onChange={(e) => {
+          setMode(e.currentTarget.value as Mode);
+          setKey(newKey());
+        }}
+        options={TOP_UP_MODES}
+        hint="Fixed amount: the card is charged the Trigger Amount. Up to a target balance: what brings the wallet to the Target balance."
+        error={errors["top_up_mode"]}
+      />
       <Field
         label="Trigger Amount"
         inputMode="decimal"
         value={trigger}
         onInput={edit(setTrigger)}
-        hint={`In ${currency}: charged to the saved card at each automatic top-up`}
+        hint={
+          mode === "target"
+            ? `In ${currency}: not used up to a target balance (empty is 0)`
+            : `In ${currency}: charged to the saved card at each automatic top-up`
+        }
         error={errors["trigger_amount"]}
-        required
+        required={mode === "fixed"}
       />
+      {mode === "target" && (
+        <Field
+          label="Target balance"
+          inputMode="decimal"
+          value={target}
+          onInput={edit(setTarget)}
+          hint={`In ${currency}: each automatic top-up charges the card what brings the wallet up to it; above the Limit Threshold`}
+          error={errors["target_balance"]}
+          required
+        />
+      )}
       <Field
         label="Limit Threshold"
         inputMode="decimal"
