@@ -27,7 +27,8 @@ from tests.handlers.test_allocation import invoice
 
 ANY_ID = {"org_id": "org_01KBZZZZZZZZZZZZZZZZZZZZZZ", "payment_id": "pay_01KBZZZZZZZZZZZZZZZZZZZZZZ",
           "invoice_id": "inv_01KBZZZZZZZZZZZZZZZZZZZZZZ", "credit_note_id": "crn_01KBZZZZZZZZZZZZZZZZZZZZZZ",
-          "partner_id": "ptn_other", "currency": "SGD"}
+          "partner_id": "ptn_other", "currency": "SGD", "endpoint_id": "whe_01KBZZZZZZZZZZZZZZZZZZZZZZ",
+          "delivery_id": "whd_01KBZZZZZZZZZZZZZZZZZZZZZZ"}
 
 
 def customer(partner: str, org_id: str | None, group: str = "org-admin", extra: str = "") -> dict[str, Any]:
