@@ -356,3 +356,36 @@ def test_w10_a_bounced_payment_is_told_with_the_payment_in_the_apis_shape(lambda
     assert (notice["type"], notice["data"]["org_id"]) == ("payment.bounced", org["id"])
     status, shown = lambdas.payments("get_payment", path={"payment_id": payment["id"]}, **viewer(partner))
     assert status == 200 and notice["data"]["payment"] == shown == body
+
+
+def test_w11_an_automatic_top_up_that_fails_and_switches_off_is_told_by_the_worker_end_to_end(lambdas, queue, partner,
+                                                                                              receiver):
+    from tests.handlers.test_auto_top_up_guardrails import AutoTopUp, configure, work
+
+    # Given an endpoint for automatic top-ups' failures and switch-offs, and a master-account organization due for
+    # its top-up, one failure allowed, whose partner's master wallet is empty
+    endpoint = register(lambdas, partner, receiver.url, ["auto_top_up.failed", "auto_top_up.disabled",
+                                                         "auto_top_up.credited"])
+    org = create_org(lambdas, partner, "Switch-off Notices Telecom")
+    configure(lambdas, partner, org["id"], trigger_amount=2_000, max_consecutive_failures=1)
+    # When the daily worker tops it up (the queue's message, as the sweep sends it)
+    work(AutoTopUp(lambdas), org["id"], "2026-11-21")
+    pump(lambdas.deliver_stream, queue, lambda: len(receiver.received) >= 2)
+    time.sleep(0.5)
+    pump(lambdas.deliver_stream, queue, lambda: True)
+    # Then the partner is told both, signed: the attempt that failed, in the API's shape, and the switch-off
+    told = {r.json["type"]: r for r in receiver.received}
+    assert sorted(told) == ["auto_top_up.disabled", "auto_top_up.failed"] and len(receiver.received) == 2
+    assert all(verified(r, endpoint["secret"]) for r in receiver.received)
+    failed, disabled = told["auto_top_up.failed"].json, told["auto_top_up.disabled"].json
+    status, attempts = lambdas.accounts("list_auto_top_ups", path={"org_id": org["id"]}, **viewer(partner))
+    assert status == 200 and failed["data"] == {"org_id": org["id"], "auto_top_up": attempts["items"][0]}
+    assert failed["data"]["auto_top_up"]["reason"] == "partner_insufficient_funds"
+    settings = disabled["data"]["payment_settings"]
+    assert (disabled["data"]["org_id"], settings["auto_trigger"], settings["disabled_reason"]) == (
+        org["id"], False, "consecutive_failures")
+    # And the next day's run (switched off: not due) tells nothing more
+    work(AutoTopUp(lambdas), org["id"], "2026-11-22")
+    time.sleep(0.5)
+    pump(lambdas.deliver_stream, queue, lambda: True)
+    assert len(receiver.received) == 2
