@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import socket
 import threading
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -92,6 +93,15 @@ class WebhookSender:
             return pool
 
     def send(self, url: str, body: bytes, headers: dict[str, str]) -> Answer:
+        """The try's answer; an answer later than the timeout from the start (DNS included) is a `timeout`, whatever
+        it says: urllib3's timeouts bound each socket operation, not the whole (a slow drip of bytes)."""
+        started = time.monotonic()
+        answer = self._send(url, body, headers)
+        if answer.status is not None and time.monotonic() - started > self.timeout:
+            return Answer(None, "timeout")
+        return answer
+
+    def _send(self, url: str, body: bytes, headers: dict[str, str]) -> Answer:
         try:
             target = checked_target(url, self.resolver, allow_loopback=self.allow_loopback)
         except UrlRefused:

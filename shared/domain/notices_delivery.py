@@ -62,6 +62,7 @@ class WebhookDelivery(Record):
     last_error: str | None = None  # `http_<status>`, `timeout`, `connection_failed`, `address_not_allowed`, ...
     next_attempt_at: str | None = None
     window_started_at: str  # its retries end three days after this
+    window_tries_before: int = 0  # the tries made before this window (a person's retry starts the schedule again)
     created_at: str
     updated_at: str
     version: int = 1
@@ -91,7 +92,7 @@ def tried_and_failed(d: WebhookDelivery, now: datetime, status_code: int | None,
                      first_retry: int = FIRST_RETRY_SECONDS) -> WebhookDelivery:
     """After a failed try: pending until its next try, or `failed` when that would fall past its three days."""
     attempts = d.attempts + 1
-    next_try = now + timedelta(seconds=retry_wait(attempts, first_retry))
+    next_try = now + timedelta(seconds=retry_wait(attempts - d.window_tries_before, first_retry))
     over = next_try > _moment(d.window_started_at) + WINDOW
     return d.model_copy(update={"status": "failed" if over else "pending", "attempts": attempts,
                                 "last_status_code": status_code, "last_error": error,
@@ -110,7 +111,7 @@ def retried(d: WebhookDelivery, now: datetime) -> WebhookDelivery:
     if d.status != "failed":
         raise Conflict("webhook_delivery_not_failed", f"Only a failed delivery is sent again; this one is {d.status}.")
     return d.model_copy(update={"status": "pending", "next_attempt_at": _at(now), "window_started_at": _at(now),
-                                "updated_at": _at(now), "version": d.version + 1})
+                                "window_tries_before": d.attempts, "updated_at": _at(now), "version": d.version + 1})
 
 
 def seconds_until(timestamp: str | None, now: datetime) -> int:

@@ -136,7 +136,9 @@ class GuardrailRepository:
         k = LIMITS.key(partner_id, currency)
         if limit is None:
             return self._check(k, "attribute_not_exists(pk)")
-        return self._check(k, "#v = :v", values(v=limit.version), {"#v": "version"})
+        # the version and the limit itself: a limit removed and set again starts at version 1 again
+        return self._check(k, "#v = :v AND #l = :l", values(v=limit.version, l=limit.daily_limit),
+                           {"#v": "version", "#l": "daily_limit"})
 
     def wallet_unchanged(self, wallet: PartnerWallet) -> dict[str, Any]:
         k = mapper_for(PartnerWallet).key_of(wallet)

@@ -176,6 +176,10 @@ class CardFunding:
         sent_at = attempt.charge_sent_at or attempt.created_at
         if key_expired(sent_at, moment):
             update = self._looked_up(attempt, sent_at)
+        elif not chargeable(self.store.get(Organization, attempt.org_id), attempt):
+            # switched off, another method or card, or topped up meanwhile (a redelivery, the reconciliation): never
+            # sent now; a charge an earlier try made is found and settled, else the attempt is withdrawn
+            update = self._looked_up(attempt, sent_at, withdrawn=True)
         else:
             try:
                 intent = self.gateway.charge_off_session(
@@ -200,14 +204,17 @@ class CardFunding:
             uow = self.store.unit_of_work().save(final, current.version)
             if final.status == "failed":  # its reservation leaves the month; the failure counts (maybe switching off)
                 self.guardrails.card_attempt_failed(uow, org, current, at)
+            elif final.status == "skipped":  # never sent: its reservation leaves the month, no failure counted
+                self.guardrails.card_attempt_withdrawn(uow, current, at)
             uow.commit()
             return final
 
         return with_retries(record)
 
-    def _looked_up(self, attempt: AutoTopUpAttempt, sent_at: str) -> dict[str, Any]:
+    def _looked_up(self, attempt: AutoTopUpAttempt, sent_at: str, *, withdrawn: bool = False) -> dict[str, Any]:
         """The charge Stripe made for this attempt, found by its metadata among the customer's PaymentIntents
-        since it was first sent; none found: Stripe never made it, and it is failed `charge_unconfirmed`."""
+        since it was first sent; none found: Stripe never made it, and it is failed `charge_unconfirmed` (or, when
+        the organization may no longer be charged, `skipped` `not_due`: withdrawn, never sent)."""
         since = int(datetime.fromisoformat(sent_at.upper()).timestamp()) - LOOKUP_MARGIN_SECONDS
         try:
             intents = self.gateway.payment_intents_of(attempt.customer_id or "", since)
@@ -220,5 +227,14 @@ class CardFunding:
                 # settled from Stripe by the reconciliation's next run (a new schedule: due at once, even if an
                 # earlier one had stopped looking)
                 return {"payment_intent_id": str(intent["id"]), "reconciling": None}
+        if withdrawn:
+            return {"status": "skipped", "reason": "not_due"}
         return {"status": "failed", "reason": "charge_unconfirmed",
                 "failure_message": "Stripe has no charge of this attempt, and its request can no longer be resent."}
+
+
+def chargeable(org: Organization | None, attempt: AutoTopUpAttempt) -> bool:
+    """May the attempt's card charge be sent now: the organization still on `stripe` with auto-trigger on, due, and
+    the same card the attempt recorded."""
+    return (org is not None and org.settings.method == "stripe" and org.due
+            and org.stripe_payment_method_id == attempt.payment_method_id)

@@ -73,10 +73,22 @@ class Guardrails:
         """A `charge_pending` attempt's card charge failed: its reservation leaves the month and the failure is
         counted (switching off at the max), in `uow` with the attempt's own save. An attempt already `failed` (a
         repeated failure event) changes nothing here. Returns the organization as committed (None: untouched)."""
-        if attempt.status not in ("charge_pending", "claimed"):
+        if attempt.status != "charge_pending":  # a claim reserves nothing; a failed one was released already
             return None
-        uow.raw(self.repo.release_from_month(attempt.org_id, month_of(attempt.business_date), attempt.amount, at))
+        self._release(uow, attempt, at)
         return self.settle_org(uow, org, None, "failed", at)
+
+    def card_attempt_withdrawn(self, uow: UnitOfWork, attempt: AutoTopUpAttempt, at: str) -> None:
+        """A `charge_pending` attempt whose charge was never sent (the organization switched off, or no longer
+        due, before it went): its reservation leaves the month; no failure is counted."""
+        if attempt.status == "charge_pending":
+            self._release(uow, attempt, at)
+
+    def _release(self, uow: UnitOfWork, attempt: AutoTopUpAttempt, at: str) -> None:
+        """Only what was reserved: an attempt written before the caps (no `requested_amount`) reserved nothing."""
+        if attempt.requested_amount is not None:
+            uow.raw(self.repo.release_from_month(attempt.org_id, month_of(attempt.business_date), attempt.amount,
+                                                 at))
 
     def card_attempt_credited(self, uow: UnitOfWork, credited: Organization, attempt: AutoTopUpAttempt,
                               at: str) -> Organization:

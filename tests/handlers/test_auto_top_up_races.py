@@ -232,3 +232,61 @@ def test_manual_top_ups_racing_the_worker_never_overshoot_the_target(lambdas, pa
         [auto_credit] = [e for e in ledger(lambdas, partner, org["id"]) if e["type"] == "auto_credit"]
         assert auto_credit["balance_after"] == 50_000
         assert balance(lambdas, partner, org) in (50_000, 50_000 + 1_000 * (i + 1))
+
+
+def test_a_switched_off_organization_is_never_charged_by_a_redelivery_of_its_pending_charge(lambdas, partner):
+    """Invariant: a switched-off organization is never charged, also when its charge was recorded `charge_pending`
+    before the switch-off and never reached Stripe: the redelivery (or the reconciliation) reads the organization
+    before sending, and withdraws the attempt instead."""
+    from shared.settings import get_settings
+    from tests.handlers.test_card_money_edges import charge_unanswered, the_attempt
+
+    # Given a card customer whose automatic charge of the day is pending (Stripe never answered: it never saw it)
+    org_id = charge_unanswered(lambdas, partner, "2031-07-01", made=False)
+    assert the_attempt(lambdas, org_id)["status"] == "charge_pending"
+    assert Container.from_env().store.get(MonthlyAutoTopUps, org_id, "2031-07").total == 2_000
+    # When a person switches its automatic top-up off, then the message is delivered again
+    status, _ = lambdas.accounts("put_payment_settings", path={"org_id": org_id}, body={
+        "method": "stripe", "trigger_amount": 2_000, "limit_threshold": 1_000, "auto_trigger": False},
+        **admin(partner))
+    assert status == 200
+    outcome = Container(get_settings()).auto_top_up.top_up(org_id, "2031-07-01")
+    # Then nothing was sent: the attempt is withdrawn (skipped, not due), its reservation left the month, no failure
+    # was counted, and Stripe has no charge of it
+    assert outcome == "skipped"
+    attempt = the_attempt(lambdas, org_id)
+    assert (attempt["status"], attempt["reason"]) == ("skipped", "not_due")
+    assert Container.from_env().store.get(MonthlyAutoTopUps, org_id, "2031-07").total == 0
+    assert settings_of(lambdas, partner, org_id)["consecutive_failures"] == 0
+    assert auto_charges(lambdas, org_id) == []
+
+
+def test_the_partners_day_never_exceeds_a_limit_removed_and_set_lower_during_the_workers_run(lambdas, auto, partner,
+                                                                                           monkeypatch):
+    """Invariant: the partner's day never exceeds its limit, also when the limit the worker read is removed and set
+    again, lower, before its commit (a limit set again starts at version 1 again: the check holds its amount too)."""
+    # Given a partner limited to 10,000 a day, and a customer of 8,000 due
+    credit(lambdas, partner, 1_000_000)
+    path = {"partner_id": partner, "currency": "SGD"}
+    status, _ = lambdas.accounts("put_auto_credit_limit", path=path, body={"daily_limit": 10_000}, **admin(partner))
+    assert status == 200
+    org = create_org(lambdas, partner)
+    configure(lambdas, partner, org["id"], trigger_amount=8_000)
+    repository = auto.worker_fn.deps.funding["master_account"].limits
+    real, calls = repository.limit_unchanged, []
+
+    def lowered_meanwhile(*args):
+        calls.append(args)
+        if len(calls) == 1:  # after the worker read the limit, before its transaction commits
+            assert lambdas.accounts("delete_auto_credit_limit", path=path, **admin(partner))[0] == 204
+            assert lambdas.accounts("put_auto_credit_limit", path=path, body={"daily_limit": 5_000},
+                                    **admin(partner))[0] == 200
+        return real(*args)
+
+    monkeypatch.setattr(repository, "limit_unchanged", lowered_meanwhile)
+    # When the worker runs
+    work(auto, org["id"], "2026-11-21")
+    # Then it lost its race, read the new limit, and nothing moved beyond it
+    assert len(calls) == 2
+    assert attempts_of(lambdas, partner, org["id"])[0][1:3] == ("failed", "partner_daily_limit_reached")
+    assert balance(lambdas, partner, org) == 0 and partner_balance(lambdas, partner) == 1_000_000

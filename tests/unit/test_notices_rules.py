@@ -157,6 +157,10 @@ def test_n5_retries_double_up_to_an_hour_for_three_days_then_fail():
     # A person's retry of a failed one gives it three more days; of any other, 409
     again = retried(d, now)
     assert again.status == "pending" and again.window_started_at == again.next_attempt_at
+    # and starts the schedule again: its next failure waits 30 s, not an hour
+    after = tried_and_failed(again, now, 500, "http_500")
+    assert after.next_attempt_at is not None and after.attempts == d.attempts + 1
+    assert datetime.fromisoformat(after.next_attempt_at.replace("Z", "+00:00")) - now == timedelta(seconds=30)
     with pytest.raises(Conflict) as refused:
         retried(again, now)
     assert refused.value.code == "webhook_delivery_not_failed"

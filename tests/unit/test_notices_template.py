@@ -69,3 +69,22 @@ def test_the_loopback_setting_is_refused_without_a_local_dynamodb():
     assert not Settings.from_env(deployed).webhook_allow_loopback
     with pytest.raises(ValidationError):
         Settings.from_env({**base, "DYNAMODB_ENDPOINT": "x", "WEBHOOK_FIRST_RETRY_SECONDS": "31"})
+
+
+def test_the_notices_functions_reach_only_the_partners_webhooks_partitions():
+    # Given the three functions of the notices (one of them talks to hosts the partners choose)
+    for name in ("WebhookEndpointsFunction", "NoticesFunction", "NoticeDeliveryFunction"):
+        statements = [s for p in resources[name]["Properties"]["Policies"] for s in p["Statement"]]
+        table = [s for s in statements if any(a.startswith("dynamodb:") for a in s["Action"])]
+        # Then every table permission holds to the WEBHOOKS# partitions
+        assert table and all(s["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["WEBHOOKS#*"]}}
+                             for s in table), name
+
+
+def test_a_notice_is_never_given_up_on_while_its_record_lives_and_a_stuck_consumer_alarms():
+    [event] = resources["NoticesFunction"]["Properties"]["Events"].values()
+    assert event["Properties"]["MaximumRetryAttempts"] == -1 and event["Properties"]["BisectBatchOnFunctionError"]
+    alarm = resources["NoticesIteratorAgeAlarm"]["Properties"]
+    assert (alarm["MetricName"], alarm["Dimensions"]) == ("IteratorAge", [
+        {"Name": "FunctionName", "Value": {"Ref": "NoticesFunction"}}])
+    assert alarm["Threshold"] <= 15 * 60 * 1000
