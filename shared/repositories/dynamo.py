@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -68,6 +69,21 @@ def values(**kwargs: Any) -> dict[str, Any]:
     return {f":{k}": serialize(v) for k, v in kwargs.items()}
 
 
+def items_as_sent(response_dict: dict[str, Any], customized_response_dict: dict[str, Any], **_: Any) -> None:
+    """botocore's `before-parse` hook for Query and Scan: their `Items` taken as DynamoDB sent them (JSON attribute
+    values), the rest left to botocore. For the types this table holds (S, N, BOOL, NULL, M, L: `deserialize`
+    refuses any other) that is exactly what botocore's model-driven parse gives, several times faster: a report
+    reading 100,000 items spent most of its time there (docs/benchmarks.md, aged receivables)."""
+    if response_dict.get("status_code") != 200:
+        return
+    body = json.loads(response_dict["body"])
+    items = body.pop("Items", None) if isinstance(body, dict) else None
+    if items is None:
+        return
+    customized_response_dict["Items"] = items
+    response_dict["body"] = json.dumps(body).encode()
+
+
 @dataclass
 class TransactionCancelled(Exception):
     """A TransactWriteItems was cancelled; reasons line up with the items that were sent."""
@@ -96,6 +112,8 @@ class Dynamo:
                     "dynamodb", region_name=self.settings.aws_region,
                     endpoint_url=self.settings.dynamodb_endpoint,
                 )
+            for operation in ("Query", "Scan"):
+                self._client.meta.events.register(f"before-parse.dynamodb.{operation}", items_as_sent)
         return self._client
 
     @property
