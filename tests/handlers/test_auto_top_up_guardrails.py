@@ -241,8 +241,8 @@ def test_a_declined_card_releases_its_reservation_counts_and_switches_off(lambda
 def pending_attempt(org: Organization, amount: int, date: str = "2026-11-21") -> AutoTopUpAttempt:
     at = "2026-11-21T01:00:00.000Z"
     return AutoTopUpAttempt(org_id=org.id, partner_id=org.partner_id, business_date=date, method="stripe",
-                            amount=amount, currency=org.currency, status="charge_pending", created_at=at,
-                            updated_at=at)
+                            amount=amount, requested_amount=amount, currency=org.currency, status="charge_pending",
+                            created_at=at, updated_at=at)
 
 
 def test_the_webhooks_failure_helper_releases_counts_and_switches_off_once(lambdas, partner):
@@ -373,4 +373,23 @@ def test_an_online_top_up_keeps_the_organizations_guardrails(lambdas, partner):
     settings = settings_of(lambdas, partner, org_id)
     assert settings["trigger_amount"] == 3_000
     assert (settings["monthly_cap"], settings["max_consecutive_failures"]) == (30_000, 5)
+
+
+def test_a_charge_pending_from_before_the_caps_fails_without_a_reservation_to_release(lambdas, partner):
+    """An attempt written `charge_pending` before the caps existed reserved nothing (no `requested_amount`, no month
+    item): its failure still commits (counted), releasing nothing."""
+    # Given a card customer with such an attempt, and no month's sum
+    deps = Container.from_env()
+    org_id = card_due(lambdas, partner)
+    org = deps.store.get(Organization, org_id)
+    attempt = pending_attempt(org, 2_000, "2026-10-05").model_copy(update={"requested_amount": None})
+    deps.store.unit_of_work().create(attempt).commit()
+    # When its failure is settled
+    failed = attempt.model_copy(update={"status": "failed", "reason": "card_declined", "version": 2})
+    uow = deps.store.unit_of_work().save(failed, attempt.version)
+    deps.guardrails.card_attempt_failed(uow, org, attempt, "2026-10-05T02:00:00.000Z")
+    uow.commit()
+    # Then the failure is counted and no month's sum was made up
+    assert deps.store.get(Organization, org_id).settings.consecutive_failures == 1
+    assert deps.store.get(MonthlyAutoTopUps, org_id, "2026-10") is None
 
