@@ -26,6 +26,7 @@ from shared.repositories.invoices import INVOICES, partner_index_pk
 from shared.repositories.receivables_index import RECEIVABLES_SHARDS, receivables_pk
 
 INDEX = "GSI4"
+READERS = 10  # the shards read at once: botocore's connection pool holds 10 (max_pool_connections)
 # What the report reads of an invoice (a credit note's id, number and reason come along: a list is read whole).
 FIELDS = ("id", "org_id", "org_name", "currency", "amount", "issued_date", "due_date", "paid_by_day",
           "credit_notes", "voided_at")
@@ -58,7 +59,7 @@ class ReceivablesRepository:
                                       filter_expression=" AND ".join(clauses), projection=PROJECTION)
             return [self._receivable(i) for i in items]
 
-        with ThreadPoolExecutor(max_workers=RECEIVABLES_SHARDS) as pool:
+        with ThreadPoolExecutor(max_workers=READERS) as pool:
             return [r for part in pool.map(shard, range(RECEIVABLES_SHARDS)) for r in part]
 
     def _receivable(self, item: dict[str, Any]) -> Receivable:
