@@ -22,7 +22,8 @@ ALLOCATIONS = 20
 INVOICES = 40  # one allocation naming this many invoices (the bound of one allocation request is in docs/api.md)
 
 
-def _api(base: str, token: str) -> Any:
+def api_caller(base: str, token: str) -> Any:
+    """`call(method, path, body)` on the local API as the token's holder (a 2xx asserted; the JSON answer)."""
     session = requests.Session()
     session.headers["Authorization"] = f"Bearer {token}"
 
@@ -47,7 +48,7 @@ def main() -> list[str]:
     os.environ["API_THROTTLE_OFF"] = "1"
     stack, _ = start(0, 0, 0)
     try:
-        api = _api(stack.api_url, mint("bench@example.com", f"ptn_{secrets.token_hex(6)}", ["finance-admin"]))
+        api = api_caller(stack.api_url, mint("bench@example.com", f"ptn_{secrets.token_hex(6)}", ["finance-admin"]))
         org = api("POST", "/organizations", {"name": "History Bench", "currency": "SGD"})
         invoice = {"org_id": org["id"], "type": "standard", "currency": "SGD", "issued_date": "2026-11-01"}
         payment = {"currency": "SGD", "received_date": "2026-11-20", "method": "cheque", "org_id": org["id"]}

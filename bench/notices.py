@@ -19,8 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-import requests
-
+from bench.invoice_history import api_caller
 from local.auth import mint
 from local.stack import start
 
@@ -58,17 +57,6 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(b"HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n")
 
 
-def _api(base: str, token: str) -> Any:
-    session = requests.Session()
-    session.headers["Authorization"] = f"Bearer {token}"
-
-    def call(method: str, path: str, body: Any = None) -> Any:
-        res = session.request(method, base + path, json=body, timeout=30)
-        assert res.status_code < 300, res.text
-        return res.json() if res.text else None
-    return call
-
-
 def main() -> list[str]:
     os.environ["API_THROTTLE_OFF"] = "1"
     receiver = _Receiver()
@@ -76,7 +64,7 @@ def main() -> list[str]:
     try:
         partner = f"ptn_{secrets.token_hex(6)}"
         token = mint("bench@example.com", partner, ["finance-admin"])
-        api = _api(stack.api_url, token)
+        api = api_caller(stack.api_url, token)
         for n in range(ENDPOINTS):
             api("POST", f"/partners/{partner}/webhook-endpoints",
                 {"url": f"http://127.0.0.1:{receiver.server_address[1]}/hooks/{n}", "events": ["wallet.low_balance"]})
@@ -92,7 +80,7 @@ def main() -> list[str]:
         answered: dict[str, float] = {}
 
         def debit(org: dict[str, Any]) -> None:
-            _api(stack.api_url, token)("POST", f"/organizations/{org['id']}/wallet/debits",
+            api_caller(stack.api_url, token)("POST", f"/organizations/{org['id']}/wallet/debits",
                                        {"amount": 1_500, "reference": "bench"})
             answered[org["id"]] = time.perf_counter()
 
