@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import datetime
-import json
 import re
-import time
 import uuid
-from collections.abc import Callable
 from typing import Any
 
 import requests
@@ -15,9 +12,8 @@ from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 
 from local.auth import mint
-from local.dynamodb import client
 from local.process import StackProcess
-from tests.conftest import EVENTS, new_partner
+from tests.conftest import new_partner
 from tests.stripe_console import CARD_ALWAYS_AUTHENTICATE
 
 _axe = Axe()
@@ -91,26 +87,6 @@ class Api:
                                        "currency": org["currency"] if org else currency,
                                        "received_date": datetime.datetime.now(datetime.UTC).date().isoformat(),
                                        "method": "cheque", "reference": reference})
-
-
-def invoke_sweep(stack: StackProcess, day: str) -> None:
-    """The daily automatic top-up's sweep for the business date `day`, through the stack's Lambda Invoke API (as the
-    schedule would invoke it); its attempts are made by the worker a moment later (the queue)."""
-    lam = client(stack.lambda_url, "lambda")
-    event = json.loads((EVENTS / "sweep/scheduled.json").read_text()) | {"time": f"{day}T01:00:00Z"}
-    res = lam.invoke(FunctionName="SweepFunction", Payload=json.dumps(event))
-    assert "FunctionError" not in res, res["Payload"].read()
-
-
-def wait_for[T](predicate: Callable[[], T], timeout: float = 30.0) -> T:
-    """The first truthy value of `predicate` (the stack's queues and stream are asynchronous)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError("timed out")
 
 
 def beside(page: Any, label: str) -> str:

@@ -28,10 +28,11 @@ import requests
 from playwright.sync_api import expect
 
 from local.auth import mint
-from tests.browser.console import Api, accessible, beside, fact, invoke_sweep, sign_in, wait_for, writes
+from tests.browser.console import Api, accessible, beside, fact, sign_in, writes
 from tests.browser.test_customer import sign_in_customer
 from tests.browser.test_organizations import create_organization, top_up_by_card, unique
 from tests.conftest import new_partner
+from tests.e2e.conftest import invoke_sweep, wait_for
 
 
 def open_organization(page: Any, org: dict[str, Any]) -> None:
@@ -131,7 +132,7 @@ def test_g2_switched_off_after_consecutive_failures_and_switched_back_on(page, b
                  max_consecutive_failures=2)
     first, second = business_days(2)
     # When the daily run finds the master wallet short
-    invoke_sweep(console_stack, first)
+    invoke_sweep(console_stack, f"{first}T01:00:00Z")
     wait_for(lambda: [a for a in api.get(f"/organizations/{org['id']}/auto-top-ups")["items"]
                       if a["status"] == "failed"])
     # and, the next day, the master wallet funded but the partner's daily limit too low for the top-up
@@ -141,7 +142,7 @@ def test_g2_switched_off_after_consecutive_failures_and_switched_back_on(page, b
         timeout=10)
     assert credited.status_code in (200, 201), credited.text
     api.put(f"/partners/{partner}/auto-credit-limits/SGD", {"daily_limit": 1_000})
-    invoke_sweep(console_stack, second)
+    invoke_sweep(console_stack, f"{second}T01:00:00Z")
     wait_for(lambda: api.get(f"/organizations/{org['id']}/payment-settings")["disabled_reason"])
 
     # Then its screen says the system switched the automatic top-up off, and how to switch it back on

@@ -27,9 +27,10 @@ from playwright.sync_api import expect
 from local.aws import TABLE_NAME
 from local.dynamodb import client
 from local.process import StackProcess
-from tests.browser.console import Api, accessible, beside, sign_in, wait_for, writes
+from tests.browser.console import Api, accessible, beside, sign_in, writes
 from tests.browser.test_customer import sign_in_customer
 from tests.conftest import new_partner
+from tests.e2e.conftest import wait_for
 from tests.handlers.notices_support import Receiver
 
 
