@@ -4,11 +4,14 @@ body must reach the signature check byte for byte (API Gateway hands binary bodi
 from __future__ import annotations
 
 import base64
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shared.edge import internal, proxy_response, status_of
 from shared.errors import BadRequest, error_body
 from shared.stripe_signature import REFUSED_CODE, REFUSED_MESSAGE
+
+if TYPE_CHECKING:  # typed, not imported: the deploy rehearsal follows the calls through it (docs/deploy.md)
+    from shared.services.stripe_webhooks import StripeWebhookService
 
 
 def raw_body(event: dict[str, Any]) -> bytes:
@@ -21,7 +24,7 @@ def raw_body(event: dict[str, Any]) -> bytes:
     return body.encode("utf-8", "surrogatepass")  # a lone surrogate (only an Invoke sends one) cannot verify
 
 
-def stripe_webhook(service: Any, event: dict[str, Any], logger: Any) -> dict[str, Any]:
+def stripe_webhook(service: StripeWebhookService, event: dict[str, Any], logger: Any) -> dict[str, Any]:
     """200 with the outcome; 400 (nothing written) for an unverifiable or malformed delivery; 500 for our
     own failure, which Stripe retries."""
     headers = event.get("headers") or {}

@@ -1,0 +1,626 @@
+"""The AWS calls a function's code can make, read from the code (no AWS, no DynamoDB Local, no other test run).
+
+From the handler module (functions/<name>/app.py, or an inline ZipFile), every method and function the code can
+reach is followed through the project's own type annotations: `deps.accounts.debit(...)` is `Container.accounts`
+(its return annotation, AccountService), then `AccountService.debit`, whose `self.store` is the Store its
+constructor was given, and so on down to the calls that leave the process:
+
+- the DynamoDB wrapper (shared/repositories/dynamo.py, `Dynamo`) is modelled rather than followed: `get` is
+  GetItem, `batch_get` BatchGetItem, `query`/`query_all` Query (on the index its `index=` names, a table Query
+  without it, both when the index is not a literal), `put_absent` PutItem, and `transact` TransactWriteItems,
+  whose IAM actions are those of its items: the item builders the function can reach (`put_new`/`put_if`: Put,
+  `delete_if`: Delete, and every `{"Update": ...}` / `{"ConditionCheck": ...}` built in reachable code);
+- any other call of a botocore operation (`client.send_message(...)`, `self.client.put_item(...)`) on a receiver
+  that is not one of the project's classes: the operation of the service whose client the code creates;
+- a project class deriving from a library class (Powertools' idempotency persistence layer) may have any of its
+  methods called by the library: instantiating it reaches all of them, the library base's own methods included.
+
+Reachability over-approximates (a branch never taken still counts; a method referenced counts as called), so a
+function is granted what some path of its code may call. What the analysis cannot type (a receiver annotated Any)
+resolves to nothing but botocore operations: a collaborator typed Any would hide its calls, and the rules keep
+collaborators typed.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DYNAMO = "shared.repositories.dynamo.Dynamo"
+SETTINGS = "shared.settings.Settings"
+TRANSACTION_ITEMS = {"Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteItem",
+                     "ConditionCheck": "ConditionCheckItem"}
+TABLE, ANY_INDEX = "table", "index:*"
+# API operations whose IAM action has another name
+IAM_ACTIONS = {"sqs:SendMessageBatch": "sqs:SendMessage", "sqs:DeleteMessageBatch": "sqs:DeleteMessage",
+               "sqs:ChangeMessageVisibilityBatch": "sqs:ChangeMessageVisibility"}
+
+Types = frozenset[str]  # "C" an instance of class C, "cls:C" the class, "meth:C.m" a method, "func:f", "call:C"
+NONE: Types = frozenset()
+
+
+@dataclass
+class Module:
+    name: str
+    tree: ast.Module
+    names: dict[str, str] = field(default_factory=dict)  # a local name -> the qualified name it stands for
+
+
+@dataclass
+class Class:
+    qualname: str
+    module: Module
+    node: ast.ClassDef
+    methods: dict[str, ast.FunctionDef | ast.AsyncFunctionDef]
+    external: bool  # a library's class (only ever loaded as a project class's base)
+
+    def bases(self, project: Project) -> list[Class]:
+        found = [project.cls(project.qualify(self.module, b), external_ok=True) for b in self.node.bases]
+        return [c for c in found if c is not None]
+
+
+@dataclass
+class Effects:
+    """What a function's code may do: botocore operations (service, operation, resource) and settings fields read."""
+
+    operations: set[tuple[str, str, str]] = field(default_factory=set)
+    transaction_items: set[str] = field(default_factory=set)
+    # where each was found: (service, operation, resource) or ("transaction", kind, "") -> the functions' names
+    origins: dict[tuple[str, str, str], set[str]] = field(default_factory=dict)
+    settings_read: set[str] = field(default_factory=set)
+    settings_validated: bool = False
+
+    def add(self, where: str, service: str, operation: str, resource: str) -> None:
+        if service == "transaction":
+            self.transaction_items.add(operation)
+        else:
+            self.operations.add((service, operation, resource))
+        self.origins.setdefault((service, operation, resource), set()).add(where)
+
+    def actions(self) -> dict[tuple[str, str], set[str]]:
+        """(IAM action, resource) -> where the code calls it. Resources: `table`, `index:<name>`, `index:*` (an
+        index not known here) for DynamoDB; the service's name otherwise. A TransactWriteItems is the actions of
+        the items it may hold; a batch operation its single one's action (SendMessageBatch: sqs:SendMessage)."""
+        out: dict[tuple[str, str], set[str]] = {}
+        for service, operation, resource in self.operations:
+            where = self.origins[(service, operation, resource)]
+            if (service, operation) == ("dynamodb", "TransactWriteItems"):
+                for kind in self.transaction_items:
+                    built = self.origins[("transaction", kind, "")]
+                    out.setdefault((f"dynamodb:{TRANSACTION_ITEMS[kind]}", TABLE), set()).update(
+                        {f"{w} (transaction)" for w in where} | {f"{w} (its {kind} item)" for w in built})
+            else:
+                action = IAM_ACTIONS.get(f"{service}:{operation}", f"{service}:{operation}")
+                out.setdefault((action, resource), set()).update(where)
+        return out
+
+
+@cache
+def operations(service: str) -> dict[str, str]:
+    """botocore's snake_case method names of a service's client -> its operation (= IAM action) names."""
+    from botocore import xform_name
+    from botocore.session import get_session
+
+    model = get_session().get_service_model(service)
+    return {xform_name(op): op for op in model.operation_names}
+
+
+class Project:
+    """The project's modules (shared/, the handlers), parsed once; library classes parsed when a project class
+    derives from one."""
+
+    def __init__(self, root: Path = ROOT):
+        self.root = root
+        self.modules: dict[str, Module] = {}
+        for path in sorted((root / "shared").rglob("*.py")):
+            parts = path.relative_to(root).with_suffix("").parts
+            package = parts[-1] == "__init__"
+            self.add(".".join(parts[:-1] if package else parts), path.read_text(), package=package)
+
+    def add(self, name: str, source: str, *, package: bool = False) -> Module:
+        module = Module(name, ast.parse(source))
+        parent = name if package else name.rpartition(".")[0]
+        for node in ast.walk(module.tree):
+            if isinstance(node, ast.Import):
+                for alias in node.names:
+                    module.names[alias.asname or alias.name.split(".")[0]] = alias.name if alias.asname else \
+                        alias.name.split(".")[0]
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:
+                    up = parent.split(".")
+                    base = ".".join(up[: len(up) - node.level + 1] + ([base] if base else []))
+                for alias in node.names:
+                    module.names[alias.asname or alias.name] = f"{base}.{alias.name}".strip(".")
+        for node in module.tree.body:
+            if isinstance(node, ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
+                module.names[node.name] = f"{name}.{node.name}"
+        self.modules[name] = module
+        return module
+
+    def qualify(self, module: Module, expr: ast.expr) -> str:
+        if isinstance(expr, ast.Name):
+            return module.names.get(expr.id, f"builtins.{expr.id}")
+        if isinstance(expr, ast.Attribute):
+            return f"{self.qualify(module, expr.value)}.{expr.attr}"
+        if isinstance(expr, ast.Subscript):
+            return self.qualify(module, expr.value)
+        return ""
+
+    def definition(self, qualname: str, library: bool = False) -> tuple[Module, ast.AST, str] | None:
+        """The class or function a qualified name names (and its own qualified name), following re-exports (`from x
+        import y` in a package); a library's module is read only when asked (`library`)."""
+        for _ in range(5):
+            modname, _, name = qualname.rpartition(".")
+            module = self.modules.get(modname) or (self.library(modname) if library else None)
+            if module is None:
+                return None
+            for node in module.tree.body:
+                if isinstance(node, ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef) and node.name == name:
+                    return module, node, qualname
+            if module.names.get(name, qualname) == qualname:
+                return None
+            qualname = module.names[name]
+        return None
+
+    @cache  # noqa: B019 - one Project per run
+    def cls(self, qualname: str, external_ok: bool = False) -> Class | None:
+        found = self.definition(qualname)
+        if found is None and external_ok and not qualname.startswith(("shared.", "builtins.", "typing.")):
+            found = self.definition(qualname, library=True)
+        if found is None or not isinstance(found[1], ast.ClassDef):
+            return None
+        module, node, qualname = found
+        assert isinstance(node, ast.ClassDef)
+        external = not module.name.startswith(("shared.", "functions.", "inline."))
+        methods = {n.name: n for n in node.body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)}
+        return Class(qualname, module, node, methods, external)
+
+    def library(self, modname: str) -> Module | None:
+        """A library's module, from its source (read for a project class's base only)."""
+        try:
+            spec = importlib.util.find_spec(modname)
+        except (ImportError, ValueError):
+            return None
+        if spec is None or spec.origin is None or not spec.origin.endswith(".py"):
+            return None
+        return self.add(modname, Path(spec.origin).read_text(), package=spec.submodule_search_locations is not None)
+
+    def mro(self, cls: Class) -> Iterator[Class]:
+        seen: set[str] = set()
+        todo = [cls]
+        while todo:
+            c = todo.pop(0)
+            if c.qualname not in seen:
+                seen.add(c.qualname)
+                yield c
+                todo += c.bases(self)
+
+    def method(self, cls: Class, name: str) -> tuple[Class, ast.FunctionDef | ast.AsyncFunctionDef] | None:
+        for c in self.mro(cls):
+            if name in c.methods:
+                return c, c.methods[name]
+        return None
+
+
+Function = ast.FunctionDef | ast.AsyncFunctionDef
+Scope = Function | ast.Module
+PROPERTIES = ("property", "cached_property")
+
+
+class Analysis:
+    """The effects of one function's code: everything reachable from its handler module."""
+
+    def __init__(self, project: Project, services: set[str]):
+        self.project = project
+        self.ops = {name: service for service in sorted(services) for name in operations(service)}
+        self.effects = Effects()
+        self.walked: set[tuple[str, int]] = set()
+        self.instantiated: set[str] = set()
+        self.virtual: set[tuple[str, str]] = set()  # (receiver class, method): overrides reached as they appear
+        self._envs: dict[int, dict[str, Types]] = {}
+        self.where = ""
+        self.built: dict[str, list[tuple[Module, ast.Call]]] = {}  # the constructor calls reached, by class
+        self.deferred: dict[tuple[str, str], set[str]] = {}  # (class, field) an index was read from -> where
+        self._attrs: dict[tuple[str, str], Types] = {}
+
+    # --- types -------------------------------------------------------------------------------------------------
+    def annotation(self, module: Module, expr: ast.expr | None) -> Types:
+        if expr is None:
+            return NONE
+        if isinstance(expr, ast.Constant) and isinstance(expr.value, str):
+            try:
+                return self.annotation(module, ast.parse(expr.value, mode="eval").body)
+            except SyntaxError:
+                return NONE
+        if isinstance(expr, ast.BinOp) and isinstance(expr.op, ast.BitOr):
+            return self.annotation(module, expr.left) | self.annotation(module, expr.right)
+        if isinstance(expr, ast.Subscript):
+            base = self.project.qualify(module, expr.value).rpartition(".")[2]
+            args = expr.slice.elts if isinstance(expr.slice, ast.Tuple) else [expr.slice]
+            if base == "Callable" and len(args) == 2:
+                return frozenset(f"call:{t}" for t in self.annotation(module, args[1]) if ":" not in t)
+            if base in ("Optional", "Annotated"):
+                return self.annotation(module, args[0])
+            if base in ("dict", "Mapping", "list", "Sequence", "Iterable", "Iterator", "set", "frozenset", "tuple"):
+                return frozenset(f"item:{t}" for t in self.annotation(module, args[-1]) if ":" not in t)
+            return NONE
+        found = self.project.cls(self.project.qualify(module, expr))
+        return frozenset({found.qualname}) if found else NONE
+
+    def returns(self, qualname: str, name: str) -> Types:
+        """What calling a method (`qualname` a class) or a function (`name` empty) gives."""
+        if name:
+            cls = self.project.cls(qualname)
+            found = self.project.method(cls, name) if cls else None
+            if found is None:
+                return NONE
+            owner, node = found
+            if (isinstance(node.returns, ast.Name) and node.returns.id == "Self") or \
+                    self.project.qualify(owner.module, node.returns or ast.Constant(None)) == owner.qualname:
+                return frozenset({qualname})
+            return self.annotation(owner.module, node.returns)
+        definition = self.project.definition(qualname)
+        if definition is None or not isinstance(definition[1], ast.FunctionDef | ast.AsyncFunctionDef):
+            return NONE
+        return self.annotation(definition[0], definition[1].returns)
+
+    def attribute(self, qualname: str, attr: str) -> Types:
+        """An instance attribute's types: its class-level annotation, a property's return, or what the class's
+        methods assign to `self.<attr>`."""
+        key = (qualname, attr)
+        if key in self._attrs:
+            return self._attrs[key]
+        self._attrs[key] = NONE  # recursion guard
+        cls = self.project.cls(qualname, external_ok=True)
+        out: set[str] = set()
+        for owner in self.project.mro(cls) if cls else []:
+            for node in owner.node.body:
+                if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.target.id == attr:
+                    out |= self.annotation(owner.module, node.annotation)
+            method = owner.methods.get(attr)
+            if method is not None:
+                if any(self.decorator(d) in PROPERTIES for d in method.decorator_list):
+                    out |= self.annotation(owner.module, method.returns)
+                else:
+                    out.add(f"meth:{qualname}.{attr}")
+            for method in owner.methods.values():
+                for assign in ast.walk(method):
+                    if isinstance(assign, ast.Assign):
+                        for target, value in self.pairs(assign.targets, assign.value):
+                            if isinstance(target, ast.Attribute) and target.attr == attr and \
+                                    isinstance(target.value, ast.Name) and target.value.id == "self":
+                                out |= self.typeof(value, owner.module, self.env(owner.module, method, qualname))
+        self._attrs[key] = frozenset(out)
+        return self._attrs[key]
+
+    @staticmethod
+    def decorator(expr: ast.expr) -> str:
+        return expr.attr if isinstance(expr, ast.Attribute) else expr.id if isinstance(expr, ast.Name) else ""
+
+    @staticmethod
+    def pairs(targets: list[ast.expr], value: ast.expr) -> Iterator[tuple[ast.expr, ast.expr]]:
+        for target in targets:
+            if isinstance(target, ast.Tuple) and isinstance(value, ast.Tuple) and len(target.elts) == len(value.elts):
+                yield from zip(target.elts, value.elts, strict=True)
+            else:
+                yield target, value
+
+    def env(self, module: Module, scope: Scope, owner: str | None) -> dict[str, Types]:
+        """The local names' types in a function (its nested functions and lambdas included): annotated
+        parameters, `self`/`cls`, and what assignments, `with ... as` and `for` bind."""
+        if id(scope) in self._envs:
+            return self._envs[id(scope)]
+        env: dict[str, Types] = {}
+        self._envs[id(scope)] = env
+        if owner is not None and isinstance(scope, ast.FunctionDef | ast.AsyncFunctionDef) and scope.args.args:
+            first = scope.args.args[0].arg
+            static = any(self.decorator(d) == "staticmethod" for d in scope.decorator_list)
+            if not static:
+                classmethod_ = any(self.decorator(d) == "classmethod" for d in scope.decorator_list)
+                env[first] = frozenset({f"cls:{owner}" if classmethod_ else owner})
+        for _ in range(2):
+            for node in ast.walk(scope):
+                if isinstance(node, ast.arguments):
+                    for arg in node.posonlyargs + node.args + node.kwonlyargs:
+                        if arg.annotation is not None and arg.arg not in ("self", "cls"):
+                            env[arg.arg] = env.get(arg.arg, NONE) | self.annotation(module, arg.annotation)
+                elif isinstance(node, ast.Assign | ast.AnnAssign | ast.NamedExpr):
+                    targets: list[ast.expr] = list(node.targets) if isinstance(node, ast.Assign) else [node.target]
+                    if isinstance(node, ast.AnnAssign):
+                        self.bind(env, node.target, self.annotation(module, node.annotation))
+                    if node.value is not None:
+                        for target, value in self.pairs(targets, node.value):
+                            self.bind(env, target, self.typeof(value, module, env))
+                elif isinstance(node, ast.withitem) and node.optional_vars is not None:
+                    self.bind(env, node.optional_vars, self.typeof(node.context_expr, module, env))
+                elif isinstance(node, ast.For | ast.AsyncFor | ast.comprehension):
+                    items = self.typeof(node.iter, module, env)
+                    self.bind(env, node.target, frozenset(t[5:] for t in items if t.startswith("item:")))
+        return env
+
+    @staticmethod
+    def bind(env: dict[str, Types], target: ast.expr, types: Types) -> None:
+        if isinstance(target, ast.Name):
+            env[target.id] = env.get(target.id, NONE) | types
+
+    def typeof(self, expr: ast.expr, module: Module, env: dict[str, Types]) -> Types:
+        if isinstance(expr, ast.Name):
+            if expr.id in env:
+                return env[expr.id]
+            return self.symbol(module.names.get(expr.id, ""))
+        if isinstance(expr, ast.Attribute):
+            out: set[str] = set()
+            for t in self.typeof(expr.value, module, env):
+                if t.startswith("cls:"):
+                    out.add(f"meth:{t[4:]}.{expr.attr}")
+                elif t.startswith("module:"):
+                    out |= self.symbol(f"{t[7:]}.{expr.attr}")
+                elif ":" not in t:
+                    out |= self.attribute(t, expr.attr)
+            return frozenset(out)
+        if isinstance(expr, ast.Call):
+            out = set()
+            for t in self.typeof(expr.func, module, env):
+                kind, _, name = t.partition(":")
+                if kind == "meth":
+                    out |= self.returns(*name.rsplit(".", 1))
+                elif kind == "cls":
+                    out.add(name)
+                elif kind == "func":
+                    out |= self.returns(name, "")
+                elif kind == "call":
+                    out.add(name)
+            return frozenset(out)
+        if isinstance(expr, ast.BoolOp):
+            return frozenset().union(*(self.typeof(v, module, env) for v in expr.values))
+        if isinstance(expr, ast.IfExp):
+            return self.typeof(expr.body, module, env) | self.typeof(expr.orelse, module, env)
+        if isinstance(expr, ast.Await | ast.NamedExpr):
+            return self.typeof(expr.value, module, env)
+        if isinstance(expr, ast.Subscript):
+            return frozenset(t[5:] for t in self.typeof(expr.value, module, env) if t.startswith("item:"))
+        return NONE
+
+    def symbol(self, qualname: str) -> Types:
+        if not qualname:
+            return NONE
+        if qualname in self.project.modules:
+            return frozenset({f"module:{qualname}"})
+        definition = self.project.definition(qualname)
+        if definition is None:
+            return NONE
+        kind = "cls" if isinstance(definition[1], ast.ClassDef) else "func"
+        return frozenset({f"{kind}:{definition[2]}"})
+
+    # --- reaching ------------------------------------------------------------------------------------------------
+    def walk(self, module: Module, scope: Scope, owner: str | None) -> None:
+        key = (owner or module.name, id(scope))
+        if key in self.walked:
+            return
+        self.walked.add(key)
+        outer = self.where
+        self.where = (owner or module.name) + ("" if isinstance(scope, ast.Module) else f".{scope.name}")
+        try:
+            self.visit(module, scope, owner)
+        finally:
+            self.where = outer
+
+    def visit(self, module: Module, scope: Scope, owner: str | None) -> None:
+        env = self.env(module, scope, owner)
+        called: set[int] = set()
+        for node in ast.walk(scope):
+            if isinstance(node, ast.Call):
+                called.add(id(node.func))
+                self.call(node, module, env)
+        for node in ast.walk(scope):
+            if id(node) in called:
+                continue
+            if isinstance(node, ast.Attribute):
+                self.reference(node, module, env, None)
+            elif isinstance(node, ast.Name):
+                for t in self.typeof(node, module, env):
+                    if t.startswith("func:"):
+                        self.function(t[5:])
+            elif isinstance(node, ast.Dict):
+                for k in node.keys:
+                    if isinstance(k, ast.Constant) and isinstance(k.value, str) and k.value in TRANSACTION_ITEMS:
+                        self.effects.add(self.where, "transaction", k.value, "")
+
+    def call(self, node: ast.Call, module: Module, env: dict[str, Types]) -> None:
+        if isinstance(node.func, ast.Attribute):
+            self.reference(node.func, module, env, node)
+        for t in self.typeof(node.func, module, env):
+            if t.startswith("cls:"):
+                self.built.setdefault(t[4:], []).append((module, node))
+                self.instantiate(t[4:])
+            elif t.startswith("func:"):
+                self.function(t[5:])
+
+    def reference(self, node: ast.Attribute, module: Module, env: dict[str, Types], call: ast.Call | None) -> None:
+        """`receiver.attr` (called or not): the method or property it names, a settings field read, or, on a
+        receiver that is none of the project's classes, a botocore operation."""
+        receiver = self.typeof(node.value, module, env)
+        if SETTINGS in receiver and node.attr in self.settings_fields():
+            self.effects.settings_read.add(node.attr)
+        ours = False
+        for t in receiver:
+            if t.startswith("cls:") or ":" not in t:
+                ours = True
+                self.method(t.removeprefix("cls:"), node.attr, call, module, env)
+        if not ours and call is not None and node.attr in self.ops:
+            self.botocore(self.ops[node.attr], operations(self.ops[node.attr])[node.attr], call, module, env)
+
+    @cache  # noqa: B019
+    def settings_fields(self) -> set[str]:
+        cls = self.project.cls(SETTINGS)
+        assert cls is not None
+        return {n.target.id for n in cls.node.body if isinstance(n, ast.AnnAssign) and isinstance(n.target, ast.Name)}
+
+    def method(self, qualname: str, name: str, call: ast.Call | None, module: Module | None = None,
+               env: dict[str, Types] | None = None) -> None:
+        if qualname == DYNAMO:
+            self.dynamo(name, call, module, env or {})
+            return
+        cls = self.project.cls(qualname, external_ok=True)
+        found = self.project.method(cls, name) if cls is not None and not cls.external else None
+        if found is None:
+            return
+        owner, node = found
+        self.virtual.add((qualname, name))
+        if owner.qualname == SETTINGS:
+            self.effects.settings_validated = True
+        self.walk(owner.module, node, qualname)
+
+    def function(self, qualname: str) -> None:
+        definition = self.project.definition(qualname)
+        if definition is not None and isinstance(definition[1], ast.FunctionDef | ast.AsyncFunctionDef):
+            if qualname == "shared.settings.get_settings":
+                self.effects.settings_validated = True
+            self.walk(definition[0], definition[1], None)
+
+    def instantiate(self, qualname: str) -> None:
+        if qualname in self.instantiated or qualname == DYNAMO:
+            return
+        self.instantiated.add(qualname)
+        cls = self.project.cls(qualname, external_ok=True)
+        if cls is None or cls.external:  # a library's own class, made by library code: not followed
+            return
+        if qualname == SETTINGS:
+            self.effects.settings_validated = True
+        for init in ("__init__", "__post_init__"):
+            self.method(qualname, init, None)
+        chain = list(self.project.mro(cls))
+        if any(c.external for c in chain):  # a library's subclass: the library may call any of its methods
+            for owner in chain:
+                for node in owner.methods.values():
+                    self.walk(owner.module, node, qualname)
+
+    def settle(self) -> None:
+        """Overrides: a method reached on a class (a Protocol's too) is reached on every class instantiated that
+        derives from it (or, for a Protocol, defines it), until nothing new is reached."""
+        while True:
+            before = len(self.walked)
+            for receiver, name in sorted(self.virtual):
+                recv = self.project.cls(receiver, external_ok=True)
+                protocol = recv is not None and any(self.decorator(b) == "Protocol" for b in recv.node.bases)
+                for made in sorted(self.instantiated):
+                    cls = self.project.cls(made, external_ok=True)
+                    if cls is None or made == receiver:
+                        continue
+                    if protocol or receiver in {c.qualname for c in self.project.mro(cls)}:
+                        found = self.project.method(cls, name)
+                        if found is not None:
+                            self.walk(found[0].module, found[1], made)
+            if len(self.walked) == before:
+                return
+
+    # --- what leaves the process ---------------------------------------------------------------------------------
+    def dynamo(self, name: str, call: ast.Call | None, module: Module | None, env: dict[str, Types]) -> None:
+        simple = {"get": "GetItem", "batch_get": "BatchGetItem", "put_absent": "PutItem",
+                  "transact": "TransactWriteItems"}
+        if name in simple:
+            self.effects.add(self.where, "dynamodb", simple[name], TABLE)
+        elif name in ("query", "query_all"):
+            for resource in self.index(call, "index", module, env):
+                self.effects.add(self.where, "dynamodb", "Query", resource)
+        elif name in ("put_new", "put_if"):
+            self.effects.add(self.where, "transaction", "Put", "")
+        elif name == "delete_if":
+            self.effects.add(self.where, "transaction", "Delete", "")
+        elif name not in ("client", "table", "settings", "client_factory", "__init__", "__post_init__"):
+            raise NotImplementedError(f"Dynamo.{name} is not modelled: say in local/rehearsal_code.py what it calls")
+
+    def index(self, call: ast.Call | None, keyword: str, module: Module | None = None,
+              env: dict[str, Types] | None = None) -> set[str]:
+        """The resources of a Query: the index its keyword names, the table without one, both when the index is not
+        known here. Known: a literal, a module's constant, or a field of a project class (`query.index` of a
+        PageQuery): the values that field is given by the constructor calls reached (resolved in `finish`)."""
+        if call is None or module is None or env is None:
+            return {TABLE, ANY_INDEX}
+        given = {k.arg: k.value for k in call.keywords}
+        if keyword not in given:
+            return {TABLE, ANY_INDEX} if None in given else {TABLE}
+        value = given[keyword]
+        if isinstance(value, ast.Attribute):
+            owners = [t for t in self.typeof(value.value, module, env) if ":" not in t]
+            if owners:
+                for owner in owners:
+                    self.deferred.setdefault((owner, value.attr), set()).add(self.where)
+                return set()
+        return self.resources(self.constant(module, value))
+
+    @staticmethod
+    def resources(value: object) -> set[str]:
+        if value is None:
+            return {TABLE}
+        return {f"index:{value}"} if isinstance(value, str) else {TABLE, ANY_INDEX}
+
+    def constant(self, module: Module, expr: ast.expr) -> object:
+        """A literal, or a module-level constant's literal; `...` when not known."""
+        if isinstance(expr, ast.Constant):
+            return expr.value
+        if isinstance(expr, ast.Name):
+            modname, _, name = module.names.get(expr.id, f"{module.name}.{expr.id}").rpartition(".")
+            for node in self.project.modules[modname].tree.body if modname in self.project.modules else []:
+                if isinstance(node, ast.Assign | ast.AnnAssign) and isinstance(node.value, ast.Constant) and \
+                        any(isinstance(t, ast.Name) and t.id == name
+                            for t in (node.targets if isinstance(node, ast.Assign) else [node.target])):
+                    return node.value.value
+        return ...
+
+    def finish(self) -> None:
+        """The Queries whose index is a field: every value the reached constructor calls give that field."""
+        for (owner, attr), wheres in sorted(self.deferred.items()):
+            cls = self.project.cls(owner)
+            assert cls is not None
+            fields = [n for n in cls.node.body if isinstance(n, ast.AnnAssign) and isinstance(n.target, ast.Name)]
+            position = next((i for i, n in enumerate(fields) if n.target.id == attr), None)  # type: ignore[union-attr]
+            found: set[str] = set() if self.built.get(owner) else {TABLE, ANY_INDEX}
+            for module, call in self.built.get(owner, []):
+                given = {k.arg: k.value for k in call.keywords}
+                if attr in given:
+                    found |= self.resources(self.constant(module, given[attr]))
+                elif position is not None and position < len(call.args):
+                    found |= self.resources(self.constant(module, call.args[position]))
+                elif None in given or any(isinstance(a, ast.Starred) for a in call.args):
+                    found |= {TABLE, ANY_INDEX}
+                else:
+                    default = fields[position].value if position is not None else None
+                    found |= self.resources(self.constant(cls.module, default) if default else None)
+            for resource in found:
+                for where in wheres:
+                    self.effects.add(where, "dynamodb", "Query", resource)
+
+    def botocore(self, service: str, operation: str, call: ast.Call, module: Module, env: dict[str, Types]) -> None:
+        resources = {service} if service != "dynamodb" else \
+            self.index(call, "IndexName", module, env) if operation in ("Query", "Scan") else {TABLE}
+        for resource in resources:
+            self.effects.add(self.where, service, operation, resource)
+
+
+def clients(project: Project) -> set[str]:
+    """The AWS services whose clients the code creates (`create_client("sqs", ...)`, `boto3.client("events")`)."""
+    found: set[str] = set()
+    for module in project.modules.values():
+        for node in ast.walk(module.tree):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and \
+                    node.func.attr in ("client", "create_client") and node.args and \
+                    isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str):
+                found.add(node.args[0].value)
+    return found
+
+
+def effects_of(project: Project, name: str, source: str) -> Effects:
+    """The effects of the handler module `source` (functions/<x>/app.py, or a template's inline code)."""
+    module = project.add(name, source)
+    analysis = Analysis(project, clients(project))
+    analysis.walk(module, module.tree, None)
+    analysis.settle()
+    analysis.finish()
+    return analysis.effects

@@ -1,0 +1,140 @@
+"""The deploy rehearsal (docs/deploy.md): template.yaml through the SAM translator, offline, and each function's role
+and environment against what its code calls and reads (local/rehearsal.py, local/rehearsal_code.py).
+
+Invariants: (R1) every function is granted exactly the IAM actions its code calls, on the resources it calls them
+on, besides what the platform needs (logs, its event sources); (R2) every function is given every setting its code
+needs in AWS, and nothing it never reads; (R3) the check fails when an action is removed or added, a variable is
+removed, or an event source's alias stands between it and its function (AutoPublishAlias).
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+
+from local.rehearsal import rehearse, translated
+from local.template import Template
+
+
+@pytest.fixture(scope="module")
+def cloudformation() -> dict[str, Any]:
+    """The template as CloudFormation would deploy it (one translator run for the module)."""
+    return translated()
+
+
+def differences(template: dict[str, Any]) -> dict[str, list[str]]:
+    found = rehearse(template)
+    return {name: [f"missing {m}" for m in f.missing] + [f"extra {e}" for e in f.extra]
+            for name, (_, f) in found.items() if f.missing or f.extra}
+
+
+def statement(template: dict[str, Any], role: str, sid: str) -> dict[str, Any]:
+    policies = template["Resources"][role]["Properties"]["Policies"]
+    return next(s for p in policies for s in p["PolicyDocument"]["Statement"] if s.get("Sid") == sid)
+
+
+def test_the_rehearsal_covers_every_function_of_the_template(cloudformation):
+    # Given the translated template and template.yaml's own functions
+    deployed = {n for n, r in cloudformation["Resources"].items() if r["Type"] == "AWS::Lambda::Function"}
+    # Then every SAM function (and the inline deploy-time helper) is checked
+    assert set(Template.load().functions()) | {"ConsoleSignInFunction"} <= deployed
+    assert set(rehearse(cloudformation)) == deployed
+
+
+def test_every_function_is_granted_exactly_what_its_code_calls(cloudformation):
+    # Given each function's role in the translated template and the AWS calls its code can reach
+    # When they are compared (R1)
+    found = differences(cloudformation)
+    # Then none misses an action (it would fail at run time) nor holds one it never calls (least privilege)
+    assert found == {}, "\n".join(f"{name}: {line}" for name, lines in found.items() for line in lines)
+
+
+def test_every_function_has_the_settings_its_code_needs_and_no_other(cloudformation):
+    # Given each function's environment after the Globals merge (R2)
+    found = {name: f.environment for name, (_, f) in rehearse(cloudformation).items() if f.environment}
+    # Then it sets every setting its code needs in AWS, none of the local stack's, and none it never reads
+    assert found == {}, "\n".join(f"{name}: {line}" for name, lines in found.items() for line in lines)
+
+
+def test_what_the_code_calls_is_read_from_the_code(cloudformation):
+    # Given the rehearsal's reading of three functions' code
+    found = rehearse(cloudformation)
+    # Then the read-only report reads by key on the table and queries only the receivables index
+    assert set(found["ReportsFunction"][0].actions()) == {("dynamodb:GetItem", "table"),
+                                                          ("dynamodb:Query", "index:GSI4")}
+    # And a transaction's actions are its items' (the worker's guardrails check the organization: ConditionCheck)
+    worker = set(found["WorkerFunction"][0].actions())
+    assert {("dynamodb:PutItem", "table"), ("dynamodb:UpdateItem", "table"),
+            ("dynamodb:ConditionCheckItem", "table")} <= worker
+    assert not any(action == "dynamodb:TransactWriteItems" for action, _ in worker)
+    # And the sweep's batch send is sqs:SendMessage, on the queue its setting names
+    assert ("sqs:SendMessage", "sqs") in set(found["SweepFunction"][0].actions())
+    assert "queue_url" in found["SweepFunction"][0].settings_read
+
+
+def test_removing_an_action_the_code_calls_fails_the_rehearsal(cloudformation):
+    # Given the translated template with PutItem taken from the invoice-history consumer's policy (R3)
+    template = copy.deepcopy(cloudformation)
+    statement(template, "InvoiceHistoryFunctionRole", "WriteInvoiceHistory")["Action"] = []
+    # Then the rehearsal names the function and the missing action
+    found = differences(template)
+    assert list(found) == ["InvoiceHistoryFunction"]
+    assert found["InvoiceHistoryFunction"][0].startswith("missing dynamodb:PutItem on table")
+
+
+def test_an_action_the_code_never_calls_fails_the_rehearsal(cloudformation):
+    # Given the read-only report granted a Scan and a Query on the table, which it never does (R3)
+    template = copy.deepcopy(cloudformation)
+    statement(template, "ReportsFunctionRole", "TableRead")["Action"] += ["dynamodb:Scan", "dynamodb:Query"]
+    # Then both are extra
+    assert differences(template) == {"ReportsFunction": ["extra dynamodb:Query on table",
+                                                         "extra dynamodb:Scan on table"]}
+
+
+def test_a_query_granted_on_the_wrong_index_fails_the_rehearsal(cloudformation):
+    # Given the sweep's Query granted on another index than the due index it reads (R3)
+    template = copy.deepcopy(cloudformation)
+    other = {"Fn::Sub": "${PaymentsTable.Arn}/index/GSI1"}
+    statement(template, "SweepFunctionRole", "ReadDueIndex")["Resource"] = other
+    # Then the due index is missing and the other one extra
+    assert differences(template) == {"SweepFunction": ["missing dynamodb:Query on index:GSI3 (called by "
+                                                       "shared.repositories.organizations.OrganizationRepository."
+                                                       "due_ids)", "extra dynamodb:Query on index:GSI1"]}
+
+
+def test_an_event_source_needs_its_own_actions(cloudformation):
+    # Given the worker's role without the managed policy that lets its queue's event source mapping read (R3)
+    template = copy.deepcopy(cloudformation)
+    role = template["Resources"]["WorkerFunctionRole"]["Properties"]
+    role["ManagedPolicyArns"] = [a for a in role["ManagedPolicyArns"] if "SQSQueueExecution" not in str(a)]
+    # Then the mapping's receive, delete and attributes are missing on the queue
+    assert sorted(differences(template)["WorkerFunction"]) == [
+        f"missing sqs:{a} on queue:AutoTopUpQueue (its event source mapping needs it)"
+        for a in ("DeleteMessage", "GetQueueAttributes", "ReceiveMessage")]
+
+
+def test_an_alias_between_an_event_source_and_its_function_is_followed(cloudformation):
+    # Given the worker published with an alias (AutoPublishAlias) and its queue's mapping naming the alias
+    template = copy.deepcopy(cloudformation)
+    resources = template["Resources"]
+    resources["WorkerFunctionVersion1"] = {"Type": "AWS::Lambda::Version",
+                                           "Properties": {"FunctionName": {"Ref": "WorkerFunction"}}}
+    resources["WorkerFunctionAliaslive"] = {"Type": "AWS::Lambda::Alias", "Properties": {
+        "FunctionName": {"Ref": "WorkerFunction"}, "FunctionVersion": {"Fn::GetAtt": ["WorkerFunctionVersion1",
+                                                                                      "Version"]}, "Name": "live"}}
+    resources["WorkerFunctionQueue"]["Properties"]["FunctionName"] = {"Ref": "WorkerFunctionAliaslive"}
+    # Then the rehearsal still finds nothing to say
+    assert differences(template) == {}
+
+
+def test_a_missing_or_unread_variable_fails_the_rehearsal(cloudformation):
+    # Given the sweep without its queue's URL, and the worker with a variable nothing reads (R3)
+    template = copy.deepcopy(cloudformation)
+    del template["Resources"]["SweepFunction"]["Properties"]["Environment"]["Variables"]["AUTO_TOP_UP_QUEUE_URL"]
+    template["Resources"]["WorkerFunction"]["Properties"]["Environment"]["Variables"]["WEBHOOK_QUEUE_URL"] = "x"
+    # Then both are named
+    found = {name: f.environment for name, (_, f) in rehearse(template).items() if f.environment}
+    assert found == {"SweepFunction": ["AUTO_TOP_UP_QUEUE_URL is not set (the code needs it)"],
+                     "WorkerFunction": ["WEBHOOK_QUEUE_URL is set but never read"]}
