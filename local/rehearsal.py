@@ -180,9 +180,10 @@ class Findings:
     missing: list[str] = field(default_factory=list)  # called (or needed by the platform) but not granted
     extra: list[str] = field(default_factory=list)  # granted, never called
     environment: list[str] = field(default_factory=list)
+    seams: list[str] = field(default_factory=list)  # calls the rehearsal cannot follow (a collaborator typed Any)
 
     def __bool__(self) -> bool:
-        return bool(self.missing or self.extra or self.environment)
+        return bool(self.missing or self.extra or self.environment or self.seams)
 
 
 def covers(granted: str, needed: str) -> bool:
@@ -223,13 +224,14 @@ def check(fn: Deployed, effects: Effects, resources: dict[str, Any]) -> Findings
     for action, resource in sorted(fn.platform):
         if not any(a == action and covers(r, resource) for a, r in fn.granted):
             found.missing.append(f"{action} on {resource} (its event source mapping needs it)")
-    platform = {a for a, _ in fn.platform} | PLATFORM
+    platform = PLATFORM  # the logs, tracing, network interfaces and keys: on whatever resource they name
     for action, resource in sorted(fn.granted):
         used = any(a == action and covers(resource, r) for a, r in called) or \
             any(a == action and covers(resource, r) for a, r in fn.platform)
-        if not used and not (action in platform and resource == "*"):
+        if not used and action not in platform:
             found.extra.append(f"{action} on {resource}")
     found.environment = environment(fn, effects)
+    found.seams = sorted(effects.blind)
     return found
 
 
@@ -281,6 +283,8 @@ def main() -> None:
             print(f"  EXTRA    {line}")
         for line in findings.environment:
             print(f"  ENV      {line}")
+        for line in findings.seams:
+            print(f"  UNTYPED  {line}")
         failed |= bool(findings)
     sys.exit(1 if failed else 0)
 

@@ -41,7 +41,8 @@ IAM_ACTIONS = {"sqs:SendMessageBatch": "sqs:SendMessage", "sqs:DeleteMessageBatc
                "sqs:ChangeMessageVisibilityBatch": "sqs:ChangeMessageVisibility"}
 
 Types = frozenset[str]  # "C" an instance of class C, "cls:C" the class, "meth:C.m" a method, "func:f", "call:C"
-NONE: Types = frozenset()
+NONE: Types = frozenset()  # not known here: a receiver annotated Any (or not at all)
+EXT: Types = frozenset({"ext"})  # a type that is none of the project's classes (str, dict, a library's class)
 
 
 @dataclass
@@ -73,6 +74,8 @@ class Effects:
     # where each was found: (service, operation, resource) or ("transaction", kind, "") -> the functions' names
     origins: dict[tuple[str, str, str], set[str]] = field(default_factory=dict)
     settings_read: set[str] = field(default_factory=set)
+    # a project object handed to a parameter typed Any (or not at all): its calls there are not followed
+    blind: set[str] = field(default_factory=set)
     settings_validated: bool = False
 
     def add(self, where: str, service: str, operation: str, resource: str) -> None:
@@ -117,6 +120,13 @@ class Project:
     def __init__(self, root: Path = ROOT):
         self.root = root
         self.modules: dict[str, Module] = {}
+        # what the analyses of every function share (types do not depend on the function): each scope's nodes,
+        # local names' types, instance attributes' types, each module's clients
+        self.nodes: dict[int, list[ast.AST]] = {}
+        self.envs: dict[int, dict[str, Types]] = {}
+        self.attrs: dict[tuple[str, str], Types] = {}
+        self.clients: dict[str, set[str]] = {}
+        self.trees: list[ast.Module] = []
         for path in sorted((root / "shared").rglob("*.py")):
             parts = path.relative_to(root).with_suffix("").parts
             package = parts[-1] == "__init__"
@@ -124,6 +134,7 @@ class Project:
 
     def add(self, name: str, source: str, *, package: bool = False) -> Module:
         module = Module(name, ast.parse(source))
+        self.trees.append(module.tree)  # kept: the caches are keyed by the nodes' ids
         parent = name if package else name.rpartition(".")[0]
         for node in ast.walk(module.tree):
             if isinstance(node, ast.Import):
@@ -191,6 +202,12 @@ class Project:
             return None
         return self.add(modname, Path(spec.origin).read_text(), package=spec.submodule_search_locations is not None)
 
+    def walk(self, scope: ast.AST) -> list[ast.AST]:
+        """ast.walk(scope), once."""
+        if id(scope) not in self.nodes:
+            self.nodes[id(scope)] = list(ast.walk(scope))
+        return self.nodes[id(scope)]
+
     def mro(self, cls: Class) -> Iterator[Class]:
         seen: set[str] = set()
         todo = [cls]
@@ -223,11 +240,11 @@ class Analysis:
         self.walked: set[tuple[str, int]] = set()
         self.instantiated: set[str] = set()
         self.virtual: set[tuple[str, str]] = set()  # (receiver class, method): overrides reached as they appear
-        self._envs: dict[int, dict[str, Types]] = {}
+        self._envs = project.envs
         self.where = ""
         self.built: dict[str, list[tuple[Module, ast.Call]]] = {}  # the constructor calls reached, by class
         self.deferred: dict[tuple[str, str], set[str]] = {}  # (class, field) an index was read from -> where
-        self._attrs: dict[tuple[str, str], Types] = {}
+        self._attrs = project.attrs
 
     # --- types -------------------------------------------------------------------------------------------------
     def annotation(self, module: Module, expr: ast.expr | None) -> Types:
@@ -248,10 +265,15 @@ class Analysis:
             if base in ("Optional", "Annotated"):
                 return self.annotation(module, args[0])
             if base in ("dict", "Mapping", "list", "Sequence", "Iterable", "Iterator", "set", "frozenset", "tuple"):
-                return frozenset(f"item:{t}" for t in self.annotation(module, args[-1]) if ":" not in t)
+                return frozenset(f"item:{t}" for t in self.annotation(module, args[-1]) if ":" not in t) or EXT
+            return EXT
+        if isinstance(expr, ast.Constant) and expr.value is None:
             return NONE
-        found = self.project.cls(self.project.qualify(module, expr))
-        return frozenset({found.qualname}) if found else NONE
+        qualname = self.project.qualify(module, expr)
+        if qualname in ("typing.Any", "builtins.object", "builtins.Any"):
+            return NONE
+        found = self.project.cls(qualname)
+        return frozenset({found.qualname}) if found else EXT
 
     def returns(self, qualname: str, name: str) -> Types:
         """What calling a method (`qualname` a class) or a function (`name` empty) gives."""
@@ -290,7 +312,7 @@ class Analysis:
                 else:
                     out.add(f"meth:{qualname}.{attr}")
             for method in owner.methods.values():
-                for assign in ast.walk(method):
+                for assign in self.project.walk(method):
                     if isinstance(assign, ast.Assign):
                         for target, value in self.pairs(assign.targets, assign.value):
                             if isinstance(target, ast.Attribute) and target.attr == attr and \
@@ -325,7 +347,7 @@ class Analysis:
                 classmethod_ = any(self.decorator(d) == "classmethod" for d in scope.decorator_list)
                 env[first] = frozenset({f"cls:{owner}" if classmethod_ else owner})
         for _ in range(2):
-            for node in ast.walk(scope):
+            for node in self.project.walk(scope):
                 if isinstance(node, ast.arguments):
                     for arg in node.posonlyargs + node.args + node.kwonlyargs:
                         if arg.annotation is not None and arg.arg not in ("self", "cls"):
@@ -357,7 +379,9 @@ class Analysis:
         if isinstance(expr, ast.Attribute):
             out: set[str] = set()
             for t in self.typeof(expr.value, module, env):
-                if t.startswith("cls:"):
+                if t in EXT:
+                    out.add(t)
+                elif t.startswith("cls:"):
                     out.add(f"meth:{t[4:]}.{expr.attr}")
                 elif t.startswith("module:"):
                     out |= self.symbol(f"{t[7:]}.{expr.attr}")
@@ -368,7 +392,9 @@ class Analysis:
             out = set()
             for t in self.typeof(expr.func, module, env):
                 kind, _, name = t.partition(":")
-                if kind == "meth":
+                if t in EXT:
+                    out.add(t)
+                elif kind == "meth":
                     out |= self.returns(*name.rsplit(".", 1))
                 elif kind == "cls":
                     out.add(name)
@@ -384,7 +410,11 @@ class Analysis:
         if isinstance(expr, ast.Await | ast.NamedExpr):
             return self.typeof(expr.value, module, env)
         if isinstance(expr, ast.Subscript):
-            return frozenset(t[5:] for t in self.typeof(expr.value, module, env) if t.startswith("item:"))
+            value = self.typeof(expr.value, module, env)
+            return frozenset(t[5:] for t in value if t.startswith("item:")) or (value & EXT)
+        if isinstance(expr, ast.Constant | ast.JoinedStr | ast.List | ast.Dict | ast.Tuple | ast.Set | ast.BinOp |
+                      ast.Compare | ast.ListComp | ast.DictComp | ast.SetComp | ast.UnaryOp):
+            return EXT
         return NONE
 
     def symbol(self, qualname: str) -> Types:
@@ -414,11 +444,12 @@ class Analysis:
     def visit(self, module: Module, scope: Scope, owner: str | None) -> None:
         env = self.env(module, scope, owner)
         called: set[int] = set()
-        for node in ast.walk(scope):
+        nodes = self.project.walk(scope)
+        for node in nodes:
             if isinstance(node, ast.Call):
                 called.add(id(node.func))
                 self.call(node, module, env)
-        for node in ast.walk(scope):
+        for node in nodes:
             if id(node) in called:
                 continue
             if isinstance(node, ast.Attribute):
@@ -441,6 +472,48 @@ class Analysis:
                 self.instantiate(t[4:])
             elif t.startswith("func:"):
                 self.function(t[5:])
+            self.seams(t, node, module, env)
+
+    def data(self, qualname: str) -> bool:
+        """A pydantic model or an exception: data, not a collaborator with calls of its own."""
+        todo, seen = [qualname], set()
+        while todo:
+            name = todo.pop()
+            cls = self.project.cls(name)
+            if cls is None or name in seen:
+                continue
+            seen.add(name)
+            bases = [self.project.qualify(cls.module, b) for b in cls.node.bases]
+            if any(b.endswith(("BaseModel", "Exception")) for b in bases):
+                return True
+            todo += bases
+        return False
+
+    def seams(self, callee: str, node: ast.Call, module: Module, env: dict[str, Types]) -> None:
+        """A project object passed to a parameter typed Any: an Any seam, through which calls are not followed."""
+        kind, _, name = callee.partition(":")
+        found: tuple[Module, Function] | None = None
+        if kind in ("meth", "cls"):
+            qualname, method = name.rsplit(".", 1) if kind == "meth" else (name, "__init__")
+            cls = self.project.cls(qualname)
+            hit = self.project.method(cls, method) if cls is not None else None
+            found = (hit[0].module, hit[1]) if hit is not None and not hit[0].external else None
+        elif kind == "func":
+            definition = self.project.definition(name)
+            if definition is not None and isinstance(definition[1], ast.FunctionDef | ast.AsyncFunctionDef):
+                found = (definition[0], definition[1])
+        if found is None:
+            return
+        target, fn = found
+        params = fn.args.posonlyargs + fn.args.args
+        if kind == "cls" or (params and params[0].arg in ("self", "cls")):
+            params = params[1:]
+        given = list(zip(params, node.args, strict=False)) + [
+            (p, k.value) for k in node.keywords for p in fn.args.args + fn.args.kwonlyargs if p.arg == k.arg]
+        for param, arg in given:
+            ours = {t for t in self.typeof(arg, module, env) if ":" not in t and t not in EXT and not self.data(t)}
+            if ours and not self.annotation(target, param.annotation):
+                self.effects.blind.add(f"{target.name}.{fn.name}({param.arg}) is given a {sorted(ours)[0]}")
 
     def reference(self, node: ast.Attribute, module: Module, env: dict[str, Types], call: ast.Call | None) -> None:
         """`receiver.attr` (called or not): the method or property it names, a settings field read, or, on a
@@ -449,12 +522,13 @@ class Analysis:
         if SETTINGS in receiver and node.attr in self.settings_fields():
             self.effects.settings_read.add(node.attr)
         ours = False
-        for t in receiver:
+        for t in receiver - EXT:
             if t.startswith("cls:") or ":" not in t:
                 ours = True
                 self.method(t.removeprefix("cls:"), node.attr, call, module, env)
         if not ours and call is not None and node.attr in self.ops:
             self.botocore(self.ops[node.attr], operations(self.ops[node.attr])[node.attr], call, module, env)
+
 
     @cache  # noqa: B019
     def settings_fields(self) -> set[str]:
@@ -522,6 +596,10 @@ class Analysis:
 
     # --- what leaves the process ---------------------------------------------------------------------------------
     def dynamo(self, name: str, call: ast.Call | None, module: Module | None, env: dict[str, Types]) -> None:
+        wrapper = self.project.cls(DYNAMO)
+        assert wrapper is not None
+        self.effects.settings_read |= {n.attr for n in ast.walk(wrapper.node) if isinstance(n, ast.Attribute)
+                                       and isinstance(n.value, ast.Attribute) and n.value.attr == "settings"}
         simple = {"get": "GetItem", "batch_get": "BatchGetItem", "put_absent": "PutItem",
                   "transact": "TransactWriteItems"}
         if name in simple:
@@ -534,7 +612,9 @@ class Analysis:
         elif name == "delete_if":
             self.effects.add(self.where, "transaction", "Delete", "")
         elif name not in ("client", "table", "settings", "client_factory", "__init__", "__post_init__"):
-            raise NotImplementedError(f"Dynamo.{name} is not modelled: say in local/rehearsal_code.py what it calls")
+            found = self.project.method(wrapper, name)  # a method not modelled here: its body, like any other
+            if found is not None:
+                self.walk(found[0].module, found[1], DYNAMO)
 
     def index(self, call: ast.Call | None, keyword: str, module: Module | None = None,
               env: dict[str, Types] | None = None) -> set[str]:
@@ -607,12 +687,14 @@ class Analysis:
 def clients(project: Project) -> set[str]:
     """The AWS services whose clients the code creates (`create_client("sqs", ...)`, `boto3.client("events")`)."""
     found: set[str] = set()
-    for module in project.modules.values():
-        for node in ast.walk(module.tree):
-            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and \
-                    node.func.attr in ("client", "create_client") and node.args and \
-                    isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str):
-                found.add(node.args[0].value)
+    for name, module in list(project.modules.items()):
+        if name not in project.clients:
+            project.clients[name] = {
+                node.args[0].value for node in ast.walk(module.tree)
+                if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                and node.func.attr in ("client", "create_client") and node.args
+                and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)}
+        found |= project.clients[name]
     return found
 
 

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from local.rehearsal import rehearse, translated
+from local.rehearsal_code import Project, effects_of
 from local.template import Template
 
 
@@ -56,6 +57,31 @@ def test_every_function_has_the_settings_its_code_needs_and_no_other(cloudformat
     found = {name: f.environment for name, (_, f) in rehearse(cloudformation).items() if f.environment}
     # Then it sets every setting its code needs in AWS, none of the local stack's, and none it never reads
     assert found == {}, "\n".join(f"{name}: {line}" for name, lines in found.items() for line in lines)
+
+
+def test_every_call_of_every_function_is_followed(cloudformation):
+    # Given each function's code: no project collaborator is handed to a parameter typed Any (its calls would be lost)
+    found = {name: f.seams for name, (_, f) in rehearse(cloudformation).items() if f.seams}
+    assert found == {}, "\n".join(f"{name}: {line}" for name, lines in found.items() for line in lines)
+
+
+def test_the_calls_are_followed_from_the_handler_through_the_container():
+    # Given a handler that runs only the sweep, and another that hands the webhook service to an untyped function
+    sweep = "from shared.container import Container\ndeps = Container.from_env()\n" \
+            "def lambda_handler(event, context):\n    return deps.sweep.run(event['time'])\n"
+    untyped = "from shared.container import Container\ndeps = Container.from_env()\n" \
+              "def relay(service):\n    return service.receive(None, b'')\n" \
+              "def lambda_handler(event, context):\n    return relay(deps.stripe_webhooks)\n"
+    project = Project()
+    # When the rehearsal reads them
+    swept, relayed = effects_of(project, "functions.probe_sweep.app", sweep), \
+        effects_of(project, "functions.probe_relay.app", untyped)
+    # Then the sweep's calls are its due index's Query and its queue's send, and the settings it reads
+    assert set(swept.actions()) == {("dynamodb:Query", "index:GSI3"), ("sqs:SendMessage", "sqs")}
+    assert {"queue_url", "table_name"} <= swept.settings_read and swept.settings_validated
+    # And the untyped hand-over is named, not silently dropped
+    assert relayed.blind == {"functions.probe_relay.app.relay(service) is given a "
+                             "shared.services.stripe_webhooks.StripeWebhookService"}
 
 
 def test_what_the_code_calls_is_read_from_the_code(cloudformation):
