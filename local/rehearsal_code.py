@@ -466,13 +466,23 @@ class Analysis:
     def call(self, node: ast.Call, module: Module, env: dict[str, Types]) -> None:
         if isinstance(node.func, ast.Attribute):
             self.reference(node.func, module, env, node)
-        for t in self.typeof(node.func, module, env):
+        callee = self.typeof(node.func, module, env)
+        if not callee and isinstance(node.func, ast.Name) and node.func.id not in env and \
+                module.name.startswith(("shared.", "functions.", "inline.")):
+            library = self.project.definition(self.project.qualify(module, node.func), library=True)
+            if library is not None and isinstance(library[1], ast.ClassDef):  # a library's class, made here
+                callee = frozenset({f"cls:{library[2]}"})
+        for t in callee:
             if t.startswith("cls:"):
                 self.built.setdefault(t[4:], []).append((module, node))
-                self.instantiate(t[4:])
+                self.instantiate(t[4:], module)
             elif t.startswith("func:"):
                 self.function(t[5:])
             self.seams(t, node, module, env)
+
+    def ours(self, qualname: str) -> bool:
+        cls = self.project.cls(qualname)
+        return cls is not None and not cls.external
 
     def data(self, qualname: str) -> bool:
         """A pydantic model or an exception: data, not a collaborator with calls of its own."""
@@ -511,7 +521,8 @@ class Analysis:
         given = list(zip(params, node.args, strict=False)) + [
             (p, k.value) for k in node.keywords for p in fn.args.args + fn.args.kwonlyargs if p.arg == k.arg]
         for param, arg in given:
-            ours = {t for t in self.typeof(arg, module, env) if ":" not in t and t not in EXT and not self.data(t)}
+            ours = {t for t in self.typeof(arg, module, env) if ":" not in t and t not in EXT and not self.data(t)
+                    and self.ours(t)}
             if ours and not self.annotation(target, param.annotation):
                 self.effects.blind.add(f"{target.name}.{fn.name}({param.arg}) is given a {sorted(ours)[0]}")
 
@@ -558,19 +569,22 @@ class Analysis:
                 self.effects.settings_validated = True
             self.walk(definition[0], definition[1], None)
 
-    def instantiate(self, qualname: str) -> None:
+    def instantiate(self, qualname: str, site: Module | None = None) -> None:
         if qualname in self.instantiated or qualname == DYNAMO:
             return
-        self.instantiated.add(qualname)
         cls = self.project.cls(qualname, external_ok=True)
-        if cls is None or cls.external:  # a library's own class, made by library code: not followed
+        ours = site is None or site.name.startswith(("shared.", "functions.", "inline."))
+        # a library's own class is followed only when the project's code makes it and its module makes AWS clients
+        # (Powertools' idempotency store): the library may then call any of its methods
+        if cls is None or (cls.external and not (ours and clients(self.project, cls.module.name))):
             return
+        self.instantiated.add(qualname)
         if qualname == SETTINGS:
             self.effects.settings_validated = True
         for init in ("__init__", "__post_init__"):
             self.method(qualname, init, None)
         chain = list(self.project.mro(cls))
-        if any(c.external for c in chain):  # a library's subclass: the library may call any of its methods
+        if any(c.external for c in chain):  # a library's class or subclass: the library may call any method
             for owner in chain:
                 for node in owner.methods.values():
                     self.walk(owner.module, node, qualname)
@@ -684,10 +698,13 @@ class Analysis:
             self.effects.add(self.where, service, operation, resource)
 
 
-def clients(project: Project) -> set[str]:
-    """The AWS services whose clients the code creates (`create_client("sqs", ...)`, `boto3.client("events")`)."""
+def clients(project: Project, only: str = "") -> set[str]:
+    """The AWS services whose clients the code creates (`create_client("sqs", ...)`, `boto3.client("events")`): in
+    every module read, or in one (`only`)."""
     found: set[str] = set()
     for name, module in list(project.modules.items()):
+        if only and name != only:
+            continue
         if name not in project.clients:
             project.clients[name] = {
                 node.args[0].value for node in ast.walk(module.tree)

@@ -84,6 +84,15 @@ def test_the_calls_are_followed_from_the_handler_through_the_container():
                              "shared.services.stripe_webhooks.StripeWebhookService"}
 
 
+def test_a_library_class_the_code_makes_may_call_any_of_its_methods():
+    # Given a handler that makes Powertools' own DynamoDB idempotency store (no subclass of ours)
+    source = "from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer\n" \
+             "store = DynamoDBPersistenceLayer(table_name='t')\n"
+    # Then every record operation the library may do with it is called
+    found = set(effects_of(Project(), "functions.probe_store.app", source).actions())
+    assert {(f"dynamodb:{op}", "table") for op in ("GetItem", "PutItem", "UpdateItem", "DeleteItem")} <= found
+
+
 def test_what_the_code_calls_is_read_from_the_code(cloudformation):
     # Given the rehearsal's reading of three functions' code
     found = rehearse(cloudformation)
