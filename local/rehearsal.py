@@ -35,12 +35,11 @@ MANAGED = {
                                  "xray:GetSamplingTargets", "xray:GetSamplingStatisticSummaries"},
     "AWSLambdaVPCAccessExecutionRole": LOGS | VPC,
 }
-# What the platform needs of a function's role, not its code: the logs, tracing, a VPC's network interfaces, the
-# keys of encrypted queues, and what an event source mapping does with the role (read the queue or the stream,
-# send what it gave up on to its on-failure destination: added per function below).
+# What the platform needs of a function's role, not its code: the logs, tracing, a VPC's network interfaces, and
+# (per function, below) what an event source mapping does with the role (read the queue or the stream, send what it
+# gave up on to its on-failure destination) and the customer managed keys of the queues it sends to or reads.
 PLATFORM = LOGS | VPC | {"xray:PutTraceSegments", "xray:PutTelemetryRecords", "xray:GetSamplingRules",
-                         "xray:GetSamplingTargets", "xray:GetSamplingStatisticSummaries", "kms:Decrypt",
-                         "kms:GenerateDataKey"}
+                         "xray:GetSamplingTargets", "xray:GetSamplingStatisticSummaries"}
 # Settings that are never set in AWS (the local stack's endpoints and test switches) or that Lambda sets itself.
 LOCAL_ONLY = {"DYNAMODB_ENDPOINT", "SQS_ENDPOINT", "EVENTS_ENDPOINT", "STRIPE_API_BASE", "WEBHOOK_ALLOW_LOOPBACK"}
 RUNTIME = {"AWS_REGION"}
@@ -87,7 +86,8 @@ def resource_of(value: Any, resources: dict[str, Any]) -> str:
         kind = resources.get(target, {}).get("Type", "")
         if kind == "AWS::DynamoDB::Table":
             return "stream" if attribute == "StreamArn" else "table"
-        named = {"AWS::SQS::Queue": f"queue:{target}", "AWS::Events::EventBus": f"bus:{target}"}
+        named = {"AWS::SQS::Queue": f"queue:{target}", "AWS::Events::EventBus": f"bus:{target}",
+                 "AWS::KMS::Key": f"key:{target}"}
         return named.get(kind, str(target))
     if isinstance(value, dict) and "Fn::Sub" in value and isinstance(value["Fn::Sub"], str):
         match = re.fullmatch(r"\$\{(\w+)\.(Arn|StreamArn)\}(?:/index/(.+)|/stream/.*)?", value["Fn::Sub"])
@@ -188,10 +188,10 @@ class Findings:
 
 def covers(granted: str, needed: str) -> bool:
     """Whether a grant on `granted` allows a call on `needed`. Resources are compared for DynamoDB (the table, an
-    index, the stream), SQS queues and EventBridge buses; another service's calls by action only."""
+    index, the stream), SQS queues, EventBridge buses and KMS keys; another service's calls by action only."""
     if granted in (needed, "*") or (granted == ANY_INDEX and needed.startswith("index:")):
         return True
-    return needed not in ("table", "stream") and not needed.startswith(("index:", "queue:", "bus:"))
+    return needed not in ("table", "stream") and not needed.startswith(("index:", "queue:", "bus:", "key:"))
 
 
 def targets(fn: Deployed, effects: Effects, service: str, kind: str, resources: dict[str, Any]) -> set[str]:
@@ -221,18 +221,37 @@ def check(fn: Deployed, effects: Effects, resources: dict[str, Any]) -> Findings
     for (action, resource), where in sorted(called.items()):
         if not any(a == action and covers(r, resource) for a, r in fn.granted):
             found.missing.append(f"{action} on {resource} (called by {', '.join(sorted(where)[:3])})")
-    for action, resource in sorted(fn.platform):
+    needs = fn.platform | keys(called, fn.platform, resources)
+    for action, resource in sorted(needs):
         if not any(a == action and covers(r, resource) for a, r in fn.granted):
-            found.missing.append(f"{action} on {resource} (its event source mapping needs it)")
-    platform = PLATFORM  # the logs, tracing, network interfaces and keys: on whatever resource they name
+            why = "its queue's key" if action.startswith("kms:") else "its event source mapping"
+            found.missing.append(f"{action} on {resource} ({why} needs it)")
     for action, resource in sorted(fn.granted):
         used = any(a == action and covers(resource, r) for a, r in called) or \
-            any(a == action and covers(resource, r) for a, r in fn.platform)
-        if not used and action not in platform:
+            any(a == action and covers(resource, r) for a, r in needs)
+        if not used and action not in PLATFORM:  # the logs, tracing, network interfaces: on any resource
             found.extra.append(f"{action} on {resource}")
     found.environment = environment(fn, effects)
     found.seams = sorted(effects.blind)
     return found
+
+
+def keys(called: dict[tuple[str, str], set[str]], platform: set[tuple[str, str]],
+         resources: dict[str, Any]) -> set[tuple[str, str]]:
+    """The KMS actions on the customer managed keys (`AWS::KMS::Key` of the template) of the queues a function sends
+    to (kms:GenerateDataKey and kms:Decrypt) or its event source mapping reads (kms:Decrypt)."""
+    out: set[tuple[str, str]] = set()
+    for action, resource in set(called) | platform:
+        if not resource.startswith("queue:") or action not in ("sqs:SendMessage", "sqs:ReceiveMessage"):
+            continue
+        key = resources.get(resource[6:], {}).get("Properties", {}).get("KmsMasterKeyId")
+        target = resource_of({"Fn::GetAtt": [key["Ref"], "Arn"]} if isinstance(key, dict) and "Ref" in key else key,
+                             resources) if key is not None else ""
+        if target.startswith("key:"):
+            out.add(("kms:Decrypt", target))
+            if action == "sqs:SendMessage":
+                out.add(("kms:GenerateDataKey", target))
+    return out
 
 
 def environment(fn: Deployed, effects: Effects) -> list[str]:

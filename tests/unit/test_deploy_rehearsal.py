@@ -150,6 +150,18 @@ def test_an_event_source_needs_its_own_actions(cloudformation):
         for a in ("DeleteMessage", "GetQueueAttributes", "ReceiveMessage")]
 
 
+def test_a_queue_encrypted_with_a_key_of_the_stack_needs_the_key_for_whoever_sends_or_reads(cloudformation):
+    # Given the automatic top-ups' queue encrypted with a customer managed key of the stack
+    template = copy.deepcopy(cloudformation)
+    template["Resources"]["QueueKey"] = {"Type": "AWS::KMS::Key", "Properties": {}}
+    template["Resources"]["AutoTopUpQueue"]["Properties"]["KmsMasterKeyId"] = {"Ref": "QueueKey"}
+    # Then its sender (the sweep) needs to make and read data keys, and its reader (the worker's mapping) to read them
+    found = differences(template)
+    assert found == {"SweepFunction": ["missing kms:Decrypt on key:QueueKey (its queue's key needs it)",
+                                       "missing kms:GenerateDataKey on key:QueueKey (its queue's key needs it)"],
+                     "WorkerFunction": ["missing kms:Decrypt on key:QueueKey (its queue's key needs it)"]}
+
+
 def test_an_alias_between_an_event_source_and_its_function_is_followed(cloudformation):
     # Given the worker published with an alias (AutoPublishAlias) and its queue's mapping naming the alias
     template = copy.deepcopy(cloudformation)
