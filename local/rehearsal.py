@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from local.rehearsal_code import ANY_INDEX, Effects, Project, effects_of, operations
+from local.rehearsal_code import ANY_INDEX, Effects, effects_of
+from local.rehearsal_project import Project, operations
 
 ROOT = Path(__file__).resolve().parent.parent
 TOOLS_PYTHON = ROOT / ".tools" / "bin" / "python"

@@ -12,25 +12,26 @@ constructor was given, and so on down to the calls that leave the process:
   `delete_if`: Delete, and every `{"Update": ...}` / `{"ConditionCheck": ...}` built in reachable code);
 - any other call of a botocore operation (`client.send_message(...)`, `self.client.put_item(...)`) on a receiver
   that is not one of the project's classes: the operation of the service whose client the code creates;
-- a project class deriving from a library class (Powertools' idempotency persistence layer) may have any of its
-  methods called by the library: instantiating it reaches all of them, the library base's own methods included.
+- a project class deriving from a library's (the idempotency store on Powertools' persistence layer), or a library
+  class the code makes whose module makes AWS clients, may have any of its methods called by the library: making
+  it reaches all of them, the library's own included.
 
-Reachability over-approximates (a branch never taken still counts; a method referenced counts as called), so a
-function is granted what some path of its code may call. What the analysis cannot type (a receiver annotated Any)
-resolves to nothing but botocore operations: a collaborator typed Any would hide its calls, and the rules keep
-collaborators typed.
+Reachability over-approximates (a branch never taken still counts; a method referenced counts as called; an
+override counts on every class made that has it), so a function is granted what some path of its code may call.
+A project object handed to a parameter typed Any (or not at all) is recorded (`Effects.blind`): its calls there
+cannot be followed, and the rehearsal fails until the parameter is typed. The types themselves:
+local/rehearsal_types.py; the parsed project: local/rehearsal_project.py.
 """
 
 from __future__ import annotations
 
 import ast
-import importlib.util
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cache
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from local.rehearsal_project import EXT, Module, Project, Types, clients, operations
+from local.rehearsal_types import Function, Scope, Typing
+
 DYNAMO = "shared.repositories.dynamo.Dynamo"
 SETTINGS = "shared.settings.Settings"
 TRANSACTION_ITEMS = {"Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteItem",
@@ -39,30 +40,6 @@ TABLE, ANY_INDEX = "table", "index:*"
 # API operations whose IAM action has another name
 IAM_ACTIONS = {"sqs:SendMessageBatch": "sqs:SendMessage", "sqs:DeleteMessageBatch": "sqs:DeleteMessage",
                "sqs:ChangeMessageVisibilityBatch": "sqs:ChangeMessageVisibility"}
-
-Types = frozenset[str]  # "C" an instance of class C, "cls:C" the class, "meth:C.m" a method, "func:f", "call:C"
-NONE: Types = frozenset()  # not known here: a receiver annotated Any (or not at all)
-EXT: Types = frozenset({"ext"})  # a type that is none of the project's classes (str, dict, a library's class)
-
-
-@dataclass
-class Module:
-    name: str
-    tree: ast.Module
-    names: dict[str, str] = field(default_factory=dict)  # a local name -> the qualified name it stands for
-
-
-@dataclass
-class Class:
-    qualname: str
-    module: Module
-    node: ast.ClassDef
-    methods: dict[str, ast.FunctionDef | ast.AsyncFunctionDef]
-    external: bool  # a library's class (only ever loaded as a project class's base)
-
-    def bases(self, project: Project) -> list[Class]:
-        found = [project.cls(project.qualify(self.module, b), external_ok=True) for b in self.node.bases]
-        return [c for c in found if c is not None]
 
 
 @dataclass
@@ -103,330 +80,19 @@ class Effects:
         return out
 
 
-@cache
-def operations(service: str) -> dict[str, str]:
-    """botocore's snake_case method names of a service's client -> its operation (= IAM action) names."""
-    from botocore import xform_name
-    from botocore.session import get_session
-
-    model = get_session().get_service_model(service)
-    return {xform_name(op): op for op in model.operation_names}
-
-
-class Project:
-    """The project's modules (shared/, the handlers), parsed once; library classes parsed when a project class
-    derives from one."""
-
-    def __init__(self, root: Path = ROOT):
-        self.root = root
-        self.modules: dict[str, Module] = {}
-        # what the analyses of every function share (types do not depend on the function): each scope's nodes,
-        # local names' types, instance attributes' types, each module's clients
-        self.nodes: dict[int, list[ast.AST]] = {}
-        self.envs: dict[int, dict[str, Types]] = {}
-        self.attrs: dict[tuple[str, str], Types] = {}
-        self.clients: dict[str, set[str]] = {}
-        self.trees: list[ast.Module] = []
-        for path in sorted((root / "shared").rglob("*.py")):
-            parts = path.relative_to(root).with_suffix("").parts
-            package = parts[-1] == "__init__"
-            self.add(".".join(parts[:-1] if package else parts), path.read_text(), package=package)
-
-    def add(self, name: str, source: str, *, package: bool = False) -> Module:
-        module = Module(name, ast.parse(source))
-        self.trees.append(module.tree)  # kept: the caches are keyed by the nodes' ids
-        parent = name if package else name.rpartition(".")[0]
-        for node in ast.walk(module.tree):
-            if isinstance(node, ast.Import):
-                for alias in node.names:
-                    module.names[alias.asname or alias.name.split(".")[0]] = alias.name if alias.asname else \
-                        alias.name.split(".")[0]
-            elif isinstance(node, ast.ImportFrom):
-                base = node.module or ""
-                if node.level:
-                    up = parent.split(".")
-                    base = ".".join(up[: len(up) - node.level + 1] + ([base] if base else []))
-                for alias in node.names:
-                    module.names[alias.asname or alias.name] = f"{base}.{alias.name}".strip(".")
-        for node in module.tree.body:
-            if isinstance(node, ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
-                module.names[node.name] = f"{name}.{node.name}"
-        self.modules[name] = module
-        return module
-
-    def qualify(self, module: Module, expr: ast.expr) -> str:
-        if isinstance(expr, ast.Name):
-            return module.names.get(expr.id, f"builtins.{expr.id}")
-        if isinstance(expr, ast.Attribute):
-            return f"{self.qualify(module, expr.value)}.{expr.attr}"
-        if isinstance(expr, ast.Subscript):
-            return self.qualify(module, expr.value)
-        return ""
-
-    def definition(self, qualname: str, library: bool = False) -> tuple[Module, ast.AST, str] | None:
-        """The class or function a qualified name names (and its own qualified name), following re-exports (`from x
-        import y` in a package); a library's module is read only when asked (`library`)."""
-        for _ in range(5):
-            modname, _, name = qualname.rpartition(".")
-            module = self.modules.get(modname) or (self.library(modname) if library else None)
-            if module is None:
-                return None
-            for node in module.tree.body:
-                if isinstance(node, ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef) and node.name == name:
-                    return module, node, qualname
-            if module.names.get(name, qualname) == qualname:
-                return None
-            qualname = module.names[name]
-        return None
-
-    @cache  # noqa: B019 - one Project per run
-    def cls(self, qualname: str, external_ok: bool = False) -> Class | None:
-        found = self.definition(qualname)
-        if found is None and external_ok and not qualname.startswith(("shared.", "builtins.", "typing.")):
-            found = self.definition(qualname, library=True)
-        if found is None or not isinstance(found[1], ast.ClassDef):
-            return None
-        module, node, qualname = found
-        assert isinstance(node, ast.ClassDef)
-        external = not module.name.startswith(("shared.", "functions.", "inline."))
-        methods = {n.name: n for n in node.body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)}
-        return Class(qualname, module, node, methods, external)
-
-    def library(self, modname: str) -> Module | None:
-        """A library's module, from its source (read for a project class's base only)."""
-        try:
-            spec = importlib.util.find_spec(modname)
-        except (ImportError, ValueError):
-            return None
-        if spec is None or spec.origin is None or not spec.origin.endswith(".py"):
-            return None
-        return self.add(modname, Path(spec.origin).read_text(), package=spec.submodule_search_locations is not None)
-
-    def walk(self, scope: ast.AST) -> list[ast.AST]:
-        """ast.walk(scope), once."""
-        if id(scope) not in self.nodes:
-            self.nodes[id(scope)] = list(ast.walk(scope))
-        return self.nodes[id(scope)]
-
-    def mro(self, cls: Class) -> Iterator[Class]:
-        seen: set[str] = set()
-        todo = [cls]
-        while todo:
-            c = todo.pop(0)
-            if c.qualname not in seen:
-                seen.add(c.qualname)
-                yield c
-                todo += c.bases(self)
-
-    def method(self, cls: Class, name: str) -> tuple[Class, ast.FunctionDef | ast.AsyncFunctionDef] | None:
-        for c in self.mro(cls):
-            if name in c.methods:
-                return c, c.methods[name]
-        return None
-
-
-Function = ast.FunctionDef | ast.AsyncFunctionDef
-Scope = Function | ast.Module
-PROPERTIES = ("property", "cached_property")
-
-
-class Analysis:
+class Analysis(Typing):
     """The effects of one function's code: everything reachable from its handler module."""
 
     def __init__(self, project: Project, services: set[str]):
-        self.project = project
+        super().__init__(project)
         self.ops = {name: service for service in sorted(services) for name in operations(service)}
         self.effects = Effects()
         self.walked: set[tuple[str, int]] = set()
         self.instantiated: set[str] = set()
         self.virtual: set[tuple[str, str]] = set()  # (receiver class, method): overrides reached as they appear
-        self._envs = project.envs
         self.where = ""
         self.built: dict[str, list[tuple[Module, ast.Call]]] = {}  # the constructor calls reached, by class
         self.deferred: dict[tuple[str, str], set[str]] = {}  # (class, field) an index was read from -> where
-        self._attrs = project.attrs
-
-    # --- types -------------------------------------------------------------------------------------------------
-    def annotation(self, module: Module, expr: ast.expr | None) -> Types:
-        if expr is None:
-            return NONE
-        if isinstance(expr, ast.Constant) and isinstance(expr.value, str):
-            try:
-                return self.annotation(module, ast.parse(expr.value, mode="eval").body)
-            except SyntaxError:
-                return NONE
-        if isinstance(expr, ast.BinOp) and isinstance(expr.op, ast.BitOr):
-            return self.annotation(module, expr.left) | self.annotation(module, expr.right)
-        if isinstance(expr, ast.Subscript):
-            base = self.project.qualify(module, expr.value).rpartition(".")[2]
-            args = expr.slice.elts if isinstance(expr.slice, ast.Tuple) else [expr.slice]
-            if base == "Callable" and len(args) == 2:
-                return frozenset(f"call:{t}" for t in self.annotation(module, args[1]) if ":" not in t)
-            if base in ("Optional", "Annotated"):
-                return self.annotation(module, args[0])
-            if base in ("dict", "Mapping", "list", "Sequence", "Iterable", "Iterator", "set", "frozenset", "tuple"):
-                return frozenset(f"item:{t}" for t in self.annotation(module, args[-1]) if ":" not in t) or EXT
-            return EXT
-        if isinstance(expr, ast.Constant) and expr.value is None:
-            return NONE
-        qualname = self.project.qualify(module, expr)
-        if qualname in ("typing.Any", "builtins.object", "builtins.Any"):
-            return NONE
-        found = self.project.cls(qualname)
-        return frozenset({found.qualname}) if found else EXT
-
-    def returns(self, qualname: str, name: str) -> Types:
-        """What calling a method (`qualname` a class) or a function (`name` empty) gives."""
-        if name:
-            cls = self.project.cls(qualname)
-            found = self.project.method(cls, name) if cls else None
-            if found is None:
-                return NONE
-            owner, node = found
-            if (isinstance(node.returns, ast.Name) and node.returns.id == "Self") or \
-                    self.project.qualify(owner.module, node.returns or ast.Constant(None)) == owner.qualname:
-                return frozenset({qualname})
-            return self.annotation(owner.module, node.returns)
-        definition = self.project.definition(qualname)
-        if definition is None or not isinstance(definition[1], ast.FunctionDef | ast.AsyncFunctionDef):
-            return NONE
-        return self.annotation(definition[0], definition[1].returns)
-
-    def attribute(self, qualname: str, attr: str) -> Types:
-        """An instance attribute's types: its class-level annotation, a property's return, or what the class's
-        methods assign to `self.<attr>`."""
-        key = (qualname, attr)
-        if key in self._attrs:
-            return self._attrs[key]
-        self._attrs[key] = NONE  # recursion guard
-        cls = self.project.cls(qualname, external_ok=True)
-        out: set[str] = set()
-        for owner in self.project.mro(cls) if cls else []:
-            for node in owner.node.body:
-                if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.target.id == attr:
-                    out |= self.annotation(owner.module, node.annotation)
-            method = owner.methods.get(attr)
-            if method is not None:
-                if any(self.decorator(d) in PROPERTIES for d in method.decorator_list):
-                    out |= self.annotation(owner.module, method.returns)
-                else:
-                    out.add(f"meth:{qualname}.{attr}")
-            for method in owner.methods.values():
-                for assign in self.project.walk(method):
-                    if isinstance(assign, ast.Assign):
-                        for target, value in self.pairs(assign.targets, assign.value):
-                            if isinstance(target, ast.Attribute) and target.attr == attr and \
-                                    isinstance(target.value, ast.Name) and target.value.id == "self":
-                                out |= self.typeof(value, owner.module, self.env(owner.module, method, qualname))
-        self._attrs[key] = frozenset(out)
-        return self._attrs[key]
-
-    @staticmethod
-    def decorator(expr: ast.expr) -> str:
-        return expr.attr if isinstance(expr, ast.Attribute) else expr.id if isinstance(expr, ast.Name) else ""
-
-    @staticmethod
-    def pairs(targets: list[ast.expr], value: ast.expr) -> Iterator[tuple[ast.expr, ast.expr]]:
-        for target in targets:
-            if isinstance(target, ast.Tuple) and isinstance(value, ast.Tuple) and len(target.elts) == len(value.elts):
-                yield from zip(target.elts, value.elts, strict=True)
-            else:
-                yield target, value
-
-    def env(self, module: Module, scope: Scope, owner: str | None) -> dict[str, Types]:
-        """The local names' types in a function (its nested functions and lambdas included): annotated
-        parameters, `self`/`cls`, and what assignments, `with ... as` and `for` bind."""
-        if id(scope) in self._envs:
-            return self._envs[id(scope)]
-        env: dict[str, Types] = {}
-        self._envs[id(scope)] = env
-        if owner is not None and isinstance(scope, ast.FunctionDef | ast.AsyncFunctionDef) and scope.args.args:
-            first = scope.args.args[0].arg
-            static = any(self.decorator(d) == "staticmethod" for d in scope.decorator_list)
-            if not static:
-                classmethod_ = any(self.decorator(d) == "classmethod" for d in scope.decorator_list)
-                env[first] = frozenset({f"cls:{owner}" if classmethod_ else owner})
-        for _ in range(2):
-            for node in self.project.walk(scope):
-                if isinstance(node, ast.arguments):
-                    for arg in node.posonlyargs + node.args + node.kwonlyargs:
-                        if arg.annotation is not None and arg.arg not in ("self", "cls"):
-                            env[arg.arg] = env.get(arg.arg, NONE) | self.annotation(module, arg.annotation)
-                elif isinstance(node, ast.Assign | ast.AnnAssign | ast.NamedExpr):
-                    targets: list[ast.expr] = list(node.targets) if isinstance(node, ast.Assign) else [node.target]
-                    if isinstance(node, ast.AnnAssign):
-                        self.bind(env, node.target, self.annotation(module, node.annotation))
-                    if node.value is not None:
-                        for target, value in self.pairs(targets, node.value):
-                            self.bind(env, target, self.typeof(value, module, env))
-                elif isinstance(node, ast.withitem) and node.optional_vars is not None:
-                    self.bind(env, node.optional_vars, self.typeof(node.context_expr, module, env))
-                elif isinstance(node, ast.For | ast.AsyncFor | ast.comprehension):
-                    items = self.typeof(node.iter, module, env)
-                    self.bind(env, node.target, frozenset(t[5:] for t in items if t.startswith("item:")))
-        return env
-
-    @staticmethod
-    def bind(env: dict[str, Types], target: ast.expr, types: Types) -> None:
-        if isinstance(target, ast.Name):
-            env[target.id] = env.get(target.id, NONE) | types
-
-    def typeof(self, expr: ast.expr, module: Module, env: dict[str, Types]) -> Types:
-        if isinstance(expr, ast.Name):
-            if expr.id in env:
-                return env[expr.id]
-            return self.symbol(module.names.get(expr.id, ""))
-        if isinstance(expr, ast.Attribute):
-            out: set[str] = set()
-            for t in self.typeof(expr.value, module, env):
-                if t in EXT:
-                    out.add(t)
-                elif t.startswith("cls:"):
-                    out.add(f"meth:{t[4:]}.{expr.attr}")
-                elif t.startswith("module:"):
-                    out |= self.symbol(f"{t[7:]}.{expr.attr}")
-                elif ":" not in t:
-                    out |= self.attribute(t, expr.attr)
-            return frozenset(out)
-        if isinstance(expr, ast.Call):
-            out = set()
-            for t in self.typeof(expr.func, module, env):
-                kind, _, name = t.partition(":")
-                if t in EXT:
-                    out.add(t)
-                elif kind == "meth":
-                    out |= self.returns(*name.rsplit(".", 1))
-                elif kind == "cls":
-                    out.add(name)
-                elif kind == "func":
-                    out |= self.returns(name, "")
-                elif kind == "call":
-                    out.add(name)
-            return frozenset(out)
-        if isinstance(expr, ast.BoolOp):
-            return frozenset().union(*(self.typeof(v, module, env) for v in expr.values))
-        if isinstance(expr, ast.IfExp):
-            return self.typeof(expr.body, module, env) | self.typeof(expr.orelse, module, env)
-        if isinstance(expr, ast.Await | ast.NamedExpr):
-            return self.typeof(expr.value, module, env)
-        if isinstance(expr, ast.Subscript):
-            value = self.typeof(expr.value, module, env)
-            return frozenset(t[5:] for t in value if t.startswith("item:")) or (value & EXT)
-        if isinstance(expr, ast.Constant | ast.JoinedStr | ast.List | ast.Dict | ast.Tuple | ast.Set | ast.BinOp |
-                      ast.Compare | ast.ListComp | ast.DictComp | ast.SetComp | ast.UnaryOp):
-            return EXT
-        return NONE
-
-    def symbol(self, qualname: str) -> Types:
-        if not qualname:
-            return NONE
-        if qualname in self.project.modules:
-            return frozenset({f"module:{qualname}"})
-        definition = self.project.definition(qualname)
-        if definition is None:
-            return NONE
-        kind = "cls" if isinstance(definition[1], ast.ClassDef) else "func"
-        return frozenset({f"{kind}:{definition[2]}"})
 
     # --- reaching ------------------------------------------------------------------------------------------------
     def walk(self, module: Module, scope: Scope, owner: str | None) -> None:
@@ -696,23 +362,6 @@ class Analysis:
             self.index(call, "IndexName", module, env) if operation in ("Query", "Scan") else {TABLE}
         for resource in resources:
             self.effects.add(self.where, service, operation, resource)
-
-
-def clients(project: Project, only: str = "") -> set[str]:
-    """The AWS services whose clients the code creates (`create_client("sqs", ...)`, `boto3.client("events")`): in
-    every module read, or in one (`only`)."""
-    found: set[str] = set()
-    for name, module in list(project.modules.items()):
-        if only and name != only:
-            continue
-        if name not in project.clients:
-            project.clients[name] = {
-                node.args[0].value for node in ast.walk(module.tree)
-                if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-                and node.func.attr in ("client", "create_client") and node.args
-                and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)}
-        found |= project.clients[name]
-    return found
 
 
 def effects_of(project: Project, name: str, source: str) -> Effects:

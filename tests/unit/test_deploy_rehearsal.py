@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 
 from local.rehearsal import rehearse, translated
-from local.rehearsal_code import Project, effects_of
+from local.rehearsal_code import effects_of
+from local.rehearsal_project import Project
 from local.template import Template
 
 
