@@ -133,6 +133,41 @@ def function_of(ref: Any, resources: dict[str, Any]) -> str:
     return name
 
 
+def statements(document: dict[str, Any], resources: dict[str, Any], where: str) -> set[tuple[str, str]]:
+    """The (action, resource) pairs a policy document allows."""
+    out: set[tuple[str, str]] = set()
+    for statement in as_list(document["Statement"]):
+        if "NotAction" in statement or "NotResource" in statement:
+            raise ValueError(f"{where}: NotAction/NotResource is not read by the rehearsal: list what is allowed")
+        if statement.get("Effect") == "Allow":
+            targets = {resource_of(r, resources) for r in as_list(statement.get("Resource", "*"))}
+            out |= {(a, t) for action in as_list(statement["Action"]) for a in expand(action) for t in targets}
+    return out
+
+
+def role_grants(role: str, resources: dict[str, Any], fn: Deployed) -> None:
+    """What a role allows: its managed policies (`MANAGED`), its inline policies, and the AWS::IAM::Policy,
+    RolePolicy and ManagedPolicy resources that name it."""
+    props = resources[role]["Properties"]
+    for arn in props.get("ManagedPolicyArns", []):
+        if isinstance(arn, dict) and "Ref" in arn and arn["Ref"] in resources:
+            continue  # a managed policy of the template: read below, with the policies that name the role
+        text = arn if isinstance(arn, str) else json.dumps(arn)
+        policy = re.split(r"[/\"]", text.rstrip('"}'))[-1]
+        if policy not in MANAGED:
+            raise ValueError(f"{fn.name}: managed policy {text} is not known: add its actions to MANAGED")
+        fn.managed.add(policy)
+        fn.granted |= {(action, "*") for action in MANAGED[policy]}
+    for policy in props.get("Policies", []):
+        fn.granted |= statements(policy["PolicyDocument"], resources, fn.name)
+    for name, resource in resources.items():
+        kind, attached = resource.get("Type"), resource.get("Properties", {})
+        names_role = {"Ref": role} in attached.get("Roles", []) or attached.get("RoleName") == {"Ref": role}
+        in_arns = {"Ref": name} in props.get("ManagedPolicyArns", [])
+        if kind in ("AWS::IAM::Policy", "AWS::IAM::RolePolicy", "AWS::IAM::ManagedPolicy") and (names_role or in_arns):
+            fn.granted |= statements(attached["PolicyDocument"], resources, f"{fn.name} ({name})")
+
+
 def deployed(template: dict[str, Any], root: Path = ROOT) -> dict[str, Deployed]:
     resources: dict[str, Any] = template["Resources"]
     out: dict[str, Deployed] = {}
@@ -143,24 +178,15 @@ def deployed(template: dict[str, Any], root: Path = ROOT) -> dict[str, Deployed]
         code = props.get("Code", {})
         if "ZipFile" in code:
             source = code["ZipFile"]
-        else:  # local/sam_translate.py put the CodeUri in the S3 key
+        elif code.get("S3Bucket") == "rehearsal":  # local/sam_translate.py put the CodeUri in the S3 key
             source = (root / code["S3Key"] / f"{props['Handler'].rsplit('.', 1)[0]}.py").read_text()
+        else:
+            raise ValueError(f"{name}: its code is neither inline nor a CodeUri of this repository")
+        role = props.get("Role")
+        if not (isinstance(role, dict) and "Fn::GetAtt" in role):
+            raise ValueError(f"{name}: its role is not one of the template's (Role: !GetAtt <role>.Arn)")
         fn = Deployed(name, source, dict(props.get("Environment", {}).get("Variables", {})))
-        role = resources[props["Role"]["Fn::GetAtt"][0]]["Properties"]
-        for arn in role.get("ManagedPolicyArns", []):
-            text = arn if isinstance(arn, str) else json.dumps(arn)
-            policy = re.split(r"[/\"]", text.rstrip('"}'))[-1]
-            if policy not in MANAGED:
-                raise ValueError(f"{name}: managed policy {text} is not known: add its actions to MANAGED")
-            fn.managed.add(policy)
-            fn.granted |= {(action, "*") for action in MANAGED[policy]}
-        for policy in role.get("Policies", []):
-            for statement in as_list(policy["PolicyDocument"]["Statement"]):
-                if statement.get("Effect") != "Allow":
-                    continue
-                targets = {resource_of(r, resources) for r in as_list(statement.get("Resource", "*"))}
-                fn.granted |= {(a, t) for action in as_list(statement["Action"]) for a in expand(action)
-                               for t in targets}
+        role_grants(role["Fn::GetAtt"][0], resources, fn)
         out[name] = fn
     for resource in resources.values():
         if resource.get("Type") != "AWS::Lambda::EventSourceMapping":

@@ -129,6 +129,16 @@ def test_an_action_the_code_never_calls_fails_the_rehearsal(cloudformation):
                                                          "extra dynamodb:Scan on table"]}
 
 
+def test_a_policy_attached_to_a_role_from_outside_counts(cloudformation):
+    # Given an AWS::IAM::Policy of its own giving the report's role a Scan
+    template = copy.deepcopy(cloudformation)
+    template["Resources"]["ReportsScan"] = {"Type": "AWS::IAM::Policy", "Properties": {
+        "PolicyName": "scan", "Roles": [{"Ref": "ReportsFunctionRole"}], "PolicyDocument": {"Statement": [
+            {"Effect": "Allow", "Action": "dynamodb:Scan", "Resource": {"Fn::GetAtt": ["PaymentsTable", "Arn"]}}]}}}
+    # Then the Scan is extra
+    assert differences(template) == {"ReportsFunction": ["extra dynamodb:Scan on table"]}
+
+
 def test_a_query_granted_on_the_wrong_index_fails_the_rehearsal(cloudformation):
     # Given the sweep's Query granted on another index than the due index it reads (R3)
     template = copy.deepcopy(cloudformation)
