@@ -93,6 +93,7 @@ class Analysis(Typing):
         self.where = ""
         self.built: dict[str, list[tuple[Module, ast.Call]]] = {}  # the constructor calls reached, by class
         self.deferred: dict[tuple[str, str], set[str]] = {}  # (class, field) an index was read from -> where
+        self.copies: dict[str, list[tuple[Module, ast.Call]]] = {}  # dataclasses.replace(<class>, ...) reached
 
     # --- reaching ------------------------------------------------------------------------------------------------
     def walk(self, module: Module, scope: Scope, owner: str | None) -> None:
@@ -133,6 +134,10 @@ class Analysis(Typing):
         if isinstance(node.func, ast.Attribute):
             self.reference(node.func, module, env, node)
         callee = self.typeof(node.func, module, env)
+        if self.project.qualify(module, node.func) == "dataclasses.replace" and node.args:  # a copy, fields given
+            for t in self.typeof(node.args[0], module, env):
+                if ":" not in t and t not in EXT:
+                    self.copies.setdefault(t, []).append((module, node))
         if not callee and isinstance(node.func, ast.Name) and node.func.id not in env and \
                 module.name.startswith(("shared.", "functions.", "inline.")):
             library = self.project.definition(self.project.qualify(module, node.func), library=True)
@@ -342,6 +347,10 @@ class Analysis(Typing):
             fields = [n for n in cls.node.body if isinstance(n, ast.AnnAssign) and isinstance(n.target, ast.Name)]
             position = next((i for i, n in enumerate(fields) if n.target.id == attr), None)  # type: ignore[union-attr]
             found: set[str] = set() if self.built.get(owner) else {TABLE, ANY_INDEX}
+            for module, call in self.copies.get(owner, []):  # a copy changes only the fields it names
+                given = {k.arg: k.value for k in call.keywords}
+                if attr in given or None in given:
+                    found |= self.resources(self.constant(module, given[attr]) if attr in given else ...)
             for module, call in self.built.get(owner, []):
                 given = {k.arg: k.value for k in call.keywords}
                 if attr in given:

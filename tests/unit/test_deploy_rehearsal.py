@@ -85,6 +85,18 @@ def test_the_calls_are_followed_from_the_handler_through_the_container():
                              "shared.services.stripe_webhooks.StripeWebhookService"}
 
 
+def test_a_query_is_on_the_indexes_its_query_objects_are_given():
+    # Given a handler paging a query on the table, and a copy of it on GSI2
+    source = "from dataclasses import replace\nfrom shared.container import Container\n" \
+             "from shared.repositories.pages import PageQuery, read_page\ndeps = Container.from_env()\n" \
+             "def lambda_handler(event, context):\n    query = PageQuery('pk = :pk', {}, {})\n" \
+             "    read_page(deps.db, deps.cursors, query, scope='a', limit=1, cursor=None)\n" \
+             "    return read_page(deps.db, deps.cursors, replace(query, index='GSI2'), scope='b', limit=1, cursor=None)\n"
+    # Then its Queries are on the table and on GSI2, no other index
+    found = set(effects_of(Project(), "functions.probe_pages.app", source).actions())
+    assert found == {("dynamodb:Query", "table"), ("dynamodb:Query", "index:GSI2")}
+
+
 def test_a_library_class_the_code_makes_may_call_any_of_its_methods():
     # Given a handler that makes Powertools' own DynamoDB idempotency store (no subclass of ours)
     source = "from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer\n" \
