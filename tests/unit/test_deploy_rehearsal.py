@@ -91,7 +91,8 @@ def test_a_query_is_on_the_indexes_its_query_objects_are_given():
              "from shared.repositories.pages import PageQuery, read_page\ndeps = Container.from_env()\n" \
              "def lambda_handler(event, context):\n    query = PageQuery('pk = :pk', {}, {})\n" \
              "    read_page(deps.db, deps.cursors, query, scope='a', limit=1, cursor=None)\n" \
-             "    return read_page(deps.db, deps.cursors, replace(query, index='GSI2'), scope='b', limit=1, cursor=None)\n"
+             "    other = replace(query, index='GSI2')\n" \
+             "    return read_page(deps.db, deps.cursors, other, scope='b', limit=1, cursor=None)\n"
     # Then its Queries are on the table and on GSI2, no other index
     found = set(effects_of(Project(), "functions.probe_pages.app", source).actions())
     assert found == {("dynamodb:Query", "table"), ("dynamodb:Query", "index:GSI2")}
