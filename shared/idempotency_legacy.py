@@ -26,13 +26,13 @@ LEGACY_PK = "IDEMPOTENCY"
 _FUNCTION = "shared.idempotency.Idempotency._run.<locals>.once"  # the decorated function's module and qualname
 
 
-def _md5(value: Any) -> str:
+def legacy_hash(value: Any) -> str:
     return hashlib.md5(json.dumps(value, sort_keys=True).encode(), usedforsecurity=False).hexdigest()
 
 
 def legacy_sk(scope: str, key: str, function_name: str | None = None) -> str:
     name = function_name if function_name is not None else os.environ.get("AWS_LAMBDA_FUNCTION_NAME", "test-func")
-    return f"{name}.{_FUNCTION}#{_md5(f'{scope}#{key}')}"
+    return f"{name}.{_FUNCTION}#{legacy_hash(f'{scope}#{key}')}"
 
 
 def legacy_record(client: Any, table: str, scope: str, key: str, body: dict[str, Any], now: float) -> Record | None:
@@ -47,4 +47,4 @@ def legacy_record(client: Any, table: str, scope: str, key: str, body: dict[str,
     ends = item.get("in_progress_expiration")
     if item["status"] == INPROGRESS and ends is not None and int(ends) < int(now * 1000):
         return None  # its invocation ended without completing: nothing was done, the key is free
-    return Record(item["status"], item.get("validation") == _md5(body), item.get("data"))
+    return Record(item["status"], item.get("validation") == legacy_hash(body), item.get("data"))
