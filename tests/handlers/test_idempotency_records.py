@@ -152,6 +152,30 @@ def test_i1_an_inprogress_record_has_the_pinned_key_and_attributes(lambdas, part
     assert "in_progress_expiration_ms" not in done and json.loads(done["response"]["S"])["id"] == out.id
 
 
+def test_i1_a_keyed_payment_costs_two_writes_the_claim_and_its_transaction(lambdas, partner):
+    # Given the functions' DynamoDB client, its writes counted
+    writes: list[str] = []
+
+    class Counted(Tapped):
+        def __getattr__(self, name: str) -> Any:
+            if name in ("put_item", "update_item", "delete_item", "batch_write_item"):
+                writes.append(name)
+            return super().__getattr__(name)
+
+    def count(commit: Callable[[], Any], request: dict[str, Any]) -> Any:
+        writes.append("transact_write_items")
+        return commit()
+
+    settings = get_settings()
+    real = Dynamo(settings).client
+    deps = Container(settings, overrides={"db": Dynamo(settings, client_factory=lambda: Counted(real, count))})
+    deps.idempotency.register_context(Context())
+    # When a payment is recorded with a key
+    deps.payments.create(finance(partner), PaymentCreate.model_validate(BODY), f"cost-{partner}")
+    # Then it wrote twice: the INPROGRESS claim, and the transaction that completed it with the payment
+    assert writes == ["put_item", "transact_write_items"]
+
+
 # --- I2: the lost answer --------------------------------------------------------------------------------------------
 
 def test_i2_a_committed_payment_whose_answer_is_lost_is_answered_and_replayed_never_made_twice(lambdas, partner):
