@@ -9,6 +9,7 @@ PY313 ?= $(shell for p in $$(ls -d $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.13*/
             2>/dev/null && { echo "$$p"; break; }; done)
 VENV  := .venv
 TOOLS := .tools
+CHECKOV := .checkov
 PY    := $(VENV)/bin/python
 DDB_LOCAL := $(TOOLS)/dynamodb-local/.installed
 export PATH := $(abspath $(dir $(PY313))):$(PATH)
@@ -16,7 +17,7 @@ export SAM_CLI_TELEMETRY := 0
 export PYTHONDONTWRITEBYTECODE := 1
 
 .PHONY: help install tools run test lint validate build unit handlers e2e bench mutation clean console console-types \
-        console-check chromium browser
+        console-check chromium browser checkov
 
 help:
 	@echo "make run    install, then start the local stack with demo data (Ctrl-C stops it)"
@@ -47,6 +48,18 @@ $(TOOLS)/.installed: tools-requirements.txt
 	@touch $@
 
 tools: $(TOOLS)/.installed
+
+# checkov pins a boto3 of its own too (not aws-sam-cli's): its own venv, from checkov-requirements.txt.
+$(CHECKOV)/.installed: checkov-requirements.txt
+	@test -n "$(PY313)" || { echo "python3.13 not found"; exit 1; }
+	$(PY313) -m venv $(CHECKOV)
+	$(CHECKOV)/bin/python -m pip install --quiet --disable-pip-version-check -r checkov-requirements.txt
+	@touch $@
+
+# template.yaml's security checks: every failure is fixed or skipped on its resource with a reason (docs/operations.md).
+# --skip-download: no call to the vendor's platform (offline; the check ids are checkov's own).
+checkov: $(CHECKOV)/.installed
+	$(CHECKOV)/bin/checkov --file template.yaml --framework cloudformation --compact --quiet --skip-download
 
 run: install console
 	$(PY) -m local.stack
@@ -119,7 +132,7 @@ e2e: install
 # the longest first: tests/conftest.py), then the timing-bound tests alone.
 test:
 	$(MAKE) --no-print-directory -j2 $(if $(filter output-sync,$(.FEATURES)),--output-sync=target) lint validate build \
-	  console-check console chromium
+	  checkov console-check console chromium
 	$(PY) -m pytest -q -n 2 --dist loadfile -m "not serial"
 	$(PY) -m pytest -q -m serial
 
@@ -135,5 +148,5 @@ mutation: $(VENV)/.installed
 	$(PY) -m bench.mutation_stats
 
 clean:
-	rm -rf $(VENV) $(TOOLS) .aws-sam .pytest_cache .ruff_cache .hypothesis .console-build console/node_modules \
+	rm -rf $(VENV) $(TOOLS) $(CHECKOV) .aws-sam .pytest_cache .ruff_cache .hypothesis .console-build console/node_modules \
 	  console/dist

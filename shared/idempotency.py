@@ -1,69 +1,70 @@
-"""`Idempotency-Key` on money-moving POSTs, with Powertools idempotency stored on the shared table.
+"""`Idempotency-Key` on money-moving POSTs: our own records on the shared table (shared.idempotency_store).
 
-Powertools writes an INPROGRESS record before the work and a COMPLETED record (the saved response)
-after it: three writes with ours in between, and a crash between our write and its COMPLETED
-update would let a retry do the money move again. So the COMPLETED record rides in the business
-TransactWriteItems itself (shared.idempotency_store), conditioned on the record still being
-INPROGRESS: the money move and the saved response commit together or not at all, and a request
-costs two writes (INPROGRESS put + one transaction). Everything else (key hashing, payload
-validation, replay, INPROGRESS expiry, delete on failure) is Powertools' own.
+A keyed request first claims its key (a conditional put of an INPROGRESS record, one item per key, so keys
+spread over partitions); the COMPLETED record (the saved response) then rides in the business
+TransactWriteItems itself, conditioned on the record still being this request's INPROGRESS one: the money move
+and the saved response commit together or not at all, and a request costs two writes (the claim + one
+transaction). A replay answers the saved response unchanged; the same key with another body is 409
+`idempotency_key_reused`, one still running 409 `idempotency_request_in_progress`.
 
-Powertools' idempotency package is imported on the first request that carries a key, not at cold
-start (it imports boto3 and s3transfer, ~100 ms that reads never need).
+A request that fails releases its key (deletes its INPROGRESS record, conditionally). If the record is no longer
+INPROGRESS but COMPLETED by this very request, its transaction committed and the failure came after (an answer
+lost on the way back, a resent transaction refused, a rule decided again on the state it had just written): the
+saved response is the answer, now and to every retry; the money never moves twice.
+
+The store is imported on the first request that carries a key (what `bench.coldstart`'s "1st key" column times).
 """
 
 from __future__ import annotations
 
+import json
+import logging
+import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import BaseModel
 
 from shared.errors import Conflict, Unprocessable
 
+if TYPE_CHECKING:
+    from shared.idempotency_store import Claim, IdempotencyStore, Record
+
 # A write that carries the idempotency record's completion (the response, as the model it is) into the business
 # transaction.
 Completion = Callable[[BaseModel], dict[str, Any]]
-# What Powertools' persistence layer completes: the response's JSON dump.
-_DumpCompletion = Callable[[dict[str, Any]], dict[str, Any]]
 
 MAX_KEY_LENGTH = 255
+LOG = logging.getLogger(__name__)
+
+
+class LambdaContext(Protocol):
+    def get_remaining_time_in_millis(self) -> int: ...
 
 
 class Idempotency:
-    def __init__(self, table_name: str, client_provider: Callable[[], Any], ttl_seconds: int):
+    def __init__(self, table_name: str, client_provider: Callable[[], Any], ttl_seconds: int,
+                 clock: Callable[[], float] = time.time):
         self._table_name = table_name
         self._client_provider = client_provider
         self._ttl_seconds = ttl_seconds
-        self._context: Any = None
-        self._store: Any = None
-        self._config: Any = None
+        self._clock = clock
+        self._context: LambdaContext | None = None
+        self._store: IdempotencyStore | None = None
         # Whether the last `run` answered a replay (the saved first response, nothing done): a handler counts a
         # business metric only when it is False. One invocation at a time per execution environment (Lambda).
         self.replayed = False
 
-    def register_context(self, context: Any) -> None:
+    def register_context(self, context: LambdaContext) -> None:
+        """This invocation's Lambda context: an INPROGRESS record holds its key until the invocation's end."""
         self._context = context
-        if self._config is not None:
-            self._config.register_lambda_context(context)
 
-    def _load(self) -> tuple[Any, Any]:
+    def _load(self) -> IdempotencyStore:
         if self._store is None:
-            from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
+            from shared.idempotency_store import IdempotencyStore
 
-            from shared.idempotency_store import TransactionalPersistenceLayer
-
-            self._config = IdempotencyConfig(
-                event_key_jmespath="key", payload_validation_jmespath="body",
-                expires_after_seconds=self._ttl_seconds, raise_on_no_idempotency_key=True,
-            )
-            if self._context is not None:
-                self._config.register_lambda_context(self._context)
-            self._store = TransactionalPersistenceLayer(
-                table_name=self._table_name, key_attr="pk", sort_key_attr="sk",
-                static_pk_value="IDEMPOTENCY", boto3_client=self._client_provider(),
-            )
-        return self._store, self._config
+            self._store = IdempotencyStore(self._table_name, self._client_provider(), self._ttl_seconds)
+        return self._store
 
     def run[M: BaseModel](self, *, scope: str, key: str | None, body: dict[str, Any], model: type[M],
                           action: Callable[[Completion | None], M]) -> M:
@@ -76,46 +77,66 @@ class Idempotency:
         self.replayed = False
         if key is None:
             return action(None)
-        first: list[M] = []
-
-        def dumped(complete: _DumpCompletion | None) -> dict[str, Any]:
-            answer = action(None if complete is None else lambda result: complete(result.model_dump(mode="json")))
-            first.append(answer)
-            return answer.model_dump(mode="json")
-
-        saved = self._run(scope=scope, key=key, body=body, action=dumped)
-        return first[-1] if first else model.model_validate(saved)
-
-    def _run(self, *, scope: str, key: str, body: dict[str, Any],
-             action: Callable[[_DumpCompletion | None], dict[str, Any]]) -> dict[str, Any]:
-        """Powertools' idempotency around `action`, whose answer is the JSON dict it saves: a replay returns
-        the first one unchanged."""
         if not key.strip() or len(key) > MAX_KEY_LENGTH:
             raise Unprocessable("Idempotency-Key must be 1 to 255 characters.", code="invalid_idempotency_key")
-        from aws_lambda_powertools.utilities.idempotency import idempotent_function
-        from aws_lambda_powertools.utilities.idempotency.exceptions import (
-            IdempotencyAlreadyInProgressError,
-            IdempotencyValidationError,
-        )
+        from shared.idempotency_legacy import legacy_record
+        from shared.idempotency_store import Claim, response_json
 
-        store, config = self._load()
-        data = {"key": f"{scope}#{key}", "body": body}
+        store = self._load()
+        claim = Claim.new(scope, key, body)
+        remaining = None if self._context is None else self._context.get_remaining_time_in_millis()
+        held = store.claim(claim, self._clock(), remaining)
+        if held is None:  # claimed; a record of the format before issue 31 may still hold the key (one TTL period)
+            held = legacy_record(store.client, store.table, scope, key, body, self._clock())
+            if held is not None:
+                store.release(claim)
+        if held is not None:
+            return model.model_validate(json.loads(self._saved(held)))
 
-        ran = False
+        built: list[BaseModel] = []
 
-        @idempotent_function(data_keyword_argument="data", config=config, persistence_store=store)
-        def once(data: dict[str, Any]) -> dict[str, Any]:
-            nonlocal ran
-            ran = True
-            return action(lambda result: store.completion_item(data, result))
+        def complete(result: BaseModel) -> dict[str, Any]:
+            built.append(result)
+            return store.completion(claim, response_json(result.model_dump(mode="json")), self._clock())
 
         try:
-            result = once(data=data)
-            self.replayed = not ran
-            return result
-        except IdempotencyValidationError:
-            raise Conflict("idempotency_key_reused",
-                           "This Idempotency-Key was already used with a different request body.") from None
-        except IdempotencyAlreadyInProgressError:
+            answer = action(complete)
+        except Exception:
+            saved = self._committed_anyway(store, claim)
+            if saved is None:
+                raise
+            LOG.warning("Idempotency-Key request failed after its transaction committed: answering its saved response",
+                        exc_info=True)
+            return model.model_validate(json.loads(saved))
+        if not built or built[-1] is not answer:
+            # the answer did not come from the transaction that carried the last completion: save it on its own
+            # (if the record is still this request's INPROGRESS one; else that transaction had completed it)
+            store.complete(claim, response_json(answer.model_dump(mode="json")), self._clock())
+        return answer
+
+    def _saved(self, record: Record) -> str:
+        """The saved response of a record that holds the key, or the 409 that says why there is none to answer."""
+        if not record.same_body:
+            raise Conflict("idempotency_key_reused", "This Idempotency-Key was already used with a different request "
+                                                     "body.")
+        if record.status != "COMPLETED" or record.response is None:
             raise Conflict("idempotency_request_in_progress",
-                           "A request with this Idempotency-Key is still being processed.") from None
+                           "A request with this Idempotency-Key is still being processed.")
+        self.replayed = True
+        return record.response
+
+    @staticmethod
+    def _committed_anyway(store: IdempotencyStore, claim: Claim) -> str | None:
+        """After `action` failed: release the key, unless this request's own transaction completed its record (then
+        the saved response). None when the failure stands (any error here leaves the action's to be raised: the
+        record then frees its key at its in-progress expiry)."""
+        try:
+            if store.release(claim):
+                return None
+            record = store.get(claim)
+        except Exception:
+            LOG.warning("Idempotency-Key record not released after a failed request", exc_info=True)
+            return None
+        if record is not None and record.status == "COMPLETED" and record.claim == claim.marker:
+            return record.response
+        return None

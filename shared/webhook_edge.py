@@ -6,12 +6,22 @@ from __future__ import annotations
 import base64
 from typing import TYPE_CHECKING, Any
 
+from aws_lambda_powertools import Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+
 from shared.edge import internal, proxy_response, status_of
 from shared.errors import BadRequest, error_body
 from shared.stripe_signature import REFUSED_CODE, REFUSED_MESSAGE
 
 if TYPE_CHECKING:  # typed, not imported: the deploy rehearsal follows the calls through it (docs/deploy.md)
     from shared.services.stripe_webhooks import StripeWebhookService
+
+# Issue 31: each refusal for the signature is counted (WebhookSignatureFailuresAlarm, docs/operations.md). The handler
+# has no `log_metrics` decorator, so the metric is flushed where it is added; the namespace is the template's
+# POWERTOOLS_METRICS_NAMESPACE (tests/handlers/test_template.py holds them equal), the dimension its service name.
+NAMESPACE = "PrepaidPayments"
+SIGNATURE_FAILURES = "StripeWebhookSignatureFailures"
+metrics = Metrics(namespace=NAMESPACE)
 
 
 def raw_body(event: dict[str, Any]) -> bytes:
@@ -33,6 +43,8 @@ def stripe_webhook(service: StripeWebhookService, event: dict[str, Any], logger:
     except BadRequest as error:  # the delivery itself: unverifiable, too large, malformed
         logger.warning("stripe webhook refused", extra={"code": error.code, "reason": error.message})
         if error.code == REFUSED_CODE:  # one answer for every signature failure; the reason is in the log only
+            metrics.add_metric(name=SIGNATURE_FAILURES, unit=MetricUnit.Count, value=1)
+            metrics.flush_metrics()
             return proxy_response(400, error_body(REFUSED_CODE, REFUSED_MESSAGE))
         return proxy_response(status_of(error), error.body())
     except Exception:  # ours, or Stripe refusing or not answering our reads: 500, Stripe delivers it again
