@@ -74,7 +74,9 @@ class Deployed:
     source: str  # the handler module's source (functions/<x>/app.py, or the inline ZipFile)
     environment: dict[str, Any]
     granted: set[tuple[str, str]] = field(default_factory=set)  # (action, resource)
-    platform: set[tuple[str, str]] = field(default_factory=set)  # what the platform needs (event sources)
+    # what the platform does with the role -> who: an event source mapping, the asynchronous invocations' dead-letter
+    # queue or destinations
+    platform: dict[tuple[str, str], str] = field(default_factory=dict)
     managed: set[str] = field(default_factory=set)
 
 
@@ -187,19 +189,37 @@ def deployed(template: dict[str, Any], root: Path = ROOT) -> dict[str, Deployed]
             raise ValueError(f"{name}: its role is not one of the template's (Role: !GetAtt <role>.Arn)")
         fn = Deployed(name, source, dict(props.get("Environment", {}).get("Variables", {})))
         role_grants(role["Fn::GetAtt"][0], resources, fn)
+        dead_letters = props.get("DeadLetterConfig", {}).get("TargetArn")
+        if dead_letters is not None:  # Lambda sends an asynchronous event it gave up on there, as the function
+            fn.platform[send(dead_letters, resources)] = "its asynchronous invocations' dead-letter queue"
         out[name] = fn
     for resource in resources.values():
-        if resource.get("Type") != "AWS::Lambda::EventSourceMapping":
-            continue
-        props = resource["Properties"]
-        fn = out[function_of(props["FunctionName"], resources)]
-        source = resource_of(props["EventSourceArn"], resources)
-        needs = SQS_SOURCE if source.startswith("queue:") else STREAM_SOURCE
-        fn.platform |= {(action, source) for action in needs}
-        failure = props.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
-        if failure is not None:
-            fn.platform.add(("sqs:SendMessage", resource_of(failure, resources)))
+        kind, props = resource.get("Type"), resource.get("Properties", {})
+        if kind == "AWS::Lambda::EventSourceMapping":
+            fn = out[function_of(props["FunctionName"], resources)]
+            source = resource_of(props["EventSourceArn"], resources)
+            needs = SQS_SOURCE if source.startswith("queue:") else STREAM_SOURCE
+            fn.platform |= {(action, source): "its event source mapping" for action in needs}
+            failure = props.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
+            if failure is not None:
+                fn.platform[send(failure, resources)] = "its event source mapping"
+        elif kind == "AWS::Lambda::EventInvokeConfig":
+            fn = out[function_of(props["FunctionName"], resources)]
+            for outcome in ("OnSuccess", "OnFailure"):
+                target = props.get("DestinationConfig", {}).get(outcome, {}).get("Destination")
+                if target is not None:
+                    fn.platform[send(target, resources)] = "its asynchronous invocations' destination"
     return out
+
+
+def send(target: Any, resources: dict[str, Any]) -> tuple[str, str]:
+    """What handing a record to a destination (a queue, a topic, a bus, a function) takes, and on what."""
+    resource = resource_of(target, resources)
+    named = (target.get("Fn::GetAtt") or [target.get("Ref", "")])[0] if isinstance(target, dict) else ""
+    kind = resources.get(named, {}).get("Type", "")
+    action = {"AWS::SNS::Topic": "sns:Publish", "AWS::Lambda::Function": "lambda:InvokeFunction",
+              "AWS::Events::EventBus": "events:PutEvents"}.get(kind, "sqs:SendMessage")
+    return action, resource
 
 
 @dataclass
@@ -248,10 +268,9 @@ def check(fn: Deployed, effects: Effects, resources: dict[str, Any]) -> Findings
     for (action, resource), where in sorted(called.items()):
         if not any(a == action and covers(r, resource) for a, r in fn.granted):
             found.missing.append(f"{action} on {resource} (called by {', '.join(sorted(where)[:3])})")
-    needs = fn.platform | keys(called, fn.platform, resources)
-    for action, resource in sorted(needs):
+    needs = fn.platform | {k: "its queue's key" for k in keys(called, set(fn.platform), resources)}
+    for (action, resource), why in sorted(needs.items()):
         if not any(a == action and covers(r, resource) for a, r in fn.granted):
-            why = "its queue's key" if action.startswith("kms:") else "its event source mapping"
             found.missing.append(f"{action} on {resource} ({why} needs it)")
     for action, resource in sorted(fn.granted):
         used = any(a == action and covers(resource, r) for a, r in called) or \

@@ -111,16 +111,18 @@ class Analysis(Typing):
     def visit(self, module: Module, scope: Scope, owner: str | None) -> None:
         env = self.env(module, scope, owner)
         called: set[int] = set()
+        handed: set[int] = set()  # the arguments of calls (a method handed over is called there)
         nodes = self.project.walk(scope)
         for node in nodes:
             if isinstance(node, ast.Call):
                 called.add(id(node.func))
+                handed |= {id(a) for a in node.args} | {id(k.value) for k in node.keywords}
                 self.call(node, module, env)
         for node in nodes:
             if id(node) in called:
                 continue
             if isinstance(node, ast.Attribute):
-                self.reference(node, module, env, None)
+                self.reference(node, module, env, None, handed=id(node) in handed)
             elif isinstance(node, ast.Name):
                 for t in self.typeof(node, module, env):
                     if t.startswith("func:"):
@@ -197,7 +199,8 @@ class Analysis(Typing):
             if ours and not self.annotation(target, param.annotation):
                 self.effects.blind.add(f"{target.name}.{fn.name}({param.arg}) is given a {sorted(ours)[0]}")
 
-    def reference(self, node: ast.Attribute, module: Module, env: dict[str, Types], call: ast.Call | None) -> None:
+    def reference(self, node: ast.Attribute, module: Module, env: dict[str, Types], call: ast.Call | None,
+                  handed: bool = False) -> None:
         """`receiver.attr` (called or not): the method or property it names, a settings field read, or, on a
         receiver that is none of the project's classes, a botocore operation."""
         receiver = self.typeof(node.value, module, env)
@@ -208,7 +211,7 @@ class Analysis(Typing):
             if t.startswith("cls:") or ":" not in t:
                 ours = True
                 self.method(t.removeprefix("cls:"), node.attr, call, module, env)
-        if not ours and call is not None and node.attr in self.ops:
+        if not ours and node.attr in self.ops and (call is not None or handed):  # `retry(client.delete_item)`
             self.botocore(self.ops[node.attr], operations(self.ops[node.attr])[node.attr], call, module, env)
 
 
@@ -366,7 +369,8 @@ class Analysis(Typing):
                 for where in wheres:
                     self.effects.add(where, "dynamodb", "Query", resource)
 
-    def botocore(self, service: str, operation: str, call: ast.Call, module: Module, env: dict[str, Types]) -> None:
+    def botocore(self, service: str, operation: str, call: ast.Call | None, module: Module,
+                 env: dict[str, Types]) -> None:
         resources = {service} if service != "dynamodb" else \
             self.index(call, "IndexName", module, env) if operation in ("Query", "Scan") else {TABLE}
         for resource in resources:
