@@ -98,6 +98,16 @@ def test_a_query_is_on_the_indexes_its_query_objects_are_given():
     assert found == {("dynamodb:Query", "table"), ("dynamodb:Query", "index:GSI2")}
 
 
+def test_a_botocore_method_handed_to_a_call_is_called():
+    # Given a handler that hands its client's delete to a helper which calls it
+    source = "from botocore.session import get_session\nclient = get_session().create_client('dynamodb')\n" \
+             "def conditional(call, request):\n    return call(**request)\n" \
+             "def lambda_handler(event, context):\n    return conditional(client.delete_item, {})\n"
+    # Then the delete is one of its calls
+    assert set(effects_of(Project(), "functions.probe_handed.app", source).actions()) == {
+        ("dynamodb:DeleteItem", "table")}
+
+
 def test_a_library_class_the_code_makes_may_call_any_of_its_methods():
     # Given a handler that makes Powertools' own DynamoDB idempotency store (no subclass of ours)
     source = "from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer\n" \
@@ -172,6 +182,17 @@ def test_an_event_source_needs_its_own_actions(cloudformation):
     assert sorted(differences(template)["WorkerFunction"]) == [
         f"missing sqs:{a} on queue:AutoTopUpQueue (its event source mapping needs it)"
         for a in ("DeleteMessage", "GetQueueAttributes", "ReceiveMessage")]
+
+
+def test_the_dead_letter_queue_of_asynchronous_invocations_needs_its_send(cloudformation):
+    # Given the sweep's role without what SAM adds for its dead-letter queue (Lambda sends there as the function)
+    template = copy.deepcopy(cloudformation)
+    role = template["Resources"]["SweepFunctionRole"]["Properties"]
+    role["Policies"] = [p for p in role["Policies"] if p["PolicyName"] != "DeadLetterQueuePolicy"]
+    # Then the send is missing, and why
+    assert differences(template) == {"SweepFunction": [
+        "missing sqs:SendMessage on queue:SweepDeadLetterQueue (its asynchronous invocations' dead-letter queue "
+        "needs it)"]}
 
 
 def test_a_queue_encrypted_with_a_key_of_the_stack_needs_the_key_for_whoever_sends_or_reads(cloudformation):
