@@ -91,9 +91,10 @@ class Analysis(Typing):
         self.instantiated: set[str] = set()
         self.virtual: set[tuple[str, str]] = set()  # (receiver class, method): overrides reached as they appear
         self.where = ""
-        self.built: dict[str, list[tuple[Module, ast.Call]]] = {}  # the constructor calls reached, by class
+        self.scope: Scope | None = None  # the function being walked
+        self.built: dict[str, list[tuple[Module, ast.Call, Scope | None]]] = {}  # constructor calls reached, by class
         self.deferred: dict[tuple[str, str], set[str]] = {}  # (class, field) an index was read from -> where
-        self.copies: dict[str, list[tuple[Module, ast.Call]]] = {}  # dataclasses.replace(<class>, ...) reached
+        self.copies: dict[str, list[tuple[Module, ast.Call, Scope | None]]] = {}  # dataclasses.replace(<class>, ...)
 
     # --- reaching ------------------------------------------------------------------------------------------------
     def walk(self, module: Module, scope: Scope, owner: str | None) -> None:
@@ -101,12 +102,13 @@ class Analysis(Typing):
         if key in self.walked:
             return
         self.walked.add(key)
-        outer = self.where
+        outer, outer_scope = self.where, self.scope
         self.where = (owner or module.name) + ("" if isinstance(scope, ast.Module) else f".{scope.name}")
+        self.scope = scope
         try:
             self.visit(module, scope, owner)
         finally:
-            self.where = outer
+            self.where, self.scope = outer, outer_scope
 
     def visit(self, module: Module, scope: Scope, owner: str | None) -> None:
         env = self.env(module, scope, owner)
@@ -139,7 +141,7 @@ class Analysis(Typing):
         if self.project.qualify(module, node.func) == "dataclasses.replace" and node.args:  # a copy, fields given
             for t in self.typeof(node.args[0], module, env):
                 if ":" not in t and t not in EXT:
-                    self.copies.setdefault(t, []).append((module, node))
+                    self.copies.setdefault(t, []).append((module, node, self.scope))
         if not callee and isinstance(node.func, ast.Name) and node.func.id not in env and \
                 module.name.startswith(("shared.", "functions.", "inline.")):
             library = self.project.definition(self.project.qualify(module, node.func), library=True)
@@ -147,7 +149,7 @@ class Analysis(Typing):
                 callee = frozenset({f"cls:{library[2]}"})
         for t in callee:
             if t.startswith("cls:"):
-                self.built.setdefault(t[4:], []).append((module, node))
+                self.built.setdefault(t[4:], []).append((module, node, self.scope))
                 self.instantiate(t[4:], module)
             elif t.startswith("func:"):
                 self.function(t[5:])
@@ -321,26 +323,51 @@ class Analysis(Typing):
                 for owner in owners:
                     self.deferred.setdefault((owner, value.attr), set()).add(self.where)
                 return set()
-        return self.resources(self.constant(module, value))
+        return self.resources(self.constant(module, value, self.scope))
 
     @staticmethod
-    def resources(value: object) -> set[str]:
-        if value is None:
-            return {TABLE}
-        return {f"index:{value}"} if isinstance(value, str) else {TABLE, ANY_INDEX}
+    def resources(values: list[object]) -> set[str]:
+        out: set[str] = set()
+        for value in values:
+            out |= {TABLE} if value is None else {f"index:{value}"} if isinstance(value, str) else {TABLE, ANY_INDEX}
+        return out
 
-    def constant(self, module: Module, expr: ast.expr) -> object:
-        """A literal, or a module-level constant's literal; `...` when not known."""
-        if isinstance(expr, ast.Constant):
-            return expr.value
-        if isinstance(expr, ast.Name):
-            modname, _, name = module.names.get(expr.id, f"{module.name}.{expr.id}").rpartition(".")
-            for node in self.project.modules[modname].tree.body if modname in self.project.modules else []:
-                if isinstance(node, ast.Assign | ast.AnnAssign) and isinstance(node.value, ast.Constant) and \
-                        any(isinstance(t, ast.Name) and t.id == name
-                            for t in (node.targets if isinstance(node, ast.Assign) else [node.target])):
-                    return node.value.value
-        return ...
+    def constant(self, module: Module, expr: ast.expr | None, scope: Scope | None = None) -> list[object]:
+        """The values an expression may have: a literal, a module-level constant's, or those of a local name its
+        function binds only to such (`index, ipk, isk = "GSI2", "gsi2pk", "gsi2sk"`); `...` where not known."""
+        if expr is None or isinstance(expr, ast.Constant):
+            return [None if expr is None else expr.value]
+        if isinstance(expr, ast.IfExp):
+            return self.constant(module, expr.body, scope) + self.constant(module, expr.orelse, scope)
+        if not isinstance(expr, ast.Name):
+            return [...]
+        if scope is not None and not isinstance(scope, ast.Module):
+            bound = self.local(scope, expr.id)
+            if bound is not None:
+                return [v for value in bound for v in self.constant(module, value)] if bound else [...]
+        modname, _, name = module.names.get(expr.id, f"{module.name}.{expr.id}").rpartition(".")
+        for node in self.project.modules[modname].tree.body if modname in self.project.modules else []:
+            if isinstance(node, ast.Assign | ast.AnnAssign) and isinstance(node.value, ast.Constant) and \
+                    any(isinstance(t, ast.Name) and t.id == name
+                        for t in (node.targets if isinstance(node, ast.Assign) else [node.target])):
+                return [node.value.value]
+        return [...]
+
+    def local(self, scope: Function, name: str) -> list[ast.expr] | None:
+        """What a function assigns to a local name: None if it is no local of it; [] if bound otherwise than by a
+        plain assignment (a parameter, a for, a with, an unpacking of something else): not known."""
+        values: list[ast.expr] = []
+        for node in self.project.walk(scope):
+            if isinstance(node, ast.arg) and node.arg == name:
+                return []
+            if isinstance(node, ast.Assign):
+                values += [v for t, v in self.pairs(node.targets, node.value)
+                           if isinstance(t, ast.Name) and t.id == name]
+        stores = sum(1 for n in self.project.walk(scope)
+                     if isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Store))
+        if stores == 0:
+            return None
+        return values if stores == len(values) else []
 
     def finish(self) -> None:
         """The Queries whose index is a field: every value the reached constructor calls give that field."""
@@ -350,21 +377,21 @@ class Analysis(Typing):
             fields = [n for n in cls.node.body if isinstance(n, ast.AnnAssign) and isinstance(n.target, ast.Name)]
             position = next((i for i, n in enumerate(fields) if n.target.id == attr), None)  # type: ignore[union-attr]
             found: set[str] = set() if self.built.get(owner) else {TABLE, ANY_INDEX}
-            for module, call in self.copies.get(owner, []):  # a copy changes only the fields it names
+            for module, call, scope in self.copies.get(owner, []):  # a copy changes only the fields it names
                 given = {k.arg: k.value for k in call.keywords}
                 if attr in given or None in given:
-                    found |= self.resources(self.constant(module, given[attr]) if attr in given else ...)
-            for module, call in self.built.get(owner, []):
+                    found |= self.resources(self.constant(module, given[attr], scope) if attr in given else [...])
+            for module, call, scope in self.built.get(owner, []):
                 given = {k.arg: k.value for k in call.keywords}
                 if attr in given:
-                    found |= self.resources(self.constant(module, given[attr]))
+                    found |= self.resources(self.constant(module, given[attr], scope))
                 elif position is not None and position < len(call.args):
-                    found |= self.resources(self.constant(module, call.args[position]))
+                    found |= self.resources(self.constant(module, call.args[position], scope))
                 elif None in given or any(isinstance(a, ast.Starred) for a in call.args):
                     found |= {TABLE, ANY_INDEX}
                 else:
-                    default = fields[position].value if position is not None else None
-                    found |= self.resources(self.constant(cls.module, default) if default else None)
+                    found |= self.resources(self.constant(cls.module, fields[position].value if position is not None
+                                                          else None))
             for resource in found:
                 for where in wheres:
                     self.effects.add(where, "dynamodb", "Query", resource)
