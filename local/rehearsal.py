@@ -45,11 +45,7 @@ PLATFORM = LOGS | VPC | {"xray:PutTraceSegments", "xray:PutTelemetryRecords", "x
 LOCAL_ONLY = {"DYNAMODB_ENDPOINT", "SQS_ENDPOINT", "EVENTS_ENDPOINT", "STRIPE_API_BASE", "WEBHOOK_ALLOW_LOOPBACK"}
 RUNTIME = {"AWS_REGION"}
 # Variables a function may carry without its code reading them, and why.
-UNREAD_ALLOWED = {
-    "POWERTOOLS_SERVICE_NAME": "read by Powertools (logger, metrics)",
-    "POWERTOOLS_METRICS_NAMESPACE": "read by Powertools (metrics)",
-    "POWERTOOLS_LOG_LEVEL": "read by Powertools (logger)",
-}
+UNREAD_ALLOWED = ("POWERTOOLS_",)  # Powertools' own settings (service name, metrics namespace, log level...)
 # Globals give every function TABLE_NAME and CURSOR_SECRET; the pre token trigger reads neither (docs/deploy.md).
 UNREAD_BY_FUNCTION = {"PreTokenFunction": {"TABLE_NAME", "CURSOR_SECRET"}}
 
@@ -312,8 +308,9 @@ def environment(fn: Deployed, effects: Effects) -> list[str]:
     problems = [f"{alias} is not set (the code needs it)" for alias in sorted(needed - set(fn.environment))]
     problems += [f"{name} is set here but must never be (local stack only)" for name in sorted(
         LOCAL_ONLY & set(fn.environment))]
-    allowed = set(UNREAD_ALLOWED) | UNREAD_BY_FUNCTION.get(fn.name, set())
-    problems += [f"{name} is set but never read" for name in sorted(set(fn.environment) - needed - read - allowed)]
+    allowed = UNREAD_BY_FUNCTION.get(fn.name, set())
+    problems += [f"{name} is set but never read" for name in sorted(set(fn.environment) - needed - read - allowed)
+                 if not name.startswith(UNREAD_ALLOWED)]
     return problems
 
 
