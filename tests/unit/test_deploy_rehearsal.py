@@ -168,9 +168,10 @@ def test_a_query_granted_on_the_wrong_index_fails_the_rehearsal(cloudformation):
     other = {"Fn::Sub": "${PaymentsTable.Arn}/index/GSI1"}
     statement(template, "SweepFunctionRole", "ReadDueIndex")["Resource"] = other
     # Then the due index is missing and the other one extra
-    assert differences(template) == {"SweepFunction": ["missing dynamodb:Query on index:GSI3 (called by "
-                                                       "shared.repositories.organizations.OrganizationRepository."
-                                                       "due_ids)", "extra dynamodb:Query on index:GSI1"]}
+    found = differences(template)
+    assert list(found) == ["SweepFunction"] and len(found["SweepFunction"]) == 2
+    assert found["SweepFunction"][0].startswith("missing dynamodb:Query on index:GSI3 (called by shared.repositories.")
+    assert found["SweepFunction"][1] == "extra dynamodb:Query on index:GSI1"
 
 
 def test_an_event_source_needs_its_own_actions(cloudformation):
