@@ -4,7 +4,8 @@ and environment against what its code calls and reads (local/rehearsal.py, local
 Invariants: (R1) every function is granted exactly the IAM actions its code calls, on the resources it calls them
 on, besides what the platform needs (logs, its event sources); (R2) every function is given every setting its code
 needs in AWS, and nothing it never reads; (R3) the check fails when an action is removed or added, a variable is
-removed, or an event source's alias stands between it and its function (AutoPublishAlias).
+removed, or an event source's alias stands between it and its function (AutoPublishAlias); (R4) every call of the
+code is followed: no project object passes through a parameter typed Any, where its calls would be lost.
 """
 
 from __future__ import annotations
@@ -61,7 +62,7 @@ def test_every_function_has_the_settings_its_code_needs_and_no_other(cloudformat
 
 
 def test_every_call_of_every_function_is_followed(cloudformation):
-    # Given each function's code: no project collaborator is handed to a parameter typed Any (its calls would be lost)
+    # Given each function's code: no project collaborator is handed to a parameter typed Any (R4)
     found = {name: f.seams for name, (_, f) in rehearse(cloudformation).items() if f.seams}
     assert found == {}, "\n".join(f"{name}: {line}" for name, lines in found.items() for line in lines)
 
