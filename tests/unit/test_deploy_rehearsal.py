@@ -3,9 +3,9 @@ and environment against what its code calls and reads (local/rehearsal.py, local
 
 Invariants: (R1) every function is granted exactly the IAM actions its code calls, on the resources it calls them
 on, besides what the platform needs (logs, its event sources); (R2) every function is given every setting its code
-needs in AWS, and nothing it never reads; (R3) the check fails when an action is removed or added, a variable is
-removed, or an event source's alias stands between it and its function (AutoPublishAlias); (R4) every call of the
-code is followed: no project object passes through a parameter typed Any, where its calls would be lost.
+needs in AWS, and nothing it never reads; (R3) the check fails when an action is removed or added or a variable is
+removed, and still finds a function behind its alias (AutoPublishAlias); (R4) every call of the code is followed: no
+project object passes through a parameter typed Any, where its calls would be lost.
 """
 
 from __future__ import annotations
