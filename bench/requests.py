@@ -52,6 +52,7 @@ def _count_stripe() -> None:
 
 
 WRITES = {"PutItem": "Put", "UpdateItem": "Update", "DeleteItem": "Delete"}
+OTHER = {"SweepFunction": "sqs", "WorkerFunction": "events"}  # the functions' other AWS clients, counted too
 
 
 @dataclass
@@ -83,6 +84,13 @@ class Counted:
         events.register("provide-client-params.dynamodb", self._ask_capacity)
         events.register("before-call.dynamodb", self._count)
         events.register("after-call.dynamodb", self._consumed)
+        self.other: Counter[str] = Counter()  # SQS / EventBridge requests
+        if name in OTHER:
+            service = getattr(self.module.deps, OTHER[name])
+            service.meta.events.register("before-call", self._other)
+
+    def _other(self, model: Any, **_: Any) -> None:
+        self.other[f"{model.service_model.service_name}:{model.name}"] += 1
 
     def _ask_capacity(self, params: dict[str, Any], model: Any, **_: Any) -> None:
         if model.name in CAPACITY:
@@ -132,7 +140,7 @@ class Counted:
 
     def raw(self, event: dict[str, Any]) -> Any:
         """The handler's own answer (any function), counted."""
-        self.calls, self.units, self._hooks = Counter(), Counter(), 0.0
+        self.calls, self.units, self.other, self._hooks = Counter(), Counter(), Counter(), 0.0
         ctx = LambdaContext(self.fn.logical_id, self.fn.memory, self.fn.timeout, str(uuid.uuid4()))
         _count_stripe()
         before, t = Counter(STRIPE), time.perf_counter()
@@ -151,6 +159,7 @@ class Row:
     def __init__(self, label: str, fn: Counted, per: int = 1):
         self.label, self.per = label, per
         self.calls, self.units, self.stripe, self.ms = Counter(fn.calls), Counter(fn.units), Counter(fn.stripe), fn.ms
+        self.other = Counter(fn.other)
 
     def reads(self) -> float:
         return sum(n for op, n in self.calls.items() if op in READS) / self.per
@@ -162,7 +171,7 @@ class Row:
         return " ".join(f"{k}={n / self.per:g}" for k, n in sorted(self.units.items()) if ":" in k)
 
     def line(self) -> str:
-        ops = ", ".join(f"{op}x{n / self.per:g}" for op, n in sorted(self.calls.items()))
+        ops = ", ".join(f"{op}x{n / self.per:g}" for op, n in sorted((self.calls + self.other).items()))
         gsi = " ".join(f"{i}:{n / self.per:g}" for i, n in sorted(self.units.items())
                        if i.startswith("GSI") and ":" not in i)
         stripe = f"{self.stripe['read'] / self.per:g}r/{self.stripe['write'] / self.per:g}w"
@@ -296,6 +305,7 @@ def main() -> list[str]:
         run(label, card_accounts, "accounts/start_online_top_up.json", path=org_path,
             headers={"idempotency-key": f"bench-{uuid.uuid4().hex[:8]}"})
     rows += automatic(host, aws, partner)
+    rows.append(card_top_up(card_host, aws, stripe, partner))
     stripe.stop()
     aws.stop()
 
@@ -341,6 +351,33 @@ def automatic(host: FunctionHost, aws: LocalAws, partner: str, due: int = 20) ->
             assert not out.get("batchItemFailures"), out
             rows.append(Row(f"worker, one top-up ({method})", worker))
     return rows
+
+
+
+def card_top_up(host: FunctionHost, aws: LocalAws, stripe: LocalStripe, partner: str) -> Row:
+    """The worker's automatic top-up of an organization paying by its saved card (`stripe`), against the local
+    Stripe: its off-session charge, and what it writes."""
+    from local.aws import TABLE_NAME, sqs_event
+    from tests.stripe_console import CARD_OK, stripe_client
+
+    sdk = stripe_client(stripe.endpoint)
+    customer = sdk.v1.customers.create({"name": "Bench card"})
+    method = sdk.v1.payment_methods.create({"type": "card", "card": {"number": CARD_OK, "exp_month": 12,
+                                                                     "exp_year": 2031, "cvc": "123"}})
+    sdk.v1.payment_methods.attach(method.id, {"customer": customer.id})
+    at = "2026-11-21T00:00:00.000Z"
+    org = Organization(id=new_id("org"), partner_id=partner, name="Card due", currency="SGD", created_at=at,
+                       created_by="bench", wallet_updated_at=at, balance=0, stripe_customer_id=customer.id,
+                       stripe_payment_method_id=method.id,
+                       settings=PaymentSettings(method="stripe", trigger_amount=1_000, limit_threshold=500,
+                                                auto_trigger=True, updated_at=at))
+    client(aws.dynamodb.endpoint).put_item(TableName=TABLE_NAME, Item=to_av(item_of(org)))
+    worker = Counted(host, "WorkerFunction")
+    body = json.dumps({"business_date": "2026-11-21", "org_id": org.id}, sort_keys=True)
+    message = {"MessageId": str(uuid.uuid4()), "ReceiptHandle": "bench", "Body": body}
+    out = worker.raw(sqs_event([message], "arn:aws:sqs:us-east-1:000000000000:AutoTopUpQueue"))
+    assert not out.get("batchItemFailures"), out
+    return Row("worker, one top-up (stripe: saved card)", worker)
 
 
 if __name__ == "__main__":
