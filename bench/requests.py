@@ -302,6 +302,7 @@ def main() -> list[str]:
     card_host = FunctionHost(template, {**aws.overrides("ERROR"), **overrides(stripe)})
     webhook, card_allocation = Counted(card_host, "StripeWebhooksFunction"), Counted(card_host, "AllocationFunction")
     paid_card_top_up(stripe, webhook, org["id"], partner, "otu_benchrequests")
+    rows.append(Row("POST /webhooks/stripe (succeeded: credits)", webhook))
     card = next(p for p in payments(load_event("payments/list_payments.json", **who,
                                                query={"org_id": org["id"], "limit": "100"}))[1]["items"]
                 if p["method"] == "stripe")
