@@ -19,7 +19,7 @@ from typing import Any
 
 import stripe._http_client as stripe_http
 
-from bench.units import Indexes, write_units
+from bench.units import Indexes, partition_class, size, write_units
 from local.aws import LocalAws
 from local.dynamodb import client
 from local.lambdas import FunctionHost, LambdaContext
@@ -86,6 +86,7 @@ class Counted:
         events.register("before-call.dynamodb", self._count)
         events.register("after-call.dynamodb", self._consumed)
         self.other: Counter[str] = Counter()  # SQS / EventBridge requests
+        self.sizes: dict[str, int] = {}  # bytes of each item written (DynamoDB's item size), by key shape
         if name in OTHER:
             service = getattr(self.module.deps, OTHER[name])
             service.meta.events.register("before-call", self._other)
@@ -136,12 +137,15 @@ class Counted:
             after = None if w.kind == "Delete" else self._raw().get_item(
                 TableName=self.module.deps.db.table, Key=w.key, ConsistentRead=True).get("Item")
             self.units += write_units(self.indexes, w.before, after, w.transactional)
+            if after:  # what the item weighs now (storage), by its partition and sort key's shapes
+                kind = after["sk"]["S"].split("#")[0]
+                self.sizes[f"{partition_class(after['pk']['S'])}/{kind if len(kind) < 16 else '*'}"] = size(after)
         self._writing = []
         self._hooks += time.perf_counter() - t
 
     def raw(self, event: dict[str, Any]) -> Any:
         """The handler's own answer (any function), counted."""
-        self.calls, self.units, self.other, self._hooks = Counter(), Counter(), Counter(), 0.0
+        self.calls, self.units, self.other, self._hooks, self.sizes = Counter(), Counter(), Counter(), 0.0, {}
         ctx = LambdaContext(self.fn.logical_id, self.fn.memory, self.fn.timeout, str(uuid.uuid4()))
         _count_stripe()
         before, t = Counter(STRIPE), time.perf_counter()
@@ -160,7 +164,7 @@ class Row:
     def __init__(self, label: str, fn: Counted, per: int = 1):
         self.label, self.per = label, per
         self.calls, self.units, self.stripe, self.ms = Counter(fn.calls), Counter(fn.units), Counter(fn.stripe), fn.ms
-        self.other = Counter(fn.other)
+        self.other, self.sizes = Counter(fn.other), dict(fn.sizes)
 
     def reads(self) -> float:
         return sum(n for op, n in self.calls.items() if op in READS) / self.per
@@ -326,7 +330,10 @@ def main() -> list[str]:
              f"{'ms':>8}  operations"]
     lines += [row.line() for row in rows]
     lines += ["Write units per partition (ids as *; table partitions as pk:, index partitions as GSIn:), per request",
-              *(f"  {row.label:<46}{row.partitions()}" for row in rows if row.units["write"])]
+              *(f"  {row.label:<46}{row.partitions()}" for row in rows if row.units["write"]),
+              "Items written, bytes (DynamoDB's item size: names and values), per request",
+              *(f"  {row.label:<46}" + " ".join(f"{k}={n}" for k, n in sorted(row.sizes.items()))
+                for row in rows if row.sizes)]
     return lines
 
 
