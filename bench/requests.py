@@ -79,6 +79,7 @@ class Counted:
         self._writing: list[Write] = []
         self._raw_client: Any = None
         self._hooks = 0.0  # seconds spent reading items for the units: not the handler's time
+        self._sent, self.dynamo_s = 0.0, 0.0  # seconds waiting for DynamoDB's answers
         self.stripe: Counter[str] = Counter()
         self.ms = 0.0
         events = self.module.deps.db.client.meta.events
@@ -100,6 +101,7 @@ class Counted:
 
     def _count(self, model: Any, params: dict[str, Any], **_: Any) -> None:
         self.calls[model.name] += 1
+        self._sent = time.perf_counter()
         if model.name not in WRITES and model.name != "TransactWriteItems":
             return
         body = json.loads(params["body"])
@@ -110,7 +112,8 @@ class Counted:
             k = {a: action.get("Item", action.get("Key"))[a] for a in ("pk", "sk")}
             before = raw.get_item(TableName=action["TableName"], Key=k, ConsistentRead=True).get("Item")
             self._writing.append(Write(kind, k, before, action.get("Item"), model.name == "TransactWriteItems"))
-        self._hooks += time.perf_counter() - t
+        self._sent = time.perf_counter()
+        self._hooks += self._sent - t
 
     def _raw(self) -> Any:
         """A client of the same DynamoDB without these hooks: the items before and after a write."""
@@ -119,6 +122,7 @@ class Counted:
         return self._raw_client
 
     def _consumed(self, parsed: dict[str, Any], model: Any, http_response: Any, **_: Any) -> None:
+        self.dynamo_s += time.perf_counter() - self._sent
         if http_response.status_code != 200:  # a failed condition still consumes the write's units (no GSI's)
             for w in self._writing:  # sized as the item there, or the one a Put would have written
                 self.units += write_units(self.indexes, w.before or w.put or w.key, None, w.transactional,
@@ -146,6 +150,7 @@ class Counted:
     def raw(self, event: dict[str, Any]) -> Any:
         """The handler's own answer (any function), counted."""
         self.calls, self.units, self.other, self._hooks, self.sizes = Counter(), Counter(), Counter(), 0.0, {}
+        self.dynamo_s = 0.0
         ctx = LambdaContext(self.fn.logical_id, self.fn.memory, self.fn.timeout, str(uuid.uuid4()))
         _count_stripe()
         before, t = Counter(STRIPE), time.perf_counter()
