@@ -94,7 +94,7 @@ def run(n: int) -> dict[str, Any]:
         items, due = organizations(n, partners)
         items += [item_of(PartnerWallet(partner_id=p, currency="SGD", balance=10**12, updated_at=AT, version=1))
                   for p in partners]
-        sweep, worker = Counted(host, "SweepFunction"), Counted(host, "WorkerFunction")
+        sweep, worker = Counted(host, "SweepFunction", units=True), Counted(host, "WorkerFunction", units=True)
         event = load_event("sweep/scheduled.json")
         sweep.raw(event)  # warm (its clients made) on the empty table: the timed sweep is a warm one
         t = time.perf_counter()

@@ -68,7 +68,9 @@ class Write:
 
 
 class Counted:
-    def __init__(self, host: FunctionHost, name: str):
+    def __init__(self, host: FunctionHost, name: str, units: bool = False):
+        """`units`: also the capacity units, sizes and DynamoDB's time (each write then reads its items before and
+        after it, outside the handler's measured time; bench.webhook times handlers without that)."""
         self.fn = host.functions[name]
         self.module = host.load_module(name)
         self.indexes = Indexes(host.template)
@@ -83,9 +85,11 @@ class Counted:
         self.stripe: Counter[str] = Counter()
         self.ms = 0.0
         events = self.module.deps.db.client.meta.events
-        events.register("provide-client-params.dynamodb", self._ask_capacity)
         events.register("before-call.dynamodb", self._count)
-        events.register("after-call.dynamodb", self._consumed)
+        self.sizing = units
+        if units:
+            events.register("provide-client-params.dynamodb", self._ask_capacity)
+            events.register("after-call.dynamodb", self._consumed)
         self.other: Counter[str] = Counter()  # SQS / EventBridge requests
         self.sizes: dict[str, int] = {}  # bytes of each item written (DynamoDB's item size), by key shape
         if name in OTHER:
@@ -102,7 +106,7 @@ class Counted:
     def _count(self, model: Any, params: dict[str, Any], **_: Any) -> None:
         self.calls[model.name] += 1
         self._sent = time.perf_counter()
-        if model.name not in WRITES and model.name != "TransactWriteItems":
+        if not self.sizing or (model.name not in WRITES and model.name != "TransactWriteItems"):
             return
         body = json.loads(params["body"])
         actions = ([(kind, a) for t in body["TransactItems"] for kind, a in t.items()]
@@ -193,8 +197,9 @@ def main() -> list[str]:
     template = Template.load()
     aws = LocalAws.start().provision(template)
     host = FunctionHost(template, {**aws.overrides("ERROR"), **NO_STRIPE})
-    accounts, payments = Counted(host, "AccountsFunction"), Counted(host, "PaymentsFunction")
-    allocation = Counted(host, "AllocationFunction")
+    accounts = Counted(host, "AccountsFunction", units=True)
+    payments = Counted(host, "PaymentsFunction", units=True)
+    allocation = Counted(host, "AllocationFunction", units=True)
     partner = f"ptn_bench{uuid.uuid4().hex[:6]}"
     who: dict[str, Any] = {"claims": {"partner_id": partner, "groups": "[finance-admin]", "sub": "bench"}}
     no_key: dict[str, Any] = {"idempotency-key": None}  # load_event drops a header given as None
@@ -309,7 +314,8 @@ def main() -> list[str]:
 
     stripe = LocalStripe(port=0).start()
     card_host = FunctionHost(template, {**aws.overrides("ERROR"), **overrides(stripe)})
-    webhook, card_allocation = Counted(card_host, "StripeWebhooksFunction"), Counted(card_host, "AllocationFunction")
+    webhook = Counted(card_host, "StripeWebhooksFunction", units=True)
+    card_allocation = Counted(card_host, "AllocationFunction", units=True)
     paid_card_top_up(stripe, webhook, org["id"], partner, "otu_benchrequests")
     rows.append(Row("POST /webhooks/stripe (succeeded: credits)", webhook))
     card = next(p for p in payments(load_event("payments/list_payments.json", **who,
@@ -319,7 +325,7 @@ def main() -> list[str]:
         path={"payment_id": card["id"]})
     run("GET /payments/{id}/refunds", card_allocation, "allocation/list_refunds.json",
         path={"payment_id": card["id"]})
-    card_accounts = Counted(card_host, "AccountsFunction")
+    card_accounts = Counted(card_host, "AccountsFunction", units=True)
     for label in ("POST .../online-top-ups (first: a customer)", "POST .../online-top-ups (a second)"):
         run(label, card_accounts, "accounts/start_online_top_up.json", path=org_path,
             headers={"idempotency-key": f"bench-{uuid.uuid4().hex[:8]}"})
@@ -358,7 +364,7 @@ def automatic(host: FunctionHost, aws: LocalAws, partner: str, due: int = 20) ->
     wallet = PartnerWallet(partner_id=partner, currency="SGD", balance=10**12, updated_at=at, version=1)
     ddb.batch_write_item(RequestItems={TABLE_NAME: [{"PutRequest": {"Item": to_av(item_of(r))}}
                                                     for r in [*orgs, wallet]]})
-    sweep, worker = Counted(host, "SweepFunction"), Counted(host, "WorkerFunction")
+    sweep, worker = Counted(host, "SweepFunction", units=True), Counted(host, "WorkerFunction", units=True)
     result = sweep.raw(load_event("sweep/scheduled.json"))
     rows = [Row(f"sweep, per due organization ({result['items_read']})", sweep, result["items_read"])]
     url = aws.queue_urls["AutoTopUpQueue"]
@@ -394,7 +400,7 @@ def card_top_up(host: FunctionHost, aws: LocalAws, stripe: LocalStripe, partner:
                        settings=PaymentSettings(method="stripe", trigger_amount=1_000, limit_threshold=500,
                                                 auto_trigger=True, updated_at=at))
     client(aws.dynamodb.endpoint).put_item(TableName=TABLE_NAME, Item=to_av(item_of(org)))
-    worker = Counted(host, "WorkerFunction")
+    worker = Counted(host, "WorkerFunction", units=True)
     body = json.dumps({"business_date": "2026-11-21", "org_id": org.id}, sort_keys=True)
     message = {"MessageId": str(uuid.uuid4()), "ReceiptHandle": "bench", "Body": body}
     out = worker.raw(sqs_event([message], "arn:aws:sqs:us-east-1:000000000000:AutoTopUpQueue"))
