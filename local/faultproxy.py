@@ -3,7 +3,7 @@ DynamoDB API and, while armed, fails some of them on a seeded random schedule, a
 
   reset        the connection is reset before the request is forwarded (DynamoDB never saw it)
   lost         the request is forwarded, DynamoDB acts on it, and the answer is dropped (the connection reset)
-  delay        the request is forwarded and its answer held past the client's read timeout, then dropped
+  delay        the request is forwarded and its answer held past the function's timeout (a stalled connection)
   throttle     DynamoDB's own 400 `ThrottlingException` (the request is not forwarded)
   provisioned  DynamoDB's own 400 `ProvisionedThroughputExceededException` (not forwarded)
   cancelled    for a TransactWriteItems: DynamoDB's 400 `TransactionCanceledException` whose reasons say one item was
@@ -160,7 +160,9 @@ class FaultProxy:
     upstream_port: int
     seed: int = 31
     rates: Rates = field(default_factory=Rates)
-    delay_s: float = 2.5  # past the functions' read timeout (2 s: shared.repositories.dynamo.CLIENT_CONFIG)
+    # A stalled connection: held past the functions' own timeout (10 s), so that only the client's read timeout (2 s:
+    # shared.repositories.dynamo.CLIENT_CONFIG) gets the function an answer to give in time.
+    delay_s: float = 12
     armed: threading.Event = field(default_factory=threading.Event)
     counts: Counter[str] = field(default_factory=Counter)  # faults by kind; "forwarded", "faultable" while armed
 

@@ -3,7 +3,8 @@ keys (docs/local-stack.md, "The fault drill").
 
 The local stack (`python -m local.stack`, what `make run` starts) runs with DYNAMODB_ENDPOINT pointed at a fault proxy
 (local/faultproxy.py) in front of its own DynamoDB Local. While the proxy is armed it resets connections, holds
-answers past the functions' read timeout, drops answers after DynamoDB acted, and answers DynamoDB's own
+answers past the function's own timeout (a stalled connection), drops answers after DynamoDB acted, and answers
+DynamoDB's own
 ThrottlingException, ProvisionedThroughputExceededException and a TransactWriteItems cancelled for throttling, on a
 seeded schedule. Meanwhile each of ORGS clients, one per organization, sends its organization's money writes (a
 payment, an invoice, an allocation, top-ups and usage debits), each with its own Idempotency-Key and sent again with
@@ -15,6 +16,11 @@ Invariants:
        records the requests made (one payment, one invoice, one allocation, TOP_UPS top-ups, DEBITS debits: counted
        from the API after the burst), and the same request with the same key then replays the same answer;
   (D3) every wallet's ledger entries sum to its balance, which is what the requests moved.
+
+The random schedule reaches D2's hardest case only sometimes; the second test plans it exactly: a debit's transaction
+commits, its answer is lost and the function's further tries are throttled, so the function answers 503 for a debit
+that was made; the retry with the same key must replay it. Without the functions' read timeout the stalled connections
+outlive the function (500s); without the edge's 503 the faults are 500 `internal_error` (both seen failing here).
 """
 
 from __future__ import annotations
