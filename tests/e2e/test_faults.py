@@ -4,11 +4,11 @@ keys (docs/local-stack.md, "The fault drill").
 The local stack (`python -m local.stack`, what `make run` starts) runs with DYNAMODB_ENDPOINT pointed at a fault proxy
 (local/faultproxy.py) in front of its own DynamoDB Local. While the proxy is armed it resets connections, holds
 answers past the function's own timeout (a stalled connection), drops answers after DynamoDB acted, and answers
-DynamoDB's own
-ThrottlingException, ProvisionedThroughputExceededException and a TransactWriteItems cancelled for throttling, on a
-seeded schedule. Meanwhile each of ORGS clients, one per organization, sends its organization's money writes (a
-payment, an invoice, an allocation, top-ups and usage debits), each with its own Idempotency-Key and sent again with
-the same key after a 503 (waiting its Retry-After) or a 409 `idempotency_request_in_progress`, until another answer.
+DynamoDB's own ThrottlingException, ProvisionedThroughputExceededException and a TransactWriteItems cancelled for
+throttling, on a seeded schedule. Meanwhile each of ORGS clients, one per organization, sends its organization's
+money writes (a payment, an invoice, an allocation, top-ups and usage debits), each with its own Idempotency-Key and
+sent again with the same key after a 503 (waiting its Retry-After) or a 409 `idempotency_request_in_progress`, until
+another answer.
 
 Invariants:
   (D1) no answer is a 500: every fault reaches the client as 503 `service_unavailable` with Retry-After;
