@@ -12,7 +12,7 @@ from typing import Any
 from moto.moto_server.werkzeug_app import create_backend_app
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
-from local.dynamodb import LOCAL_CREDENTIALS, DynamoDBLocal, client, ensure_table
+from local.dynamodb import LOCAL_CREDENTIALS, DynamoDBLocal, ExistingDynamoDB, client, ensure_table
 from local.template import Template
 
 TABLE_NAME = "payments-local"
@@ -78,11 +78,15 @@ class LocalAws:
     events: MotoServer
     queue_urls: dict[str, str] = field(default_factory=dict)  # queue logical id -> URL
     queue_variables: dict[str, str] = field(default_factory=dict)  # a function's `!Ref <queue>` variable -> URL
+    table_name: str = TABLE_NAME
 
     @classmethod
-    def start(cls, dynamodb_port: int = 0, sqs_port: int = 0, events_port: int = 0) -> LocalAws:
-        return cls(DynamoDBLocal(dynamodb_port).start(), MotoServer("sqs", sqs_port).start(),
-                   MotoServer("events", events_port).start())
+    def start(cls, dynamodb_port: int = 0, sqs_port: int = 0, events_port: int = 0, *,
+              existing: ExistingDynamoDB | None = None) -> LocalAws:
+        """DynamoDB Local on `dynamodb_port`, or the `existing` DynamoDB (DYNAMODB_ENDPOINT) and its table."""
+        dynamodb = existing.start() if existing else DynamoDBLocal(dynamodb_port).start()
+        return cls(dynamodb, MotoServer("sqs", sqs_port).start(), MotoServer("events", events_port).start(),
+                   table_name=existing.table_name if existing else TABLE_NAME)
 
     def stop(self) -> None:
         for server in (self.dynamodb, self.sqs, self.events):
@@ -90,7 +94,7 @@ class LocalAws:
 
     def provision(self, template: Template) -> LocalAws:
         """The template's table, queues (dead-letter queues first, with their redrive) and event bus."""
-        ensure_table(self.dynamodb.endpoint, TABLE_NAME, template)
+        ensure_table(self.dynamodb.endpoint, self.table_name, template)
         sqs = client(self.sqs.endpoint, "sqs")
         queues = {k: r for k, r in template.resources.items() if r.get("Type") == "AWS::SQS::Queue"}
         for logical_id in sorted(queues, key=lambda q: "RedrivePolicy" in queues[q].get("Properties", {})):
@@ -115,7 +119,7 @@ class LocalAws:
     def overrides(self, log_level: str) -> dict[str, str]:
         """Local values for what AWS provides (credentials, region) or the template resolves at deploy."""
         return {
-            "TABLE_NAME": TABLE_NAME, "DYNAMODB_ENDPOINT": self.dynamodb.endpoint,
+            "TABLE_NAME": self.table_name, "DYNAMODB_ENDPOINT": self.dynamodb.endpoint,
             "SQS_ENDPOINT": self.sqs.endpoint, "EVENTS_ENDPOINT": self.events.endpoint,
             "AUTO_TOP_UP_QUEUE_URL": self.queue_urls.get("AutoTopUpQueue", ""), "EVENT_BUS_NAME": EVENT_BUS,
             **self.queue_variables,

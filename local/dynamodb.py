@@ -5,11 +5,16 @@ It ships whole (the jar, its libraries and the Linux sqlite4java library) inside
 `java -jar DynamoDBLocal.jar -inMemory` process on its own port, started and stopped by pid; it answers
 concurrent requests as DynamoDB does (conditions and transactions are its own, no lock in front).
 `python -m local.dynamodb install` installs it (the Makefile's targets call it).
+
+`DYNAMODB_ENDPOINT` set when the stack starts: an existing DynamoDB instead (`ExistingDynamoDB`): a DynamoDB Local
+already running, the fault drill's proxy in front of one (tests/e2e/test_faults.py), or DynamoDB itself in an AWS
+account for a staging check (docs/local-stack.md).
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
 import subprocess
 import sys
@@ -17,6 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import boto3
 from botocore.config import Config
@@ -69,7 +75,20 @@ def java() -> str:
     return path
 
 
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def is_loopback(endpoint: str) -> bool:
+    return urlsplit(endpoint).hostname in LOOPBACK
+
+
 def client(endpoint: str, service: str = "dynamodb", **config: Any) -> Any:
+    """A client of a local service; of DynamoDB (and its streams) in an AWS account when `endpoint` is not on this
+    machine: then with the credentials and region the environment gives boto3 (nothing is read here)."""
+    if not is_loopback(endpoint):
+        return boto3.client(service, endpoint_url=endpoint if service == "dynamodb" else None,
+                            region_name=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION"),
+                            config=Config(**config) if config else None)
     return boto3.client(service, endpoint_url=endpoint, config=Config(**config) if config else None,
                         **LOCAL_CREDENTIALS)
 
@@ -116,6 +135,41 @@ class DynamoDBLocal:
     def stop(self) -> None:
         if self.proc is not None:
             processes.stop(self.proc)
+
+
+class ExistingDynamoDB(DynamoDBLocal):
+    """A DynamoDB the stack does not start or stop (`DYNAMODB_ENDPOINT`): its table is `TABLE_NAME` (created from the
+    template unless it exists), in `AWS_REGION`."""
+
+    def __init__(self, endpoint: str, table_name: str, region: str):
+        self.port, self.proc, self._endpoint = urlsplit(endpoint).port or 0, None, endpoint.rstrip("/")
+        self.table_name, self.region = table_name, region
+
+    @property
+    def endpoint(self) -> str:
+        return self._endpoint
+
+    @property
+    def remote(self) -> bool:
+        """Not on this machine: DynamoDB in an AWS account (the functions then need the environment's credentials)."""
+        return not is_loopback(self._endpoint)
+
+    def start(self) -> ExistingDynamoDB:
+        client(self.endpoint, retries={"max_attempts": 0}, connect_timeout=2, read_timeout=10).list_tables(Limit=1)
+        return self
+
+    def stop(self) -> None:
+        """Not ours: left running."""
+
+    @classmethod
+    def from_environment(cls, default_table: str) -> ExistingDynamoDB | None:
+        endpoint = os.environ.get("DYNAMODB_ENDPOINT", "").strip()
+        if not endpoint:
+            return None
+        if urlsplit(endpoint).scheme not in ("http", "https"):
+            raise SystemExit(f"DYNAMODB_ENDPOINT={endpoint!r} is not an http(s) URL")
+        region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+        return cls(endpoint, os.environ.get("TABLE_NAME") or default_table, region or LOCAL_CREDENTIALS["region_name"])
 
 
 def ensure_table(endpoint: str, table_name: str, template: Template | None = None) -> None:

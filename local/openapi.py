@@ -6,7 +6,8 @@ completed with what the resolvers cannot say of themselves:
   - the security scheme (a bearer JWT; the routes without one: this document, /docs and Stripe's webhook);
   - the answers API Gateway's HTTP API gives itself, before any function runs (401, 404, 413, 429, 500 in its
     own `{"message": ...}` shape), beside the contract's error shape of everything a function answers, and the
-    answers every function may give (415 for another media type, 503 with `Retry-After` where Stripe is called);
+    answers every function may give (415 for another media type, 503 with `Retry-After`: DynamoDB or Stripe not
+    answering now);
   - `POST /webhooks/stripe` (Stripe's caller: no resolver, no JWT, signed by Stripe).
 
     python -m local.openapi > openapi.json      (also served by the local stack: GET /openapi.json)
@@ -44,7 +45,6 @@ GATEWAY = {  # what API Gateway's HTTP API answers itself, in its own shape (doc
     429: "The stage's throttle",
     500: "The function failed, died or answered something malformed",
 }
-STRIPE_CALLERS = {("post", "/organizations/{org_id}/online-top-ups"), ("post", "/payments/{payment_id}/refunds")}
 PUBLIC = {"/openapi.json": "This document (OpenAPI 3.1)", "/docs": "Swagger UI for this document"}
 
 
@@ -146,7 +146,7 @@ def complete(document: dict[str, Any], headers: dict[tuple[str, str], list[str]]
             if "requestBody" in operation:
                 operation["responses"]["415"] = {"description": "A body in another media type than application/json",
                                                  "content": _json({"$ref": "#/components/schemas/ErrorOut"})}
-            if (method, path) in STRIPE_CALLERS:
+            if "503" in operation["responses"]:  # every route's (DynamoDB), and Stripe's callers'
                 operation["responses"]["503"]["headers"] = {"Retry-After": {
                     "description": "Seconds to wait before the same request (the same Idempotency-Key)",
                     "schema": {"type": "string", "pattern": "^[0-9]+$"}}}

@@ -64,23 +64,28 @@ class StackProcess:
             self.proc.wait()
 
 
-def start_stack(*args: str, ready: str = READY, timeout: float = 90, throttled: bool = False) -> StackProcess:
+def start_stack(*args: str, ready: str = READY, timeout: float = 90, throttled: bool = False,
+                dynamodb_endpoint: str | None = None) -> StackProcess:
     """Start the stack and wait until its banner line `ready` is printed (the seed runs before it).
 
     The tests and benchmarks that start it send far more than the stage's throttle lets through (bursts of 64
     clients, schemathesis, throughput runs), so it starts with API_THROTTLE_OFF=1 unless `throttled` (the
-    stack as `make run` starts it: the template's throttle)."""
+    stack as `make run` starts it: the template's throttle). It starts its own DynamoDB Local unless given
+    `dynamodb_endpoint` (this process's DYNAMODB_ENDPOINT and TABLE_NAME are a handler test's own settings)."""
     ports = {"API_PORT": free_port(), "LAMBDA_PORT": free_port(), "DYNAMODB_PORT": free_port(),
              "SQS_PORT": free_port(), "EVENTS_PORT": free_port(), "STRIPE_PORT": free_port()}
     env = {**os.environ, **{k: str(v) for k, v in ports.items()}, "PYTHONUNBUFFERED": "1"}
-    env.pop("API_THROTTLE_OFF", None)
+    for name in ("API_THROTTLE_OFF", "DYNAMODB_ENDPOINT", "TABLE_NAME"):
+        env.pop(name, None)
+    if dynamodb_endpoint:
+        env["DYNAMODB_ENDPOINT"] = dynamodb_endpoint
     if not throttled:
         env["API_THROTTLE_OFF"] = "1"
     proc = subprocess.Popen([sys.executable, "-m", "local.stack", *args], cwd=ROOT, env=env, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     url = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
-    stack = StackProcess(proc, url["API_PORT"], url["LAMBDA_PORT"], url["DYNAMODB_PORT"], url["SQS_PORT"],
-                         url["EVENTS_PORT"], url["STRIPE_PORT"])
+    stack = StackProcess(proc, url["API_PORT"], url["LAMBDA_PORT"], dynamodb_endpoint or url["DYNAMODB_PORT"],
+                         url["SQS_PORT"], url["EVENTS_PORT"], url["STRIPE_PORT"])
     seen = threading.Event()
 
     def drain() -> None:

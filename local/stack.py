@@ -4,7 +4,9 @@
   Lambda Invoke API   127.0.0.1:$LAMBDA_PORT (3001)  as `sam local start-lambda` serves it
   Functions           each execution environment its own process (Lambda's runtime interface client),
                       one request at a time, started on demand (local/lambdas.py)
-  DynamoDB            127.0.0.1:$DYNAMODB_PORT (8000) DynamoDB Local (Amazon's emulator), the template's table
+  DynamoDB            127.0.0.1:$DYNAMODB_PORT (8000) DynamoDB Local (Amazon's emulator), the template's table;
+                      or an existing DynamoDB: $DYNAMODB_ENDPOINT, its table $TABLE_NAME in $AWS_REGION (a DynamoDB
+                      Local already running, the fault drill's proxy, or an AWS account for a staging check)
   SQS, EventBridge    127.0.0.1:$SQS_PORT (9324), $EVENTS_PORT (9325): the template's queues (the sweep's, to the
                       worker; the webhook deliveries', to the notice delivery function; as the SQS event source
                       would) and the domain-event bus
@@ -36,7 +38,8 @@ from http.server import ThreadingHTTPServer
 from typing import Any
 
 from local.auth import DEFAULT_SECRET
-from local.aws import EVENT_BUS, TABLE_NAME, LocalAws
+from local.aws import EVENT_BUS, LOCAL_CREDENTIALS_ENV, TABLE_NAME, LocalAws
+from local.dynamodb import ExistingDynamoDB
 from local.lambdas import FunctionHost
 from local.queues import QueueDelivery
 from local.servers import HttpApiServer, InvokeApiServer, StageThrottle
@@ -135,6 +138,25 @@ def ports_from_environment() -> dict[str, int]:
     return out
 
 
+# What the functions need of the environment to reach DynamoDB in an AWS account (DYNAMODB_ENDPOINT not on this
+# machine): the caller's own credentials, handed through as they are (never read or printed here).
+AWS_CREDENTIALS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE",
+                   "AWS_SHARED_CREDENTIALS_FILE", "AWS_CONFIG_FILE")
+
+
+def function_overrides(local: dict[str, str], dynamodb: object) -> dict[str, str]:
+    """The functions' `local` values (LocalAws.overrides); with DynamoDB in an AWS account, its region and the
+    environment's credentials instead of the local ones (the local SQS and EventBridge take any)."""
+    overrides = dict(local)
+    existing = dynamodb if isinstance(dynamodb, ExistingDynamoDB) else None
+    if existing is not None and existing.remote:
+        for name in LOCAL_CREDENTIALS_ENV:
+            overrides.pop(name, None)
+        overrides.update({k: os.environ[k] for k in AWS_CREDENTIALS if k in os.environ})
+        overrides["AWS_REGION"] = overrides["AWS_DEFAULT_REGION"] = existing.region
+    return overrides
+
+
 def _serve(server: ThreadingHTTPServer, name: str) -> None:
     threading.Thread(target=server.serve_forever, name=name, daemon=True).start()
 
@@ -144,15 +166,18 @@ def start(api_port: int, lambda_port: int, dynamodb_port: int, log_level: str = 
           seed: Callable[[str], Any] | None = None) -> tuple[Stack, Any]:
     """Start the stack; `seed(api_url)` runs against a private port first, so the public ports answer only
     once the seed is written. Returns the stack and what `seed` returned. Raises PortInUse (naming the port's
-    variable) before starting anything when a port is taken."""
-    check_ports({"API_PORT": api_port, "LAMBDA_PORT": lambda_port, "DYNAMODB_PORT": dynamodb_port,
+    variable) before starting anything when a port is taken. With DYNAMODB_ENDPOINT set, DynamoDB is that one
+    (DYNAMODB_PORT unused): its table TABLE_NAME is created from the template unless it exists."""
+    existing = ExistingDynamoDB.from_environment(TABLE_NAME)
+    check_ports({"API_PORT": api_port, "LAMBDA_PORT": lambda_port, "DYNAMODB_PORT": 0 if existing else dynamodb_port,
                  "SQS_PORT": sqs_port, "EVENTS_PORT": events_port, "STRIPE_PORT": stripe_port})
     template = Template.load()
-    aws = LocalAws.start(dynamodb_port, sqs_port, events_port).provision(template)
+    aws = LocalAws.start(dynamodb_port, sqs_port, events_port, existing=existing).provision(template)
     stripe = LocalStripe(stripe_port, webhook_secret=os.environ.get("STRIPE_WEBHOOK_SECRET",
                                                                     DEFAULT_WEBHOOK_SECRET)).start()
     api_key = os.environ.get("STRIPE_API_KEY", DEFAULT_API_KEY)
-    host = FunctionHost(template, {**aws.overrides(log_level), **stripe_overrides(stripe, api_key)})
+    overrides = function_overrides(aws.overrides(log_level), aws.dynamodb)
+    host = FunctionHost(template, {**overrides, **stripe_overrides(stripe, api_key)})
     seeded = None
     if seed is not None:
         private = HttpApiServer(0, host, template, verbose=verbose)
@@ -169,7 +194,7 @@ def start(api_port: int, lambda_port: int, dynamodb_port: int, log_level: str = 
     _serve(api, "http-api")
     _serve(invoke, "lambda-invoke")
     return Stack(aws, host, api, invoke, QueueDelivery(aws, host, template).start(), stripe,
-                 StreamDelivery(aws, host, template).start()), seeded
+                 StreamDelivery(aws, host, template, table=aws.table_name).start()), seeded
 
 
 def _throttle_line(throttle: StageThrottle | None) -> str:
@@ -183,7 +208,8 @@ def banner(stack: Stack, seeded: dict[str, Any] | None) -> str:
         "Payments service: local stack is up (Ctrl-C stops it)",
         f"  HTTP API           {stack.api_url}",
         f"  Lambda Invoke API  {stack.lambda_url}   (FunctionName = a template logical id)",
-        f"  DynamoDB           {stack.aws.dynamodb.endpoint}   table {TABLE_NAME}",
+        f"  DynamoDB           {stack.aws.dynamodb.endpoint}   table {stack.aws.table_name}"
+        f"{'   (DYNAMODB_ENDPOINT: not started here)' if isinstance(stack.aws.dynamodb, ExistingDynamoDB) else ''}",
         f"  SQS                {stack.aws.sqs.endpoint}   {', '.join(stack.aws.queue_urls)} (each to its function)",
         f"  EventBridge        {stack.aws.events.endpoint}   bus {EVENT_BUS}",
         f"  DynamoDB Streams   the table's stream -> {', '.join(r.mapping.function for r in stack.streams.readers)}",

@@ -16,7 +16,7 @@ from pydantic import BaseModel, TypeAdapter
 
 from shared.auth import PARTNER_ID, Principal, principal_from_event
 from shared.cursor import MAX_CURSOR
-from shared.edge import JSON, internal, proxy_response, status_of
+from shared.edge import JSON, internal, proxy_response, status_of, unavailable_of
 from shared.errors import ApiError, Forbidden, error_body
 from shared.ids import id_pattern, is_id
 from shared.models import IsoDate
@@ -88,6 +88,10 @@ def create_resolver(logger: Logger) -> APIGatewayHttpResolver:
 
     @app.exception_handler(Exception)
     def _unexpected(error: Exception) -> Response:
+        unavailable = unavailable_of(error)
+        if unavailable is not None:  # DynamoDB could not answer now: 503 + Retry-After, for the client to retry
+            logger.warning("dynamodb unavailable", extra={"error": repr(unavailable.__cause__)})
+            return _api_error(unavailable)
         logger.exception("unhandled error")
         return json_response(500, internal())
 

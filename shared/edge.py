@@ -18,6 +18,7 @@ from shared.errors import (
     Unprocessable,
     error_body,
 )
+from shared.repositories.dynamo import store_unavailable
 
 JSON = "application/json"
 STATUS: dict[type[ApiError], int] = {
@@ -35,6 +36,14 @@ def internal() -> dict[str, Any]:
 def status_of(error: ApiError) -> int:
     """The status of the nearest error kind in `error`'s class hierarchy (500 for none)."""
     return next((STATUS[kind] for kind in type(error).__mro__ if kind in STATUS), 500)
+
+
+def unavailable_of(error: BaseException) -> Unavailable | None:
+    """What an error no handler expected answers when it is DynamoDB (or the way to it) not answering now, after the
+    client's own tries: throttled, timed out, the connection dropped (shared.repositories.dynamo.not_now), raised or
+    wrapped (by Powertools' idempotency, say): 503 `service_unavailable` with Retry-After, never a 500, so that a
+    client sends the same request again with the same Idempotency-Key. None for any other error (a 500)."""
+    return store_unavailable(error)
 
 
 def proxy_response(status: int, body: dict[str, Any]) -> dict[str, Any]:

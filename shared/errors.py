@@ -88,7 +88,7 @@ class Unprocessable(ApiError):
 
 
 class Unavailable(ApiError):
-    """A provider the service depends on (Stripe) could not answer now; the same request (with the same
+    """A provider the service depends on (Stripe, DynamoDB) could not answer now; the same request (with the same
     `Idempotency-Key`) may be sent again after `retry_after` seconds."""
 
     code = "service_unavailable"
@@ -96,6 +96,19 @@ class Unavailable(ApiError):
 
     def headers(self) -> dict[str, str]:
         return {"Retry-After": str(self.retry_after)}
+
+
+class StoreUnavailable(Unavailable):
+    """DynamoDB could not answer now: throttled, timed out or its connection dropped, after the client's own tries
+    (shared.repositories.dynamo). Nothing partial was written (every money move is one transaction); whether that
+    transaction committed is what the same request with the same `Idempotency-Key` finds out."""
+
+    code = "service_unavailable"
+    retry_after = 1  # DynamoDB's throttling is per second of a partition's capacity; the client already backed off
+
+    def __init__(self, message: str = "The service could not reach its database now; send the same request again "
+                                      "(with the same Idempotency-Key)."):
+        super().__init__(message)
 
 
 class ConcurrentUpdate(Exception):

@@ -8,12 +8,63 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from botocore.exceptions import ClientError
+from botocore.config import Config
+from botocore.exceptions import ClientError, ConnectionError, HTTPClientError, IncompleteReadError
 from botocore.session import get_session
 
+from shared.errors import StoreUnavailable
 from shared.settings import Settings
 
 INDEXES = {f"GSI{n}": (f"gsi{n}pk", f"gsi{n}sk") for n in (1, 2, 3, 4)}
+
+# The client's limits. botocore's defaults are a 60 s connect and a 60 s read timeout with the legacy retries (up to
+# 10 tries for DynamoDB): a request to a stalled connection would outlive the function (10 s; 29 s for the report),
+# and Lambda's timeout is API Gateway's 500, which no client knows to retry. DynamoDB answers an item in single-digit
+# milliseconds and a 1 MB page in tens: 1 s to connect and 2 s to read are each over 20 times that, and `standard`
+# retries (throttling, 5xx, timeouts and dropped connections; backoff with jitter, 25 ms up for DynamoDB's transient
+# errors and 1 s up for throttling; a retry quota per client, so that a DynamoDB in trouble is not hammered) with 3
+# tries in all make a call give up after ~6 s at worst (three read timeouts) or ~3 s of throttling: inside the
+# function's time, so that the answer is our 503 with Retry-After (StoreUnavailable), never Lambda's timeout. A
+# retried TransactWriteItems is safe: botocore sends the same ClientRequestToken with each try of one call, and
+# DynamoDB applies a token once (DynamoDB Local too).
+CLIENT_CONFIG = Config(connect_timeout=1, read_timeout=2, retries={"mode": "standard", "total_max_attempts": 3})
+
+# DynamoDB's answers that mean "not now" (after the client's own tries): throttling of a table, a partition or the
+# account, a transaction holding the item, DynamoDB's own 500/503. A TransactionCanceledException whose reasons say
+# the same is one too (see `transact`).
+NOT_NOW = frozenset({"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded",
+                     "TransactionConflictException", "TransactionInProgressException", "InternalServerError",
+                     "ServiceUnavailable", "ReplicatedWriteConflictException"})
+NOT_NOW_REASONS = frozenset({"ThrottlingError", "ProvisionedThroughputExceeded", "RequestLimitExceeded"})
+
+
+def not_now(error: BaseException) -> bool:
+    """Whether `error` is DynamoDB (or the way to it) not answering now: a code of NOT_NOW, a 5xx, or the connection
+    (refused, timed out, dropped, reset, a response cut short)."""
+    if isinstance(error, ClientError):
+        status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0
+        return error.response.get("Error", {}).get("Code") in NOT_NOW or status >= 500
+    return isinstance(error, ConnectionError | HTTPClientError | IncompleteReadError)
+
+
+def store_unavailable(error: BaseException) -> StoreUnavailable | None:
+    """The StoreUnavailable that `error` is, or that caused it (anywhere in its chain: a dependency that wraps the
+    client's errors, as Powertools' idempotency does, keeps the cause), else None."""
+    seen: set[int] = set()
+    stack: list[BaseException | None] = [error]
+    while stack:
+        current = stack.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, StoreUnavailable):
+            return current
+        if not_now(current):
+            unavailable = StoreUnavailable()
+            unavailable.__cause__ = current
+            return unavailable
+        stack += [current.__cause__, current.__context__]
+    return None
 
 
 # Our own (de)serialiser: boto3's TypeSerializer would import boto3 (and s3transfer), ~100 ms of cold
@@ -110,7 +161,7 @@ class Dynamo:
             else:
                 self._client = get_session().create_client(
                     "dynamodb", region_name=self.settings.aws_region,
-                    endpoint_url=self.settings.dynamodb_endpoint,
+                    endpoint_url=self.settings.dynamodb_endpoint, config=CLIENT_CONFIG,
                 )
             for operation in ("Query", "Scan"):
                 self._client.meta.events.register(f"before-parse.dynamodb.{operation}", items_as_sent)
@@ -180,6 +231,9 @@ class Dynamo:
                 raise
             reasons = error.response.get("CancellationReasons") or _reasons_from_message(
                 error.response.get("Error", {}).get("Message", ""), len(items))
+            codes = {r.get("Code") for r in reasons}
+            if codes & NOT_NOW_REASONS and not codes & {"ConditionalCheckFailed", "TransactionConflict"}:
+                raise StoreUnavailable() from error  # throttled, nothing refused: not now, rather than a rule
             raise TransactionCancelled(reasons) from error
 
     def put_absent(self, item: dict[str, Any]) -> bool:

@@ -53,8 +53,9 @@ def running(pid: int) -> bool:
 def start(*args: str) -> tuple[subprocess.Popen[str], str, list[str], threading.Event]:
     ports = {k: str(free_port()) for k in ("API_PORT", "LAMBDA_PORT", "DYNAMODB_PORT", "SQS_PORT", "EVENTS_PORT",
                                            "STRIPE_PORT")}
-    proc = subprocess.Popen([sys.executable, "-m", "local.stack", *args], cwd=ROOT, text=True,
-                            env={**os.environ, **ports, "PYTHONUNBUFFERED": "1"},
+    inherited = {k: v for k, v in os.environ.items() if k not in ("DYNAMODB_ENDPOINT", "TABLE_NAME")}  # a handler
+    proc = subprocess.Popen([sys.executable, "-m", "local.stack", *args], cwd=ROOT, text=True,  # test's settings
+                            env={**inherited, **ports, "PYTHONUNBUFFERED": "1"},
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     lines: list[str] = []
     up = threading.Event()
