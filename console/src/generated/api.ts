@@ -1764,6 +1764,17 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
+            /** @description Not now, with Retry-After: DynamoDB throttled, timed out or unreachable (`service_unavailable`), or Stripe could not answer (`payment_provider_unavailable`): send it again, with the same key */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before the same request (the same Idempotency-Key) */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
         };
     };
     get_wallet_organizations__org_id__wallet_get: {
@@ -1856,6 +1867,17 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description Not now, with Retry-After: DynamoDB throttled, timed out or unreachable (`service_unavailable`), or Stripe could not answer (`payment_provider_unavailable`): send it again, with the same key */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before the same request (the same Idempotency-Key) */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
         };
@@ -1955,6 +1977,17 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
+            /** @description Not now, with Retry-After: DynamoDB throttled, timed out or unreachable (`service_unavailable`), or Stripe could not answer (`payment_provider_unavailable`): send it again, with the same key */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before the same request (the same Idempotency-Key) */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
         };
     };
     get_payment_settings_organizations__org_id__payment_settings_get: {
@@ -2047,6 +2080,17 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description Not now, with Retry-After: DynamoDB throttled, timed out or unreachable (`service_unavailable`), or Stripe could not answer (`payment_provider_unavailable`): send it again, with the same key */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before the same request (the same Idempotency-Key) */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
         };
@@ -2163,6 +2207,17 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description Not now, with Retry-After: DynamoDB throttled, timed out or unreachable (`service_unavailable`), or Stripe could not answer (`payment_provider_unavailable`): send it again, with the same key */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before the same request (the same Idempotency-Key) */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
         };
@@ -2284,6 +2339,17 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
+            /** @description Not now, with Retry-After: DynamoDB throttled, timed out or unreachable (`service_unavailable`), or Stripe could not answer (`payment_provider_unavailable`): send it again, with the same key */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before the same request (the same Idempotency-Key) */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
         };
     };
     list_withdrawals_organizations__org_id__wallet_withdrawals_get: {
@@ -2379,6 +2445,17 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description Not now, with Retry-After: DynamoDB throttled, timed out or unreachable (`service_unavailable`), or Stripe could not answer (`payment_provider_unavailable`): send it again, with the same key */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before the same request (the same Idempotency-Key) */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
         };
@@ -2500,6 +2577,17 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
+            /** @description Not now, with Retry-After: DynamoDB throttled, timed out or unreachable (`service_unavailable`), or Stripe could not answer (`payment_provider_unavailable`): send it again, with the same key */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before the same request (the same Idempotency-Key) */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
         };
     };
     list_online_top_ups_organizations__org_id__online_top_ups_get: {
@@ -2595,6 +2683,17 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description Not now, with Retry-After: DynamoDB throttled, timed out or unreachable (`service_unavailable`), or Stripe could not answer (`payment_provider_unavailable`): send it again, with the same key */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before the same request (the same Idempotency-Key) */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
         };
@@ -2716,7 +2815,7 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
-            /** @description Stripe could not answer now (`payment_provider_unavailable`, Retry-After): retry, the same key */
+            /** @description Not now, with Retry-After: DynamoDB throttled, timed out or unreachable (`service_unavailable`), or Stripe could not answer (`payment_provider_unavailable`): send it again, with the same key */
             503: {
                 headers: {
                     /** @description Seconds to wait before the same request (the same Idempotency-Key) */
@@ -2824,6 +2923,17 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
+            /** @description Not now, with Retry-After: DynamoDB throttled, timed out or unreachable (`service_unavailable`), or Stripe could not answer (`payment_provider_unavailable`): send it again, with the same key */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before the same request (the same Idempotency-Key) */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
         };
     };
     organization_history_organizations__org_id__history_get: {
@@ -2921,6 +3031,17 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
+            /** @description Not now, with Retry-After: DynamoDB throttled, timed out or unreachable (`service_unavailable`), or Stripe could not answer (`payment_provider_unavailable`): send it again, with the same key */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before the same request (the same Idempotency-Key) */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
         };
     };
     get_partner_wallet_partners__partner_id__wallet_get: {
@@ -3013,6 +3134,17 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description Not now, with Retry-After: DynamoDB throttled, timed out or unreachable (`service_unavailable`), or Stripe could not answer (`payment_provider_unavailable`): send it again, with the same key */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before the same request (the same Idempotency-Key) */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
         };
@@ -3125,6 +3257,17 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
+            /** @description Not now, with Retry-After: DynamoDB throttled, timed out or unreachable (`service_unavailable`), or Stripe could not answer (`payment_provider_unavailable`): send it again, with the same key */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before the same request (the same Idempotency-Key) */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
         };
     };
     list_auto_credit_limits_partners__partner_id__auto_credit_limits_get: {
@@ -3220,6 +3363,17 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description Not now, with Retry-After: DynamoDB throttled, timed out or unreachable (`service_unavailable`), or Stripe could not answer (`payment_provider_unavailable`): send it again, with the same key */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before the same request (the same Idempotency-Key) */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
         };
@@ -3330,6 +3484,17 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
+            /** @description Not now, with Retry-After: DynamoDB throttled, timed out or unreachable (`service_unavailable`), or Stripe could not answer (`payment_provider_unavailable`): send it again, with the same key */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before the same request (the same Idempotency-Key) */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
         };
     };
     delete_auto_credit_limit_partners__partner_id__auto_credit_limits__currency__delete: {
@@ -3423,6 +3588,17 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description Not now, with Retry-After: DynamoDB throttled, timed out or unreachable (`service_unavailable`), or Stripe could not answer (`payment_provider_unavailable`): send it again, with the same key */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before the same request (the same Idempotency-Key) */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
         };
@@ -3519,6 +3695,17 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description Not now, with Retry-After: DynamoDB throttled, timed out or unreachable (`service_unavailable`), or Stripe could not answer (`payment_provider_unavailable`): send it again, with the same key */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before the same request (the same Idempotency-Key) */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
         };
@@ -3638,6 +3825,17 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
+            /** @description Not now, with Retry-After: DynamoDB throttled, timed out or unreachable (`service_unavailable`), or Stripe could not answer (`payment_provider_unavailable`): send it again, with the same key */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before the same request (the same Idempotency-Key) */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
         };
     };
     get_payment_payments__payment_id__get: {
@@ -3730,6 +3928,17 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description Not now, with Retry-After: DynamoDB throttled, timed out or unreachable (`service_unavailable`), or Stripe could not answer (`payment_provider_unavailable`): send it again, with the same key */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before the same request (the same Idempotency-Key) */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
         };
@@ -3845,6 +4054,17 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description Not now, with Retry-After: DynamoDB throttled, timed out or unreachable (`service_unavailable`), or Stripe could not answer (`payment_provider_unavailable`): send it again, with the same key */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before the same request (the same Idempotency-Key) */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
         };
@@ -3975,6 +4195,17 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
+            /** @description Not now, with Retry-After: DynamoDB throttled, timed out or unreachable (`service_unavailable`), or Stripe could not answer (`payment_provider_unavailable`): send it again, with the same key */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before the same request (the same Idempotency-Key) */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
         };
     };
     payment_history_payments__payment_id__history_get: {
@@ -4070,6 +4301,17 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description Not now, with Retry-After: DynamoDB throttled, timed out or unreachable (`service_unavailable`), or Stripe could not answer (`payment_provider_unavailable`): send it again, with the same key */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before the same request (the same Idempotency-Key) */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
         };
@@ -4171,6 +4413,17 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description Not now, with Retry-After: DynamoDB throttled, timed out or unreachable (`service_unavailable`), or Stripe could not answer (`payment_provider_unavailable`): send it again, with the same key */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before the same request (the same Idempotency-Key) */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
         };
@@ -4290,6 +4543,17 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
+            /** @description Not now, with Retry-After: DynamoDB throttled, timed out or unreachable (`service_unavailable`), or Stripe could not answer (`payment_provider_unavailable`): send it again, with the same key */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before the same request (the same Idempotency-Key) */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
         };
     };
     aged_receivables_reports_aged_receivables_get: {
@@ -4391,6 +4655,17 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
+            /** @description Not now, with Retry-After: DynamoDB throttled, timed out or unreachable (`service_unavailable`), or Stripe could not answer (`payment_provider_unavailable`): send it again, with the same key */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before the same request (the same Idempotency-Key) */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
         };
     };
     get_invoice_invoices__invoice_id__get: {
@@ -4483,6 +4758,17 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description Not now, with Retry-After: DynamoDB throttled, timed out or unreachable (`service_unavailable`), or Stripe could not answer (`payment_provider_unavailable`): send it again, with the same key */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before the same request (the same Idempotency-Key) */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
         };
@@ -4580,6 +4866,17 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description Not now, with Retry-After: DynamoDB throttled, timed out or unreachable (`service_unavailable`), or Stripe could not answer (`payment_provider_unavailable`): send it again, with the same key */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before the same request (the same Idempotency-Key) */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
         };
@@ -4698,6 +4995,17 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
+            /** @description Not now, with Retry-After: DynamoDB throttled, timed out or unreachable (`service_unavailable`), or Stripe could not answer (`payment_provider_unavailable`): send it again, with the same key */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before the same request (the same Idempotency-Key) */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
         };
     };
     unassign_payments__payment_id__assignment_delete: {
@@ -4799,6 +5107,17 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description Not now, with Retry-After: DynamoDB throttled, timed out or unreachable (`service_unavailable`), or Stripe could not answer (`payment_provider_unavailable`): send it again, with the same key */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before the same request (the same Idempotency-Key) */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
         };
@@ -4920,6 +5239,17 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
+            /** @description Not now, with Retry-After: DynamoDB throttled, timed out or unreachable (`service_unavailable`), or Stripe could not answer (`payment_provider_unavailable`): send it again, with the same key */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before the same request (the same Idempotency-Key) */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
         };
     };
     release_payments__payment_id__allocations__invoice_id__delete: {
@@ -5022,6 +5352,17 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description Not now, with Retry-After: DynamoDB throttled, timed out or unreachable (`service_unavailable`), or Stripe could not answer (`payment_provider_unavailable`): send it again, with the same key */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before the same request (the same Idempotency-Key) */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
         };
@@ -5143,6 +5484,17 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
+            /** @description Not now, with Retry-After: DynamoDB throttled, timed out or unreachable (`service_unavailable`), or Stripe could not answer (`payment_provider_unavailable`): send it again, with the same key */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before the same request (the same Idempotency-Key) */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
         };
     };
     create_credit_note_invoices__invoice_id__credit_notes_post: {
@@ -5262,6 +5614,17 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
+            /** @description Not now, with Retry-After: DynamoDB throttled, timed out or unreachable (`service_unavailable`), or Stripe could not answer (`payment_provider_unavailable`): send it again, with the same key */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before the same request (the same Idempotency-Key) */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
         };
     };
     get_credit_note_credit_notes__credit_note_id__get: {
@@ -5354,6 +5717,17 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description Not now, with Retry-After: DynamoDB throttled, timed out or unreachable (`service_unavailable`), or Stripe could not answer (`payment_provider_unavailable`): send it again, with the same key */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before the same request (the same Idempotency-Key) */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
         };
@@ -5475,6 +5849,17 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
+            /** @description Not now, with Retry-After: DynamoDB throttled, timed out or unreachable (`service_unavailable`), or Stripe could not answer (`payment_provider_unavailable`): send it again, with the same key */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before the same request (the same Idempotency-Key) */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
         };
     };
     bounce_payment_payments__payment_id__bounce_post: {
@@ -5594,6 +5979,17 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
+            /** @description Not now, with Retry-After: DynamoDB throttled, timed out or unreachable (`service_unavailable`), or Stripe could not answer (`payment_provider_unavailable`): send it again, with the same key */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before the same request (the same Idempotency-Key) */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
         };
     };
     list_refunds_payments__payment_id__refunds_get: {
@@ -5686,6 +6082,17 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description Not now, with Retry-After: DynamoDB throttled, timed out or unreachable (`service_unavailable`), or Stripe could not answer (`payment_provider_unavailable`): send it again, with the same key */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before the same request (the same Idempotency-Key) */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
         };
@@ -5807,7 +6214,7 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
-            /** @description Stripe could not answer now (`payment_provider_unavailable`, Retry-After): retry, the same key */
+            /** @description Not now, with Retry-After: DynamoDB throttled, timed out or unreachable (`service_unavailable`), or Stripe could not answer (`payment_provider_unavailable`): send it again, with the same key */
             503: {
                 headers: {
                     /** @description Seconds to wait before the same request (the same Idempotency-Key) */
@@ -5921,6 +6328,17 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description Not now, with Retry-After: DynamoDB throttled, timed out or unreachable (`service_unavailable`), or Stripe could not answer (`payment_provider_unavailable`): send it again, with the same key */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before the same request (the same Idempotency-Key) */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
         };
@@ -6040,6 +6458,17 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
+            /** @description Not now, with Retry-After: DynamoDB throttled, timed out or unreachable (`service_unavailable`), or Stripe could not answer (`payment_provider_unavailable`): send it again, with the same key */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before the same request (the same Idempotency-Key) */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
         };
     };
     list_credit_notes_credit_notes_get: {
@@ -6137,6 +6566,17 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
+            /** @description Not now, with Retry-After: DynamoDB throttled, timed out or unreachable (`service_unavailable`), or Stripe could not answer (`payment_provider_unavailable`): send it again, with the same key */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before the same request (the same Idempotency-Key) */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
         };
     };
     list_endpoints_partners__partner_id__webhook_endpoints_get: {
@@ -6232,6 +6672,17 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description Not now, with Retry-After: DynamoDB throttled, timed out or unreachable (`service_unavailable`), or Stripe could not answer (`payment_provider_unavailable`): send it again, with the same key */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before the same request (the same Idempotency-Key) */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
         };
@@ -6350,6 +6801,17 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
+            /** @description Not now, with Retry-After: DynamoDB throttled, timed out or unreachable (`service_unavailable`), or Stripe could not answer (`payment_provider_unavailable`): send it again, with the same key */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before the same request (the same Idempotency-Key) */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
         };
     };
     delete_endpoint_partners__partner_id__webhook_endpoints__endpoint_id__delete: {
@@ -6443,6 +6905,17 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description Not now, with Retry-After: DynamoDB throttled, timed out or unreachable (`service_unavailable`), or Stripe could not answer (`payment_provider_unavailable`): send it again, with the same key */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before the same request (the same Idempotency-Key) */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
         };
@@ -6542,6 +7015,17 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description Not now, with Retry-After: DynamoDB throttled, timed out or unreachable (`service_unavailable`), or Stripe could not answer (`payment_provider_unavailable`): send it again, with the same key */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before the same request (the same Idempotency-Key) */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
         };
@@ -6646,6 +7130,17 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description Not now, with Retry-After: DynamoDB throttled, timed out or unreachable (`service_unavailable`), or Stripe could not answer (`payment_provider_unavailable`): send it again, with the same key */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before the same request (the same Idempotency-Key) */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
         };
