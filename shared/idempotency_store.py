@@ -118,6 +118,8 @@ class IdempotencyStore:
                     raise
                 old = error.response.get("Item")
                 found = from_av(old) if old else self._get(claim.pk)
+                if found is not None and found.get("status") == INPROGRESS and found.get("claim") == claim.marker:
+                    return None  # our own put, resent by botocore after its answer was lost: the key is ours
             if found is not None and live(found, now):  # else it was released or expired just now: claim again
                 return self._record(found, claim)
         return Record(INPROGRESS, same_body=True)  # pragma: no cover - a key freed and taken three times at once

@@ -247,6 +247,35 @@ def test_i2_a_request_that_failed_before_its_commit_releases_its_key(lambdas, pa
     assert status == 201 and payments_of(lambdas, partner) == [made["id"]]
 
 
+def test_i2_a_claim_resent_after_its_lost_answer_is_still_this_requests(lambdas, partner):
+    # Given DynamoDB writing the request's INPROGRESS claim and its answer lost, so that botocore sends the same put
+    # again: refused by its condition, against the record this very request wrote
+    class ClaimResent:
+        def __init__(self, real: Any):
+            self._real = real
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self._real, name)
+
+        def put_item(self, **request: Any) -> Any:
+            if request["Item"]["pk"]["S"].startswith("IDEMPOTENCY#"):
+                self._real.put_item(**request)  # committed; the answer lost on the way back
+            return self._real.put_item(**request)
+
+    settings = get_settings()
+    real = Dynamo(settings).client
+    deps = Container(settings, overrides={"db": Dynamo(settings, client_factory=lambda: ClaimResent(real))})
+    deps.idempotency.register_context(Context())
+    key = f"claim-resent-{partner}"
+    # When the payment is recorded with a key
+    out = deps.payments.create(finance(partner), PaymentCreate.model_validate(BODY), key)
+    # Then the request goes on as the key's owner (not 409 idempotency_request_in_progress for its own claim), once
+    assert deps.idempotency.replayed is False
+    item = read_record(lambdas, f"{partner}#payment.create", key)
+    assert item is not None and item["status"]["S"] == "COMPLETED" and json.loads(item["response"]["S"])["id"] == out.id
+    assert payments_of(lambdas, partner) == [out.id]
+
+
 # --- I3: the race ---------------------------------------------------------------------------------------------------
 
 def test_i3_requests_at_once_with_one_key_record_one_payment(lambdas, partner):
