@@ -167,7 +167,11 @@ def complete(document: dict[str, Any], headers: dict[tuple[str, str], list[str]]
                               "content": _json({"$ref": "#/components/schemas/WebhookOutcome"})},
                       "400": {"description": "Unverifiable or malformed (nothing written)",
                               "content": _json({"$ref": "#/components/schemas/ErrorOut"})},
-                      "500": {"description": "Our failure, or Stripe failing our reads: Stripe delivers it again",
+                      "503": {"description": "DynamoDB or Stripe not answering now: Stripe delivers it again",
+                              "headers": {"Retry-After": {"schema": {"type": "string", "pattern": "^[0-9]+$"},
+                                                          "description": "Seconds to wait before sending it again"}},
+                              "content": _json({"$ref": "#/components/schemas/ErrorOut"})},
+                      "500": {"description": "Our failure, or Stripe refusing our reads: Stripe delivers it again",
                               "content": _json({"$ref": "#/components/schemas/ErrorOut"})}}}}
     return document
 

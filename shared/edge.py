@@ -46,7 +46,7 @@ def unavailable_of(error: BaseException) -> Unavailable | None:
     return store_unavailable(error)
 
 
-def proxy_response(status: int, body: dict[str, Any]) -> dict[str, Any]:
+def proxy_response(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> dict[str, Any]:
     """An API Gateway (payload 2.0) proxy response with a JSON body."""
-    return {"statusCode": status, "headers": {"Content-Type": JSON}, "isBase64Encoded": False,
+    return {"statusCode": status, "headers": {"Content-Type": JSON, **(headers or {})}, "isBase64Encoded": False,
             "body": json.dumps(body, separators=(",", ":"), sort_keys=True)}

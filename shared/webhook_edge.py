@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
-from shared.edge import internal, proxy_response, status_of
-from shared.errors import BadRequest, error_body
+from shared.edge import internal, proxy_response, status_of, unavailable_of
+from shared.errors import BadRequest, Unavailable, error_body
 from shared.stripe_signature import REFUSED_CODE, REFUSED_MESSAGE
 
 if TYPE_CHECKING:  # typed, not imported: the deploy rehearsal follows the calls through it (docs/deploy.md)
@@ -35,8 +35,8 @@ def raw_body(event: dict[str, Any]) -> bytes:
 
 
 def stripe_webhook(service: StripeWebhookService, event: dict[str, Any], logger: Any) -> dict[str, Any]:
-    """200 with the outcome; 400 (nothing written) for an unverifiable or malformed delivery; 500 for our
-    own failure, which Stripe retries."""
+    """200 with the outcome; 400 (nothing written) for an unverifiable or malformed delivery; 503 with Retry-After
+    when DynamoDB or Stripe does not answer now; 500 for our own failure. Stripe retries both."""
     headers = event.get("headers") or {}
     try:
         result = service.receive(headers.get("stripe-signature"), raw_body(event))
@@ -47,8 +47,13 @@ def stripe_webhook(service: StripeWebhookService, event: dict[str, Any], logger:
             metrics.flush_metrics()
             return proxy_response(400, error_body(REFUSED_CODE, REFUSED_MESSAGE))
         return proxy_response(status_of(error), error.body())
-    except Exception:  # ours, or Stripe refusing or not answering our reads: 500, Stripe delivers it again
-        logger.exception("stripe webhook failed; Stripe will retry it")
+    except Exception as error:  # Stripe delivers it again after any failure
+        unavailable = error if isinstance(error, Unavailable) else unavailable_of(error)
+        if unavailable is not None:  # DynamoDB or Stripe not answering now: 503 + Retry-After, as every route
+            logger.warning("stripe webhook: a provider is not answering now; Stripe will retry it",
+                           extra={"code": unavailable.code, "error": repr(unavailable.__cause__ or error)})
+            return proxy_response(503, unavailable.body(), headers=unavailable.headers())
+        logger.exception("stripe webhook failed; Stripe will retry it")  # ours, or Stripe refusing our reads
         return proxy_response(500, internal())
     if result.outcome in ("amount_mismatch", "payment_intent_mismatch", "unknown_online_top_up", "unknown_attempt"):
         logger.warning("stripe webhook needs a look from finance", extra=result.model_dump())  # nothing was credited

@@ -23,6 +23,7 @@ from botocore.awsrequest import AWSResponse
 from botocore.config import Config
 from botocore.exceptions import ClientError, ConnectionClosedError, EndpointConnectionError, ReadTimeoutError
 from botocore.session import get_session
+from pydantic import SecretStr
 
 from shared.api import create_resolver, handle
 from shared.errors import StoreUnavailable
@@ -162,3 +163,26 @@ def test_the_functions_client_has_explicit_timeouts_and_bounded_standard_retries
     assert config.retries == {"mode": "standard", "total_max_attempts": 3} == CLIENT_CONFIG.retries
     worst = config.retries["total_max_attempts"] * (config.read_timeout + 0.1)
     assert worst < 10
+
+
+@pytest.mark.parametrize("answer", [NOT_NOW["ThrottlingException"], NOT_NOW["ConnectionClosedError"]],
+                         ids=["ThrottlingException", "ConnectionClosedError"])
+def test_a_stripe_delivery_meeting_dynamodb_not_answering_is_503_with_retry_after(answer):
+    # Given the Stripe webhook's own service, whose DynamoDB throttles or drops the connection (F1, the webhook edge)
+    from shared.container import Container
+    from shared.webhook_edge import stripe_webhook
+    from tests.handlers.stripe_support import delivery, stripe_event
+
+    settings = SETTINGS.model_copy(update={"stripe_webhook_secret": SecretStr("whsec_faults"),
+                                           "stripe_api_key": SecretStr("sk_test_faults")})
+    deps = Container(settings, overrides={"db": dynamo(answer)})
+    event = stripe_event("payment_intent.succeeded", {
+        "id": "pi_faults", "object": "payment_intent", "amount": 5_000, "amount_received": 5_000, "currency": "sgd",
+        "status": "succeeded", "metadata": {"purpose": "online_top_up", "org_id": "org_x",
+                                                      "online_top_up_id": "otu_x"}})
+    # When Stripe delivers a verified event
+    response = stripe_webhook(deps.stripe_webhooks, delivery(event, secret="whsec_faults"), Logger(service="test"))
+    # Then the answer is 503 service_unavailable with Retry-After (Stripe delivers it again), not a 500
+    assert response["statusCode"] == 503, response
+    assert response["headers"]["Retry-After"] == "1"
+    assert json.loads(response["body"])["error"]["code"] == "service_unavailable"

@@ -7215,9 +7215,20 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
-            /** @description Our failure, or Stripe failing our reads: Stripe delivers it again */
+            /** @description Our failure, or Stripe refusing our reads: Stripe delivers it again */
             500: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description DynamoDB or Stripe not answering now: Stripe delivers it again */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before sending it again */
+                    "Retry-After"?: string;
                     [name: string]: unknown;
                 };
                 content: {
