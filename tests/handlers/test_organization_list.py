@@ -45,6 +45,18 @@ def stored_before_the_move(partner: str, name: str, *, lock_listed: bool = False
     return {"id": org.id, "name": name}
 
 
+def rename(org: dict[str, Any], to: str) -> dict[str, Any]:
+    """What a rename would write (the API has none yet: docs/decisions.md), in one transaction: the new name's lock
+    (with the list's keys, as every lock is written), the old one deleted, the organization under its new name."""
+    d = db()
+    current = ORGANIZATIONS.from_item(d.get(ORGANIZATIONS.key(org["id"])) or {})
+    renamed = current.model_copy(update={"name": to, "version": current.version + 1})
+    d.transact([d.put_new(item_of(OrganizationNameLock(partner_id=current.partner_id, name=to, org_id=current.id))),
+                d.delete_if(NAME_LOCKS.key(current.partner_id, current.name), "org_id = :org", values(org=current.id)),
+                d.put_if(item_of(renamed), "version = :v", values(v=current.version))])
+    return {"id": current.id, "name": to}
+
+
 def list_entries(partner: str) -> list[dict[str, Any]]:
     """The partner's list partition as GSI1 holds it (every item, whole: GSI1 projects ALL)."""
     return db().query_all(key_condition="gsi1pk = :pk", names={}, index="GSI1",
@@ -101,7 +113,7 @@ def _key(item: dict[str, Any]) -> tuple[str, str]:
 
 NAMES = st.lists(st.text(alphabet="aAbB ", min_size=1, max_size=4).filter(lambda n: n.strip()), min_size=1,
                  max_size=7, unique_by=name_key)
-STATES = st.sampled_from(["new", "before", "moving"])
+STATES = st.sampled_from(["new", "renamed", "before", "moving"])
 
 
 @settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck))
@@ -111,13 +123,15 @@ def test_the_list_is_by_name_prefix_searched_and_paged_whatever_each_organizatio
         lambdas, names, states, prefix, limit, debited):
     # Invariant: the pages, followed to the end, hold each of the partner's organizations whose folded name starts
     # with the folded prefix exactly once, in (folded name, id) order, whether the organization was created after the
-    # move (listed by its lock), before it (listed by META), or is being moved (listed by both), and whether a write
-    # of META since (a debit, a settings change) took its old keys off.
+    # move (listed by its lock), renamed since (listed by its new lock only), created before the move (listed by META)
+    # or is being moved (listed by both), and whether a write of META since (a debit, a settings change) took its old
+    # keys off.
     # Given a partner's organizations in each of those states
     partner, orgs = new_partner(), []
     for name, state in zip(names, states, strict=False):
-        if state == "new":
-            orgs.append(create_org(lambdas, partner, name))
+        if state in ("new", "renamed"):  # a rename gives a name no other has ("z" is not in NAMES' alphabet)
+            created = create_org(lambdas, partner, f"z{name}" if state == "renamed" else name)
+            orgs.append(rename(created, name) if state == "renamed" else created)
             continue
         orgs.append(stored_before_the_move(partner, name, lock_listed=state == "moving"))
         if state == "moving" and debited:  # a write of META by this code drops its old keys: the lock lists it
