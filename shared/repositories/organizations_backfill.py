@@ -16,8 +16,9 @@ import sys
 from dataclasses import dataclass
 from typing import Any
 
+from shared.repositories import organizations
 from shared.repositories.dynamo import Dynamo, TransactionCancelled, to_av, values
-from shared.repositories.organizations import LIST_ON_META, NAME_LOCKS, ORGANIZATIONS, partner_index_pk
+from shared.repositories.organizations import NAME_LOCKS, ORGANIZATIONS, partner_index_pk
 
 NAMES = {"#pk": "gsi1pk", "#sk": "gsi1sk"}
 
@@ -30,8 +31,9 @@ class Moved:
     gave_up: int = 0  # locks missing or naming another organization: left as they are
 
 
-def backfill(db: Dynamo, partner_id: str, *, remove: bool = not LIST_ON_META) -> Moved:
-    moved = Moved()
+def backfill(db: Dynamo, partner_id: str, *, remove: bool | None = None) -> Moved:
+    """The move for one partner; META's keys are removed (`remove`) unless the code still lists META."""
+    moved, remove = Moved(), (not organizations.LIST_ON_META) if remove is None else remove
     items = db.query_all(key_condition="gsi1pk = :pk", names={}, vals=values(pk=partner_index_pk(partner_id)),
                          index="GSI1")
     for item in items:

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from shared.domain.organization import Organization, name_key
 from shared.domain.settings import default_settings
 from shared.ids import new_id
+from shared.repositories import organizations
 from shared.repositories.dynamo import Dynamo, to_av, values
 from shared.repositories.organizations import (
     NAME_LOCKS,
@@ -170,6 +171,25 @@ def test_the_backfill_moves_the_list_onto_the_locks_and_the_list_is_whole_before
     # And a second run finds nothing to do
     again = backfill(db(), partner)
     assert (again.found, again.listed, again.removed, again.gave_up) == (0, 0, 0, 0)
+
+
+def test_meta_is_listed_only_in_the_expand_release_and_the_backfill_then_leaves_it(lambdas, partner, monkeypatch):
+    # Given the expand release (`LIST_ON_META`) and an organization stored before the move
+    monkeypatch.setattr(organizations, "LIST_ON_META", True)
+    org = stored_before_the_move(partner, "Expand")
+    stored = ORGANIZATIONS.from_item(db().get(ORGANIZATIONS.key(org["id"])) or {})
+    # Then that release writes META with the list's keys, as the code before the move did
+    assert list_keys(partner, "Expand", org["id"]).items() <= ORGANIZATIONS.to_item(stored).items()
+    # And its backfill lists the lock and leaves META's keys (the code still writes them)
+    moved = backfill(db(), partner)
+    assert (moved.found, moved.listed, moved.removed, moved.gave_up) == (1, 1, 0, 0)
+    # When the contract release runs it (META no longer written with the keys)
+    monkeypatch.setattr(organizations, "LIST_ON_META", False)
+    assert "gsi1pk" not in ORGANIZATIONS.to_item(stored)
+    moved = backfill(db(), partner)
+    # Then META's keys are taken off, and the organization is listed once
+    assert (moved.found, moved.listed, moved.removed, moved.gave_up) == (1, 0, 1, 0)
+    assert listed(lambdas, partner) == [[org["id"]]]
 
 
 def test_the_backfill_gives_up_on_a_lock_that_is_missing_and_leaves_that_organization_listed_on_meta(lambdas, partner):
