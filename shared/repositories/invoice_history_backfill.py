@@ -28,9 +28,7 @@ def backfill(db: Dynamo, log: AuditLog, partner_id: str) -> Backfill:
     owners = [("payment", item["id"]) for item in db.query_all(
         key_condition="gsi1pk = :pk", names={}, vals=values(pk=payments.partner_index_pk(partner_id)), index="GSI1",
         projection="id")]
-    owners += [("organization", item["id"]) for item in db.query_all(
-        key_condition="gsi1pk = :pk", names={}, vals=values(pk=organizations.partner_index_pk(partner_id)),
-        index="GSI1", projection="id")]
+    owners += [("organization", org_id) for org_id in organizations.partner_org_ids(db, partner_id)]
     for entity_type, entity_id in owners:
         pk, lower, upper = audit_range(entity_type, entity_id)
         items = db.query_all(key_condition="pk = :pk AND sk BETWEEN :lo AND :hi", names={"#a": "action"},

@@ -6,19 +6,20 @@ unique-name lock, its wallet ledger and its online top-ups; the organization lis
   ORG#{org}      ONLINE#{otu}         an online top-up with Stripe
   ORG#{org}      META#WITHDRAWAL#{newest first}  a withdrawal (just after META: one Query reads the owner and a page)
   ORGNAME#{ptn}#{sha256(name)}  LOCK  unique organization name per partner (the name hashed: any character)
-  GSI1 P#{ptn}#ORG -> {name}#{org}    the partner's organizations by name
+  GSI1 P#{ptn}#ORG -> {name}#{org}    the partner's organizations by name: their name locks, written only when an
+                                      organization is created (META, rewritten by every debit, is not in it)
   GSI3 DUE#{shard} -> org             organizations due for an automatic top-up (sparse, sharded)
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
 from shared.cursor import CursorCodec
 from shared.domain.base import Record
 from shared.domain.organization import LedgerEntry, OnlineTopUp, Organization, Withdrawal, name_key
 from shared.ids import newest_first
-from shared.repositories.dynamo import Dynamo, values
+from shared.repositories.dynamo import Dynamo, key_of, values
 from shared.repositories.keys import LOCK, META, Key, UnsafeKeyPart, hashed, join, key
 from shared.repositories.mapping import Mapper, register
 from shared.repositories.pages import PageQuery, read_page
@@ -27,6 +28,10 @@ from shared.repositories.stripe_pending import pending_attributes
 ORG, LEDGER, ONLINE = "ORG", "LEDGER", "ONLINE"
 WITHDRAWALS = f"{META}#WITHDRAWAL"
 DUE_SHARDS = 16  # the due index is spread over this many partitions; the sweep reads them all
+# The organization list's keys on META as well as on the name lock: True only in the expand release of the move
+# (docs/deploy.md, "The organization list on the name locks"); META items written with them are listed, and their
+# duplicates skipped, until `organizations_backfill` has taken the keys off.
+LIST_ON_META: Final = False
 
 
 def due_shard(org_id: str) -> int:
@@ -43,6 +48,11 @@ def org_pk(org_id: str) -> str:
 
 def partner_index_pk(partner_id: str) -> str:
     return join("P", partner_id, "ORG")
+
+
+def list_keys(partner_id: str, name: str, org_id: str) -> dict[str, str]:
+    """The organization list's index keys (GSI1): by name, case- and space-folded, then id."""
+    return {"gsi1pk": partner_index_pk(partner_id), "gsi1sk": f"{name_key(name)}#{org_id}"}
 
 
 class OrganizationNameLock(Record):
@@ -64,8 +74,9 @@ class OrganizationMapper(Mapper[Organization]):
         return self.key(record.id)
 
     def attributes(self, record: Organization) -> dict[str, Any]:
-        attrs: dict[str, Any] = {"gsi1pk": partner_index_pk(record.partner_id),
-                                 "gsi1sk": f"{name_key(record.name)}#{record.id}"}
+        # Not in the organization list (GSI1): every debit rewrites this item, and GSI1 projects ALL, so each one
+        # would rewrite the partner's one list partition too (docs/capacity.md). The name lock is listed instead.
+        attrs: dict[str, Any] = list_keys(record.partner_id, record.name, record.id) if LIST_ON_META else {}
         if record.due:
             # Sparse, sharded: only due organizations are in it, so the sweep reads those and no others.
             # Every write of an organization (balance or settings) rewrites the item, so it is never stale.
@@ -83,6 +94,12 @@ class NameLockMapper(Mapper[OrganizationNameLock]):
 
     def key_of(self, record: OrganizationNameLock) -> Key:
         return self.key(record.partner_id, record.name)
+
+    def attributes(self, record: OrganizationNameLock) -> dict[str, Any]:
+        # The organization list's entry: written with the lock (create; a rename would write the new name's lock
+        # and delete the old one), never by a debit. GSI1 projects ALL: the entry holds the org id, the page's
+        # organizations are then read by id.
+        return list_keys(record.partner_id, record.name, record.org_id)
 
 
 @register
@@ -126,7 +143,15 @@ class WithdrawalMapper(Mapper[Withdrawal]):
 
 
 ORGANIZATIONS, LEDGER_ENTRIES, WITHDRAWAL_ITEMS = OrganizationMapper(), LedgerMapper(), WithdrawalMapper()
-ONLINE_TOP_UPS = OnlineTopUpMapper()
+ONLINE_TOP_UPS, NAME_LOCKS = OnlineTopUpMapper(), NameLockMapper()
+
+
+def partner_org_ids(db: Dynamo, partner_id: str) -> list[str]:
+    """Every organization id of the partner, from its list (the name locks' entries, and META's until the move's
+    backfill has taken them off: each id once)."""
+    items = db.query_all(key_condition="gsi1pk = :pk", names={}, vals=values(pk=partner_index_pk(partner_id)),
+                         index="GSI1", projection="id, org_id")
+    return list(dict.fromkeys(i.get("org_id") or i["id"] for i in items))
 
 
 class OrganizationRepository:
@@ -136,15 +161,41 @@ class OrganizationRepository:
 
     def list_by_name(self, partner_id: str, prefix: str | None, *, limit: int, cursor: str | None,
                      scope: str) -> tuple[list[Organization], str | None]:
+        """A page of the partner's organizations by name: the list's entries (name locks) from GSI1, then the
+        organizations in one BatchGetItem, in the entries' order. An entry of META (written before the list moved
+        to the locks, until the backfill takes it off) is an organization itself; its lock's entry, of the same
+        sort key, is next to it and skipped, also across pages (the cursor holds the sort key)."""
         condition = "gsi1pk = :pk"
         vals = values(pk=partner_index_pk(partner_id))
         folded = name_key(prefix or "")
         if folded:  # a name of only white space folds to nothing: no filter (DynamoDB refuses "")
             condition += " AND begins_with(gsi1sk, :prefix)"
             vals |= values(prefix=folded)
-        query = PageQuery(condition, {}, vals, index="GSI1")
-        items, next_cursor = read_page(self.db, self.cursors, query, scope=scope, limit=limit, cursor=cursor)
-        return [ORGANIZATIONS.from_item(i) for i in items], next_cursor
+        start = self.cursors.decode(cursor, scope) if cursor is not None else None  # "": no cursor we issued
+        previous = start.get("gsi1sk") if start else None
+        entries: list[dict[str, Any]] = []
+        while len(entries) <= limit:  # one more than the page: whether there is a next one
+            batch, last = self.db.query(key_condition=condition, names={}, vals=vals, index="GSI1",
+                                        limit=limit + 2 - len(entries), start=start)
+            for entry in batch:
+                if entry["gsi1sk"] != previous:
+                    entries.append(entry)
+                previous = entry["gsi1sk"]
+            if last is None:
+                break
+            start = last
+        page = entries[:limit]
+        next_cursor = self.cursors.encode(key_of(page[-1], "GSI1"), scope) if len(entries) > limit else None
+        return self._organizations(partner_id, page), next_cursor
+
+    def _organizations(self, partner_id: str, entries: list[dict[str, Any]]) -> list[Organization]:
+        """The organizations of the list's entries, in their order: a lock's by BatchGetItem (strongly consistent;
+        the unprocessed keys read again by `batch_get`), an old META entry as it is."""
+        wanted = [ORGANIZATIONS.key(e["org_id"]) for e in entries if e.get("entity") == NameLockMapper.entity]
+        found = {i["id"]: ORGANIZATIONS.from_item(i) for i in (self.db.batch_get(wanted) if wanted else [])}
+        orgs = [found.get(e["org_id"]) if e.get("entity") == NameLockMapper.entity else ORGANIZATIONS.from_item(e)
+                for e in entries]
+        return [o for o in orgs if o is not None and o.partner_id == partner_id]
 
     def _with_owner(self, org_id: str, lower: str, upper: str, *, forward: bool, limit: int, cursor: str | None,
                     scope: str) -> tuple[Organization | None, list[dict[str, Any]], str | None]:
