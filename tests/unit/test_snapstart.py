@@ -116,3 +116,21 @@ def test_a_name_the_container_does_not_have_fails_at_import_not_at_publish():
     # Then preparing fails at once (a before-snapshot error would only show when a version is published)
     with pytest.raises(AttributeError, match="no collaborator"):
         snapstart.prepare(deps, Logger(service="test"), use_cases=("acounts",))
+
+
+def test_snapstart_is_on_the_api_functions_only_and_every_change_publishes_a_version():
+    # Given the template
+    template = Template.load()
+    functions = {name: res["Properties"] for name, res in template.resources.items()
+                 if res["Type"] == "AWS::Serverless::Function"}
+    # Then each function behind the HttpApi snapshots its published versions, which its alias (the routes' target)
+    # follows on any change of the function
+    for name in API_FUNCTIONS:
+        assert functions[name]["SnapStart"] == {"ApplyOn": "PublishedVersions"}, name
+        props = functions[name]
+        assert props["AutoPublishAlias"] == "live" and props["AutoPublishAliasAllProperties"] is True
+    # And a change of the shared layer (the shared code) publishes new versions too
+    assert template.resources["SharedLayer"]["Properties"]["PublishLambdaVersion"] is True
+    # And no other function has SnapStart (nobody waits on their cold start; each version's cache is billed)
+    assert {name for name, props in functions.items() if "SnapStart" in props} == set(API_FUNCTIONS)
+    assert "SnapStart" not in template.raw["Globals"]["Function"]
