@@ -21,6 +21,7 @@ import sys
 from local.template import ROOT, Template
 
 RUNS = int(os.environ.get("BENCH_COLD_RUNS", 15))
+API_ONLY = os.environ.get("BENCH_COLD_ONLY") == "api"  # the floor and the API functions alone (a shorter run)
 
 ENV = {
     "TABLE_NAME": "bench", "CURSOR_SECRET": "bench-cursor-secret-0123456789", "AWS_REGION": "us-east-1",
@@ -101,6 +102,8 @@ def main() -> list[str]:
     template = Template.load()
     api = sorted({route.function for route in template.routes()})  # SnapStart: the functions behind the HttpApi
     for name, fn in template.functions().items():
+        if API_ONLY and name not in api:
+            continue
         programs[name] = FUNCTION.format(root=str(ROOT), path=str(fn.code_uri / "app.py"))
         if name in api:
             programs[f"{name} snap"] = SNAPSTART.format(root=str(ROOT), path=str(fn.code_uri / "app.py"))
