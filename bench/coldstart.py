@@ -59,7 +59,8 @@ print(json.dumps({{"init": init, "client": client, "keyed": time.perf_counter() 
 
 
 SNAPSTART = """
-import importlib.util, json, sys, time
+import importlib.util, json, os, sys, time
+os.environ["AWS_LAMBDA_INITIALIZATION_TYPE"] = "snap-start"  # what Lambda sets for a SnapStart init
 sys.path.insert(0, {root!r})
 t = time.perf_counter()
 spec = importlib.util.spec_from_file_location("app", {path!r})

@@ -15,13 +15,16 @@ and resumes each new environment of that version from the snapshot. So:
 
 Ids, signing secrets and idempotency keys are drawn from the OS (`secrets`) when made, never at init: nothing to redo.
 Nothing reads the clock at import. The hooks register with `snapshot_restore_py`, which Lambda's Python runtimes include
-(and awslambdaric, the local stack's runtime client, depends on); without it nothing registers. Lambda runs the hooks
-only under SnapStart: an on-demand environment initializes exactly as before.
+(and awslambdaric, the local stack's runtime client, depends on), and only in a SnapStart init
+(`AWS_LAMBDA_INITIALIZATION_TYPE=snap-start`, which Lambda sets and its runtime checks before running them): an
+on-demand environment, the local stack's and the tests' (which import handlers many times) register nothing and
+initialize exactly as before.
 """
 
 from __future__ import annotations
 
 import importlib
+import os
 import random
 from collections.abc import Sequence
 from functools import cached_property
@@ -40,11 +43,13 @@ except ImportError:  # not Lambda's runtime nor the dev install: there is no sna
 
 def prepare(deps: Container, logger: Logger, *, use_cases: Sequence[str] = (), modules: Sequence[str] = ()) -> bool:
     """Register the function's hooks: prime `deps` (its DynamoDB client and `use_cases`, the container's collaborators
-    the routes call) and import `modules` before the snapshot; reseed after each restore. False when there is nothing
-    to register with. A name the container does not have fails here, at import, not when a version is published."""
+    the routes call) and import `modules` before the snapshot; reseed after each restore. False outside a SnapStart
+    init. A name the container does not have fails here, at import, not when a version is published."""
     unknown = [name for name in use_cases if not isinstance(getattr(type(deps), name, None), cached_property)]
     if unknown:
         raise AttributeError(f"Container has no collaborator {unknown}")
+    if os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE") != "snap-start":
+        return False
     if register_before_snapshot is None or register_after_restore is None:
         return False
     register_before_snapshot(prime, deps, tuple(use_cases), tuple(modules))

@@ -25,7 +25,8 @@ ENV = {"TABLE_NAME": "snapstart", "CURSOR_SECRET": "snapstart-cursor-secret-0123
        "POWERTOOLS_SERVICE_NAME": "payments", "POWERTOOLS_METRICS_NAMESPACE": "Test",
        "POWERTOOLS_TRACE_DISABLED": "true", "POWERTOOLS_LOGGER_SAMPLE_RATE": "0.5",
        "STRIPE_API_KEY": "sk_test_snapstart",
-       "STRIPE_WEBHOOK_SECRET": "whsec_snapstart"}
+       "STRIPE_WEBHOOK_SECRET": "whsec_snapstart",
+       "AWS_LAMBDA_INITIALIZATION_TYPE": "snap-start"}  # what Lambda sets for a SnapStart init
 
 API_FUNCTIONS = sorted({route.function for route in Template.load().routes()})
 
@@ -101,6 +102,26 @@ def test_each_api_function_is_primed_before_its_snapshot_and_reseeded_after_each
     # ...while with it each draws its own, unlike its sibling and unlike the snapshot's sequence (S2)
     mine, sibling = result["with_hook"]
     assert mine != sibling and first not in (mine, sibling)
+
+
+def test_an_on_demand_environment_registers_no_hook(monkeypatch):
+    # Given an on-demand init (the local stack's environments, a function without SnapStart, a test importing a handler)
+    from aws_lambda_powertools import Logger
+    from snapshot_restore_py import get_after_restore, get_before_snapshot
+
+    from shared import snapstart
+    from shared.container import Container
+    from shared.settings import Settings
+
+    monkeypatch.setenv("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand")
+    deps = Container(Settings.from_env({"TABLE_NAME": "snapstart", "CURSOR_SECRET": ENV["CURSOR_SECRET"]}))
+    before, after = len(get_before_snapshot()), len(get_after_restore())
+    # When a handler prepares for SnapStart
+    registered = snapstart.prepare(deps, Logger(service="test"), use_cases=("accounts",))
+    # Then nothing is registered (nothing holds the container) and nothing is primed
+    assert registered is False
+    assert (len(get_before_snapshot()), len(get_after_restore())) == (before, after)
+    assert "accounts" not in vars(deps) and deps.db._client is None
 
 
 def test_a_name_the_container_does_not_have_fails_at_import_not_at_publish():
