@@ -53,7 +53,7 @@ if deps is not None:
     deps.db.client  # what the first request adds: the lazily created DynamoDB client
 client, client_cpu = time.perf_counter() - t, time.process_time() - c
 t = time.perf_counter()
-import shared.idempotency_store  # what the first request with an Idempotency-Key adds (Powertools + boto3)
+import shared.idempotency_store  # what the first request with an Idempotency-Key adds
 print(json.dumps({{"init": init, "client": client, "keyed": time.perf_counter() - t, "boto3": boto3,
                   "stripe": stripe, "init_cpu": init_cpu, "client_cpu": client_cpu}}))
 """
@@ -138,8 +138,8 @@ def main() -> list[str]:
     stripe_ms = statistics.median(_run(STRIPE_IMPORT)["init"] for _ in range(RUNS)) * 1000
     lines.append(f"  import stripe + StripeClient (first Stripe call of an environment): +{stripe_ms:.0f} ms")
     lines += ["  init: the handler module's import (Lambda's Init phase). +client: init plus the DynamoDB client",
-              "  the first request creates. 1st key: the one-off import (Powertools idempotency, which imports",
-              "  boto3) paid by the first request of an environment that carries an Idempotency-Key.",
+              "  the first request creates. 1st key: the one-off import (the idempotency store) paid by the",
+              "  first request of an environment that carries an Idempotency-Key.",
               "  (StripeWebhooksFunction never takes a key: its column is the import alone.) `import stripe` is",
               "  paid on first use only, by the online top-up route and a worker charging a card.",
               "  cpu: the same, in CPU time of the process (time.process_time): on a machine shared with other work",

@@ -4,7 +4,7 @@ Lambda initializes a SnapStart function when a version is published, snapshots t
 and resumes each new environment of that version from the snapshot. So:
 
 - Before the snapshot the function is primed with what its first request would otherwise pay: the modules its routes
-  import on first use (the use cases and their repositories, Powertools idempotency, `stripe`) and the DynamoDB client
+  import on first use (the use cases and their repositories, the idempotency store, `stripe`) and the DynamoDB client
   *object*. botocore opens no connection until a request is sent and none is sent here, so the snapshot holds no socket
   (tests/unit/test_snapstart.py checks the pool is empty); its credentials are Lambda's container credentials under
   SnapStart, refreshed by botocore when they expire.
