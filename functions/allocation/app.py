@@ -10,6 +10,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared import responses as R
+from shared import snapstart
 from shared.api import (
     Cursor,
     DateQuery,
@@ -42,6 +43,9 @@ logger = Logger()
 metrics = Metrics()
 deps = Container.from_env()
 app = create_resolver(logger)
+# SnapStart: primed before the snapshot, reseeded after each restore
+snapstart.prepare(deps, logger, use_cases=("allocation", "money_back", "card_money_back", "history"),
+                  modules=("shared.idempotency_store", "stripe"))
 
 @app.post("/invoices", responses=documented(201, R.InvoiceOut, "The invoice", 403, 409, 422))
 def create_invoice(body: InvoiceCreate):

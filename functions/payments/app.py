@@ -10,6 +10,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared import responses as R
+from shared import snapstart
 from shared.api import Cursor, DateQuery, Limit, OrgIdQuery, create_resolver, handle, header, json_response, principal
 from shared.container import Container
 from shared.models import PaymentCreate, PaymentPatch
@@ -21,6 +22,9 @@ logger = Logger()
 metrics = Metrics()
 deps = Container.from_env()
 app = create_resolver(logger)
+# SnapStart: primed before the snapshot, reseeded after each restore
+snapstart.prepare(deps, logger, use_cases=("payments", "history"),
+                  modules=("shared.idempotency_store",))
 
 @app.post("/payments", responses=documented(201, R.PaymentOut, "The payment", 403, 409, 422))
 def create_payment(body: PaymentCreate):

@@ -9,6 +9,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared import responses as R
+from shared import snapstart
 from shared.api import DateQuery, OrgIdQuery, create_resolver, handle, header, json_response, principal
 from shared.container import Container
 from shared.responses import documented
@@ -18,6 +19,7 @@ logger = Logger()
 metrics = Metrics()
 deps = Container.from_env()
 app = create_resolver(logger)
+snapstart.prepare(deps, logger, use_cases=("reports",))  # SnapStart: primed before the snapshot
 
 AGED = documented(200, R.AgedReceivablesOut, "The aged receivables at the end of `as_of` (`Accept: text/csv`: the same "
                   "report as CSV: a header row, one row per organization and currency, one `TOTAL` row per currency)",

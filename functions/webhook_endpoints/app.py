@@ -8,6 +8,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from shared import snapstart
 from shared.api import Cursor, Limit, create_resolver, handle, json_response, principal
 from shared.container import Container
 from shared.ids import id_pattern
@@ -19,6 +20,7 @@ logger = Logger()
 metrics = Metrics()
 deps = Container.from_env()
 app = create_resolver(logger)
+snapstart.prepare(deps, logger, use_cases=("webhook_endpoints",))  # SnapStart: primed before the snapshot
 
 EndpointIdQuery = Annotated[str | None, Query(pattern=id_pattern("whe"))]
 
