@@ -109,17 +109,30 @@ class _StripeRefusesOurRead:
         raise self.error
 
 
-@pytest.mark.parametrize("error", ["refused", "unavailable"])
-def test_stripe_failing_our_read_is_a_500_so_stripe_delivers_the_event_again(error):
-    from shared.stripe_gateway import PaymentProviderError, ProviderRefused
+def test_stripe_refusing_our_read_is_a_500_so_stripe_delivers_the_event_again():
+    from shared.stripe_gateway import ProviderRefused
 
-    # Given a verified refund event whose read of Stripe fails (a 404 of a deleted object, or Stripe down)
-    failure = (ProviderRefused("resource_missing", "No such payment_intent: 'pi_1'") if error == "refused"
-               else PaymentProviderError("Stripe could not answer now."))
+    # Given a verified refund event whose read of Stripe is refused (a 404 of a deleted object)
     stream = io.StringIO()
-    logger = Logger(service=f"webhook-read-{error}", logger_handler=logging.StreamHandler(stream))
+    logger = Logger(service="webhook-read-refused", logger_handler=logging.StreamHandler(stream))
     # When it is delivered
-    answer = stripe_webhook(_StripeRefusesOurRead(failure), load_event(EVENT), logger)
+    refused = ProviderRefused("resource_missing", "No such payment_intent: 'pi_1'")
+    answer = stripe_webhook(_StripeRefusesOurRead(refused), load_event(EVENT), logger)
     # Then it is 500 (a 4xx would make Stripe give up, and the wallet would never see the refund) and logged as an error
     assert (answer["statusCode"], json.loads(answer["body"])["error"]["code"]) == (500, "internal_error")
     assert '"level":"ERROR"' in stream.getvalue()
+
+
+def test_stripe_not_answering_our_read_is_a_503_with_retry_after_so_stripe_delivers_the_event_again():
+    from shared.stripe_gateway import PaymentProviderError
+
+    # Given a verified refund event whose read of Stripe is not answered (Stripe down, 429, a timeout)
+    stream = io.StringIO()
+    logger = Logger(service="webhook-read-unavailable", logger_handler=logging.StreamHandler(stream))
+    # When it is delivered
+    answer = stripe_webhook(_StripeRefusesOurRead(PaymentProviderError("Stripe could not answer now.")),
+                            load_event(EVENT), logger)
+    # Then it is 503 payment_provider_unavailable with Retry-After (never 500: not our failure), logged as a warning
+    assert (answer["statusCode"], json.loads(answer["body"])["error"]["code"]) == (503, "payment_provider_unavailable")
+    assert answer["headers"]["Retry-After"].isdigit()
+    assert '"level":"WARNING"' in stream.getvalue() and '"level":"ERROR"' not in stream.getvalue()
