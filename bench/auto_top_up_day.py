@@ -56,7 +56,7 @@ def organization(partner: str, i: int, cap: int | None) -> Organization:
     settings = PaymentSettings(method="master_account", trigger_amount=TRIGGER, limit_threshold=THRESHOLD,
                                auto_trigger=True, monthly_cap=cap, updated_at=AT)
     return Organization(id=new_id("org"), partner_id=partner, name=f"Org {i}", currency="SGD", created_at=AT,
-                        created_by="bench", wallet_updated_at=AT, settings=settings, balance=0)
+                        created_by="bench", listed_by_lock=True, wallet_updated_at=AT, settings=settings, balance=0)
 
 
 def seed(ddb, ids: dict[str, str], n: int) -> dict[str, list[Organization]]:

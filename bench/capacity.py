@@ -58,7 +58,7 @@ def organizations(n: int, partners: list[str]) -> tuple[list[dict[str, Any]], li
         settings = PaymentSettings(method=method, trigger_amount=1_000, limit_threshold=500,
                                    auto_trigger=is_due or enabled, updated_at=AT)
         org = Organization(id=new_id("org"), partner_id=partners[i % len(partners)], name=f"Org {i}",
-                           currency="SGD", created_at=AT, created_by="bench", wallet_updated_at=AT,
+                           currency="SGD", created_at=AT, created_by="bench", listed_by_lock=True, wallet_updated_at=AT,
                            settings=settings, balance=0 if is_due else 5_000)
         assert org.due == is_due, org
         items.append(item_of(org))

@@ -357,7 +357,7 @@ def automatic(host: FunctionHost, aws: LocalAws, partner: str, due: int = 20) ->
     at = "2026-11-21T00:00:00.000Z"
     ddb, sqs = client(aws.dynamodb.endpoint), client(aws.sqs.endpoint, "sqs")
     orgs = [Organization(id=new_id("org"), partner_id=partner, name=f"Due {i}", currency="SGD", created_at=at,
-                         created_by="bench", wallet_updated_at=at, balance=0,
+                         created_by="bench", listed_by_lock=True, wallet_updated_at=at, balance=0,
                          settings=PaymentSettings(method="master_account" if i % 2 else "cheque_or_tt",
                                                   trigger_amount=1_000, limit_threshold=500, auto_trigger=True,
                                                   updated_at=at)) for i in range(due)]
@@ -395,7 +395,8 @@ def card_top_up(host: FunctionHost, aws: LocalAws, stripe: LocalStripe, partner:
     sdk.v1.payment_methods.attach(method.id, {"customer": customer.id})
     at = "2026-11-21T00:00:00.000Z"
     org = Organization(id=new_id("org"), partner_id=partner, name="Card due", currency="SGD", created_at=at,
-                       created_by="bench", wallet_updated_at=at, balance=0, stripe_customer_id=customer.id,
+                       created_by="bench", listed_by_lock=True, wallet_updated_at=at, balance=0,
+                       stripe_customer_id=customer.id,
                        stripe_payment_method_id=method.id,
                        settings=PaymentSettings(method="stripe", trigger_amount=1_000, limit_threshold=500,
                                                 auto_trigger=True, updated_at=at))

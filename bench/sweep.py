@@ -38,7 +38,7 @@ def seed(ddb, n: int, partner: str) -> int:
         settings = PaymentSettings(method=method, trigger_amount=1_000, limit_threshold=500 if enabled else 0,
                                    auto_trigger=enabled, updated_at=AT)
         org = Organization(id=new_id("org"), partner_id=partner, name=f"Org {i}", currency="SGD", created_at=AT,
-                           created_by="bench", wallet_updated_at=AT, settings=settings,
+                           created_by="bench", listed_by_lock=True, wallet_updated_at=AT, settings=settings,
                            balance=0 if is_due else 5_000)
         requests.append({"PutRequest": {"Item": to_av(item_of(org))}})
     wallet = PartnerWallet(partner_id=partner, currency="SGD", balance=10**12, updated_at=AT, version=1)

@@ -54,6 +54,10 @@ class Organization(Record):
     stripe_customer_id: str | None = None  # created by the first online top-up, reused after
     stripe_payment_method_id: str | None = None  # the card saved by the latest successful online top-up
     refund_held: int = 0  # card refunds asked for and not yet confirmed by Stripe: not spendable meanwhile
+    # Storage (docs/data-model.md): True once the organization list's entry is on the name lock (created so, or moved
+    # there by organizations_backfill); absent on an organization stored before that move, whose entry this item
+    # still carries, and keeps carrying through every write until the backfill has given the lock its own.
+    listed_by_lock: bool | None = None
 
     @property
     def available(self) -> int:

@@ -13,7 +13,7 @@ unique-name lock, its wallet ledger and its online top-ups; the organization lis
 
 from __future__ import annotations
 
-from typing import Any, Final
+from typing import Any
 
 from shared.cursor import CursorCodec
 from shared.domain.base import Record
@@ -28,10 +28,6 @@ from shared.repositories.stripe_pending import pending_attributes
 ORG, LEDGER, ONLINE = "ORG", "LEDGER", "ONLINE"
 WITHDRAWALS = f"{META}#WITHDRAWAL"
 DUE_SHARDS = 16  # the due index is spread over this many partitions; the sweep reads them all
-# The organization list's keys on META as well as on the name lock: True only in the expand release of the move
-# (docs/deploy.md, "The organization list on the name locks"); META items written with them are listed, and their
-# duplicates skipped, until `organizations_backfill` has taken the keys off.
-LIST_ON_META: Final = False
 
 
 def due_shard(org_id: str) -> int:
@@ -74,9 +70,11 @@ class OrganizationMapper(Mapper[Organization]):
         return self.key(record.id)
 
     def attributes(self, record: Organization) -> dict[str, Any]:
-        # Not in the organization list (GSI1): every debit rewrites this item, and GSI1 projects ALL, so each one
-        # would rewrite the partner's one list partition too (docs/capacity.md). The name lock is listed instead.
-        attrs: dict[str, Any] = list_keys(record.partner_id, record.name, record.id) if LIST_ON_META else {}
+        # Not in the organization list (GSI1) once its name lock is: every debit rewrites this item, and GSI1 projects
+        # ALL, so each one would rewrite the partner's one list partition too (docs/capacity.md). An organization
+        # stored before the list moved keeps its entry here, through every write, until organizations_backfill has
+        # listed its lock (`listed_by_lock`): it is never out of the list, whatever the order of deploy and backfill.
+        attrs: dict[str, Any] = {} if record.listed_by_lock else list_keys(record.partner_id, record.name, record.id)
         if record.due:
             # Sparse, sharded: only due organizations are in it, so the sweep reads those and no others.
             # Every write of an organization (balance or settings) rewrites the item, so it is never stale.

@@ -1,13 +1,15 @@
 """The organization list (GSI1 `P#{ptn}#ORG`) moved from the organizations' META items onto their name locks: META
 is rewritten by every debit, and GSI1 projects ALL, so with the keys on META each debit rewrote the partner's one
-list partition (docs/capacity.md). For each organization whose META item still carries the list's keys (read from
-that partition), the name lock is given them (a conditional update: the lock must name that organization and not be
-listed yet) and then, once no release writes them on META any more (`LIST_ON_META` off), META's are removed (a
-conditional update: only while META still holds the keys read, so a write in between is left as it is). The list
-skips an organization's second entry meanwhile (`OrganizationRepository.list_by_name`). Every step is conditional:
-it runs beside the API and runs again (what is done is skipped).
-Run after each of the move's two deploys (docs/deploy.md): `python -m shared.repositories.organizations_backfill
-PARTNER...`; it exits 1 when a lock was missing or named another organization (given up: look at it).
+list partition (docs/capacity.md). An organization stored before the move keeps its entry on META (every write of it
+keeps the keys: `Organization.listed_by_lock` is unset) until this command has moved it: for each organization whose
+META item still carries the list's keys (read from that partition), the name lock is given them (a conditional
+update: the lock must name that organization and not be listed yet), then META's keys are removed and
+`listed_by_lock` set (a conditional update: only while META still holds the keys read). A debit that read META
+before that update and writes after it puts the keys back (harmless: the list skips an organization's second entry,
+`OrganizationRepository.list_by_name`; the next run moves it). Every step is conditional: it runs beside the API and
+runs again (what is done is skipped), in any order with the deploy.
+Run once after the deploy (docs/deploy.md): `python -m shared.repositories.organizations_backfill PARTNER...`; it
+exits 1 when a lock was missing or named another organization (given up, left listed on META: look at it).
 """
 
 from __future__ import annotations
@@ -16,11 +18,10 @@ import sys
 from dataclasses import dataclass
 from typing import Any
 
-from shared.repositories import organizations
 from shared.repositories.dynamo import Dynamo, TransactionCancelled, to_av, values
 from shared.repositories.organizations import NAME_LOCKS, ORGANIZATIONS, partner_index_pk
 
-NAMES = {"#pk": "gsi1pk", "#sk": "gsi1sk"}
+NAMES = {"#pk": "gsi1pk", "#sk": "gsi1sk", "#by_lock": "listed_by_lock"}
 
 
 @dataclass
@@ -31,9 +32,9 @@ class Moved:
     gave_up: int = 0  # locks missing or naming another organization: left as they are
 
 
-def backfill(db: Dynamo, partner_id: str, *, remove: bool | None = None) -> Moved:
-    """The move for one partner; META's keys are removed (`remove`) unless the code still lists META."""
-    moved, remove = Moved(), (not organizations.LIST_ON_META) if remove is None else remove
+def backfill(db: Dynamo, partner_id: str) -> Moved:
+    """The move for one partner."""
+    moved = Moved()
     items = db.query_all(key_condition="gsi1pk = :pk", names={}, vals=values(pk=partner_index_pk(partner_id)),
                          index="GSI1")
     for item in items:
@@ -45,16 +46,16 @@ def backfill(db: Dynamo, partner_id: str, *, remove: bool | None = None) -> Move
             moved.gave_up += 1
             continue
         moved.listed += listed
-        if remove:
-            moved.removed += _unlist_meta(db, item)
+        moved.removed += _unlist_meta(db, item)
     return moved
 
 
 def _update(db: Dynamo, key: dict[str, str], expression: str, condition: str, vals: dict[str, Any]) -> bool:
     """One conditional UpdateItem (in a transaction, as every write here); False when its condition failed."""
+    names = {k: v for k, v in NAMES.items() if k in f"{expression} {condition}"}  # DynamoDB refuses unused ones
     try:
         db.transact([{"Update": {"TableName": db.table, "Key": to_av(key), "UpdateExpression": expression,
-                                 "ConditionExpression": condition, "ExpressionAttributeNames": NAMES,
+                                 "ConditionExpression": condition, "ExpressionAttributeNames": names,
                                  "ExpressionAttributeValues": vals}}])
     except TransactionCancelled:
         return False
@@ -74,10 +75,11 @@ def _list_lock(db: Dynamo, meta: dict[str, Any]) -> int | None:
 
 
 def _unlist_meta(db: Dynamo, meta: dict[str, Any]) -> int:
-    """1 if META's list keys were removed now, 0 if a write since had left them off already."""
+    """1 if META's list keys were removed now (and the organization marked listed by its lock), 0 if a write since
+    had left them off already."""
     key = {"pk": meta["pk"], "sk": meta["sk"]}
-    return int(_update(db, key, "REMOVE #pk, #sk", "#pk = :pk AND #sk = :sk",
-                       values(pk=meta["gsi1pk"], sk=meta["gsi1sk"])))
+    return int(_update(db, key, "REMOVE #pk, #sk SET #by_lock = :by_lock", "#pk = :pk AND #sk = :sk",
+                       values(pk=meta["gsi1pk"], sk=meta["gsi1sk"], by_lock=True)))
 
 
 def main(argv: list[str]) -> int:  # pragma: no cover - the command around `backfill`

@@ -92,7 +92,7 @@ class AccountService:
             at = utc_now_str()
             org = Organization(id=new_id("org"), partner_id=partner_id, name=body.name, currency=body.currency,
                                created_at=at, created_by=principal.sub, wallet_updated_at=at,
-                               settings=default_settings(at))
+                               settings=default_settings(at), listed_by_lock=True)
             result = OrganizationOut.mirror(org)
             record = audit(principal, partner_id=partner_id, entity_type="organization", entity_id=org.id,
                            action="organization.created", at=at,

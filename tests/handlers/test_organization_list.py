@@ -12,7 +12,6 @@ from hypothesis import strategies as st
 from shared.domain.organization import Organization, name_key
 from shared.domain.settings import default_settings
 from shared.ids import new_id
-from shared.repositories import organizations
 from shared.repositories.dynamo import Dynamo, to_av, values
 from shared.repositories.organizations import (
     NAME_LOCKS,
@@ -125,8 +124,8 @@ def test_the_list_is_by_name_prefix_searched_and_paged_whatever_each_organizatio
     # Invariant: the pages, followed to the end, hold each of the partner's organizations whose folded name starts
     # with the folded prefix exactly once, in (folded name, id) order, whether the organization was created after the
     # move (listed by its lock), renamed since (listed by its new lock only), created before the move (listed by META)
-    # or is being moved (listed by both), and whether a write of META since (a debit, a settings change) took its old
-    # keys off.
+    # or is being moved (listed by both), and whether, moved, a write of META since (a debit, a settings change) took
+    # its old keys off.
     # Given a partner's organizations in each of those states
     partner, orgs = new_partner(), []
     for name, state in zip(names, states, strict=False):
@@ -135,10 +134,11 @@ def test_the_list_is_by_name_prefix_searched_and_paged_whatever_each_organizatio
             orgs.append(rename(created, name) if state == "renamed" else created)
             continue
         orgs.append(stored_before_the_move(partner, name, lock_listed=state == "moving"))
-        if state == "moving" and debited:  # a write of META by this code drops its old keys: the lock lists it
-            d = db()
+        if state == "moving" and debited:  # moved (META marked listed by its lock) and written since: META's old
+            d = db()                      # keys are gone, the lock alone lists it
             current = ORGANIZATIONS.from_item(d.get(ORGANIZATIONS.key(orgs[-1]["id"])) or {})
-            d.transact([d.put_if(item_of(current.model_copy(update={"version": 2})), "version = :v", values(v=1))])
+            moved = current.model_copy(update={"version": 2, "listed_by_lock": True})
+            d.transact([d.put_if(item_of(moved), "version = :v", values(v=1))])
     # When every page is read, `limit` at a time
     pages = listed(lambdas, partner, prefix, limit)
     # Then they hold what the list promises, each once, and no page is longer than the limit
@@ -147,25 +147,21 @@ def test_the_list_is_by_name_prefix_searched_and_paged_whatever_each_organizatio
 
 
 def test_the_backfill_moves_the_list_onto_the_locks_and_the_list_is_whole_before_during_and_after(lambdas, partner):
-    # Given five organizations stored before the move (their list keys on META) and one created after it
-    orgs = [stored_before_the_move(partner, n) for n in ("Delta", "alpha", "Charlie", "bravo", "Echo")]
+    # Given five organizations stored before the move (their list keys on META), two of them half-moved (their locks
+    # listed too, as a run stopped midway leaves them), and one created after the move
+    orgs = [stored_before_the_move(partner, n, lock_listed=n in ("alpha", "Echo"))
+            for n in ("Delta", "alpha", "Charlie", "bravo", "Echo")]
     orgs.append(create_org(lambdas, partner, "Alpine"))
     whole = expected(orgs)
-    # Then before the backfill the list is whole, each organization once, paged one at a time too
-    assert [i for p in listed(lambdas, partner) for i in p] == whole
-    assert [i for p in listed(lambdas, partner, limit=1) for i in p] == whole
-    # When the expand release's run lists the locks and leaves META's keys (both entries of each are in the list)
-    moving = backfill(db(), partner, remove=False)
-    assert (moving.found, moving.listed, moving.removed, moving.gave_up) == (5, 5, 0, 0)
-    assert len(list_entries(partner)) == 11
-    # Then the list is still whole and has no duplicates, at every page size and with a prefix
+    assert len(list_entries(partner)) == 8
+    # Then before the backfill the list is whole and has no duplicates, at every page size and with a prefix
     for limit in (1, 2, 50):
         assert [i for p in listed(lambdas, partner, limit=limit) for i in p] == whole
     assert [i for p in listed(lambdas, partner, "al", 1) for i in p] == expected(orgs, "al")
-    # When this release's run takes the keys off META
+    # When the backfill runs
     moved = backfill(db(), partner)
-    # Then each META item left the list, the locks alone list the organizations, and the list is the same
-    assert (moved.found, moved.listed, moved.removed, moved.gave_up) == (5, 0, 5, 0)
+    # Then each lock is listed, each META item left the list, the locks alone list the organizations, the same list
+    assert (moved.found, moved.listed, moved.removed, moved.gave_up) == (5, 3, 5, 0)
     assert [e["entity"] for e in list_entries(partner)] == ["organization_name"] * 6
     assert [i for p in listed(lambdas, partner, limit=2) for i in p] == whole
     # And a second run finds nothing to do
@@ -173,22 +169,34 @@ def test_the_backfill_moves_the_list_onto_the_locks_and_the_list_is_whole_before
     assert (again.found, again.listed, again.removed, again.gave_up) == (0, 0, 0, 0)
 
 
-def test_meta_is_listed_only_in_the_expand_release_and_the_backfill_then_leaves_it(lambdas, partner, monkeypatch):
-    # Given the expand release (`LIST_ON_META`) and an organization stored before the move
-    monkeypatch.setattr(organizations, "LIST_ON_META", True)
-    org = stored_before_the_move(partner, "Expand")
-    stored = ORGANIZATIONS.from_item(db().get(ORGANIZATIONS.key(org["id"])) or {})
-    # Then that release writes META with the list's keys, as the code before the move did
-    assert list_keys(partner, "Expand", org["id"]).items() <= ORGANIZATIONS.to_item(stored).items()
-    # And its backfill lists the lock and leaves META's keys (the code still writes them)
+def test_an_organization_stored_before_the_move_stays_listed_through_its_writes_until_the_backfill_moves_it(
+        lambdas, partner):
+    # Given an organization stored before the move (its list entry on META, its lock not listed) and money in it
+    org = stored_before_the_move(partner, "Before")
+    payment = record(lambdas, partner, org_id=org["id"], amount=5_000)
+    status, _ = lambdas.allocation("top_up_from_payment", path={"payment_id": payment["id"]}, body={"amount": 5_000},
+                                   headers=NO_KEY, **admin(partner))
+    assert status == 200
+    # When this release debits it before any backfill has run (the deploy first, the backfill after)
+    status, body = lambdas.accounts("debit_wallet", path={"org_id": org["id"]},
+                                    body={"amount": 1_000, "reference": "usage-1"}, headers=NO_KEY, **admin(partner))
+    assert status == 201, body
+    # Then META, rewritten, keeps the list's keys: the organization is still listed (it would vanish for good
+    # otherwise: no lock entry, and the backfill finds organizations through that list)
+    meta = db().get(ORGANIZATIONS.key(org["id"])) or {}
+    assert {k: meta.get(k) for k in ("gsi1pk", "gsi1sk")} == list_keys(partner, "Before", org["id"])
+    assert "listed_by_lock" not in meta
+    assert listed(lambdas, partner) == [[org["id"]]]
+    # When the backfill runs, and the organization is debited again
     moved = backfill(db(), partner)
-    assert (moved.found, moved.listed, moved.removed, moved.gave_up) == (1, 1, 0, 0)
-    # When the contract release runs it (META no longer written with the keys)
-    monkeypatch.setattr(organizations, "LIST_ON_META", False)
-    assert "gsi1pk" not in ORGANIZATIONS.to_item(stored)
-    moved = backfill(db(), partner)
-    # Then META's keys are taken off, and the organization is listed once
-    assert (moved.found, moved.listed, moved.removed, moved.gave_up) == (1, 0, 1, 0)
+    assert (moved.found, moved.listed, moved.removed, moved.gave_up) == (1, 1, 1, 0)
+    status, body = lambdas.accounts("debit_wallet", path={"org_id": org["id"]},
+                                    body={"amount": 1_000, "reference": "usage-2"}, headers=NO_KEY, **admin(partner))
+    assert status == 201, body
+    # Then META is written without the keys from then on, and the lock alone lists it, once
+    meta = db().get(ORGANIZATIONS.key(org["id"])) or {}
+    assert "gsi1pk" not in meta and meta["listed_by_lock"] is True
+    assert [e["entity"] for e in list_entries(partner)] == ["organization_name"]
     assert listed(lambdas, partner) == [[org["id"]]]
 
 
