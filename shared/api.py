@@ -90,7 +90,7 @@ def create_resolver(logger: Logger) -> APIGatewayHttpResolver:
     def _unexpected(error: Exception) -> Response:
         unavailable = unavailable_of(error)
         if unavailable is not None:  # DynamoDB could not answer now: 503 + Retry-After, for the client to retry
-            logger.warning("dynamodb unavailable", extra={"error": repr(unavailable.__cause__)})
+            logger.warning("dynamodb unavailable", extra={"error": repr(unavailable.__cause__)}, exc_info=error)
             return _api_error(unavailable)
         logger.exception("unhandled error")
         return json_response(500, internal())

@@ -41,7 +41,7 @@ def status_of(error: ApiError) -> int:
 def unavailable_of(error: BaseException) -> Unavailable | None:
     """What an error no handler expected answers when it is DynamoDB (or the way to it) not answering now, after the
     client's own tries: throttled, timed out, the connection dropped (shared.repositories.dynamo.not_now), raised or
-    wrapped (by Powertools' idempotency, say): 503 `service_unavailable` with Retry-After, never a 500, so that a
+    wrapped by a dependency: 503 `service_unavailable` with Retry-After, never a 500, so that a
     client sends the same request again with the same Idempotency-Key. None for any other error (a 500)."""
     return store_unavailable(error)
 

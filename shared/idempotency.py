@@ -9,8 +9,9 @@ transaction). A replay answers the saved response unchanged; the same key with a
 
 A request that fails releases its key (deletes its INPROGRESS record, conditionally). If the record is no longer
 INPROGRESS but COMPLETED by this very request, its transaction committed and the failure came after (an answer
-lost on the way back, a resent transaction refused, a rule decided again on the state it had just written): the
-saved response is the answer, now and to every retry; the money never moves twice.
+lost on the way back and every try of it failing, a rule deciding again on the state it had just written): the
+saved response is the answer, now and to every retry; the money never moves twice. (botocore resends a
+transaction with the same ClientRequestToken, which DynamoDB applies once: a resend after a lost answer succeeds.)
 
 The store is imported on the first request that carries a key (what `bench.coldstart`'s "1st key" column times).
 """
@@ -87,7 +88,11 @@ class Idempotency:
         remaining = None if self._context is None else self._context.get_remaining_time_in_millis()
         held = store.claim(claim, self._clock(), remaining)
         if held is None:  # claimed; a record of the format before issue 31 may still hold the key (one TTL period)
-            held = legacy_record(store.client, store.table, scope, key, body, self._clock())
+            try:
+                held = legacy_record(store.client, store.table, scope, key, body, self._clock())
+            except Exception:
+                self._release_quietly(store, claim)  # not held for its TTL without a Lambda context to expire it
+                raise
             if held is not None:
                 store.release(claim)
         if held is not None:
@@ -102,7 +107,7 @@ class Idempotency:
         try:
             answer = action(complete)
         except Exception:
-            saved = self._committed_anyway(store, claim)
+            saved = self._committed_anyway(store, claim) if self._time_left() else None
             if saved is None:
                 raise
             LOG.warning("Idempotency-Key request failed after its transaction committed: answering its saved response",
@@ -124,6 +129,22 @@ class Idempotency:
                            "A request with this Idempotency-Key is still being processed.")
         self.replayed = True
         return record.response
+
+    # What finding out after a failure may take: a release and a read, each up to the client's three tries against a
+    # stalled DynamoDB (shared.repositories.dynamo.CLIENT_CONFIG). With less of the invocation left, the failure is
+    # answered now (a 503 the client retries) rather than by Lambda's timeout (API Gateway's 500): the record then
+    # frees its key at its in-progress expiry, the invocation's end, and the retry finds whatever committed.
+    AFTER_FAILURE_MS = 4_000
+
+    def _time_left(self) -> bool:
+        return self._context is None or self._context.get_remaining_time_in_millis() >= self.AFTER_FAILURE_MS
+
+    @staticmethod
+    def _release_quietly(store: IdempotencyStore, claim: Claim) -> None:
+        try:
+            store.release(claim)
+        except Exception:
+            LOG.warning("Idempotency-Key record not released after a failed request", exc_info=True)
 
     @staticmethod
     def _committed_anyway(store: IdempotencyStore, claim: Claim) -> str | None:

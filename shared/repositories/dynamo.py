@@ -23,8 +23,10 @@ INDEXES = {f"GSI{n}": (f"gsi{n}pk", f"gsi{n}sk") for n in (1, 2, 3, 4)}
 # milliseconds and a 1 MB page in tens: 1 s to connect and 2 s to read are each over 20 times that, and `standard`
 # retries (throttling, 5xx, timeouts and dropped connections; backoff with jitter, 25 ms up for DynamoDB's transient
 # errors and 1 s up for throttling; a retry quota per client, so that a DynamoDB in trouble is not hammered) with 3
-# tries in all make a call give up after ~6 s at worst (three read timeouts) or ~3 s of throttling: inside the
-# function's time, so that the answer is our 503 with Retry-After (StoreUnavailable), never Lambda's timeout. A
+# tries in all make a call give up after ~6 s on a stalled connection (three read timeouts), ~9 s at the very worst
+# (three connect and read timeouts), or ~3 s of throttling: inside the function's time, so that the answer is our
+# 503 with Retry-After (StoreUnavailable), not Lambda's timeout (shared.idempotency skips its after-failure look
+# with under 4 s left; a request whose several calls each stall can still outlive the function: money stays safe). A
 # retried TransactWriteItems is safe: botocore sends the same ClientRequestToken with each try of one call, and
 # DynamoDB applies a token once (DynamoDB Local too).
 CLIENT_CONFIG = Config(connect_timeout=1, read_timeout=2, retries={"mode": "standard", "total_max_attempts": 3})
@@ -48,8 +50,9 @@ def not_now(error: BaseException) -> bool:
 
 
 def store_unavailable(error: BaseException) -> StoreUnavailable | None:
-    """The StoreUnavailable that `error` is, or that caused it (anywhere in its chain: a dependency that wraps the
-    client's errors, as Powertools' idempotency does, keeps the cause), else None."""
+    """The StoreUnavailable that `error` is, or that caused it (anywhere in its chain, `raise ... from` or raised while
+    handling it: a dependency may wrap the client's errors), else None. The edge logs the whole chain with it, so that
+    a bug raised while handling a throttle is seen, though answered 503."""
     seen: set[int] = set()
     stack: list[BaseException | None] = [error]
     while stack:

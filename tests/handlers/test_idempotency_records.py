@@ -300,3 +300,100 @@ def test_i3_requests_at_once_with_one_key_record_one_payment(lambdas, partner):
     assert payments_of(lambdas, partner) == list(ids)
     # And every other request answered it again or was told it is in progress
     assert all(r[1] == "idempotency_request_in_progress" for r in results if r[0] == "refused"), results
+
+
+# --- I4: what frees a key (the claim's condition), and a failure's clean-up ---------------------------------------
+
+def held_by_another(lambdas, partner: str, key: str, *, status: str, expiration: int, ipe_ms: int | None) -> None:
+    """A record another request wrote for this key and BODY (its own claim marker), as the format defines it."""
+    item: dict[str, Any] = {
+        **record_key(f"{partner}#payment.create", key), "entity": {"S": "idempotency"}, "status": {"S": status},
+        "body_hash": {"S": canonical_hash(PaymentCreate.model_validate(BODY).model_dump(mode="json"))},
+        "claim": {"S": "f" * 32}, "expiration": {"N": str(expiration)}}
+    if ipe_ms is not None:
+        item["in_progress_expiration_ms"] = {"N": str(ipe_ms)}
+    lambdas.ddb.put_item(TableName=TABLE_NAME, Item=item)
+
+
+def test_i4_an_inprogress_record_is_held_until_its_invocation_ends_then_claimed_again(lambdas, partner):
+    now = int(time.time())
+    # Given a key held INPROGRESS by another request whose invocation has 20 s left
+    key = f"held-{partner}"
+    held_by_another(lambdas, partner, key, status="INPROGRESS", expiration=now + TTL, ipe_ms=(now + 20) * 1000)
+    # When the same request is sent with it
+    status, body = lambdas.payments("create_payment", body=BODY, headers={"idempotency-key": key}, **admin(partner))
+    # Then it is 409 idempotency_request_in_progress, nothing done
+    assert (status, body["error"]["code"]) == (409, "idempotency_request_in_progress")
+    assert payments_of(lambdas, partner) == []
+    # Given instead that invocation ended (its in-progress expiry passed) without completing the record
+    held_by_another(lambdas, partner, key, status="INPROGRESS", expiration=now + TTL, ipe_ms=(now - 1) * 1000)
+    # When the request is sent again
+    status, made = lambdas.payments("create_payment", body=BODY, headers={"idempotency-key": key}, **admin(partner))
+    # Then it claims the key and runs, once: the record is its own, COMPLETED
+    assert status == 201, made
+    assert payments_of(lambdas, partner) == [made["id"]]
+    item = read_record(lambdas, f"{partner}#payment.create", key)
+    assert item is not None and item["status"]["S"] == "COMPLETED" and item["claim"]["S"] != "f" * 32
+
+
+def test_i4_a_completed_record_is_replayed_until_its_ttl_then_the_key_is_new(lambdas, partner):
+    # Given a payment recorded with a key
+    key = f"done-{partner}"
+    status, first = lambdas.payments("create_payment", body=BODY, headers={"idempotency-key": key}, **admin(partner))
+    assert status == 201, first
+    # When it is sent again before its record's TTL: the first answer, nothing done
+    assert lambdas.payments("create_payment", body=BODY, headers={"idempotency-key": key}, **admin(partner)) == (
+        201, first)
+    assert payments_of(lambdas, partner) == [first["id"]]
+    # Given its TTL passed (DynamoDB deletes such items within days, not at once)
+    lambdas.ddb.update_item(TableName=TABLE_NAME, Key=record_key(f"{partner}#payment.create", key),
+                            UpdateExpression="SET expiration = :past",
+                            ExpressionAttributeValues={":past": {"N": str(int(time.time()) - 1)}})
+    # When the request is sent again
+    status, made = lambdas.payments("create_payment", body=BODY, headers={"idempotency-key": key}, **admin(partner))
+    # Then the key is new: the request runs, once more
+    assert status == 201 and made["id"] != first["id"]
+    assert sorted(payments_of(lambdas, partner)) == sorted([first["id"], made["id"]])
+
+
+def test_i4_a_failed_look_for_a_record_of_the_old_format_releases_the_claim(lambdas, partner, monkeypatch):
+    # Given the look for a record of the format before issue 31 failing (DynamoDB throttling it, say)
+    import shared.idempotency_legacy as legacy
+
+    def failing(*args: Any, **kwargs: Any) -> Any:
+        raise ConnectionClosedError(endpoint_url="http://dynamodb")
+
+    monkeypatch.setattr(legacy, "legacy_record", failing)
+    key = f"legacy-down-{partner}"
+    deps = Container(get_settings())  # no Lambda context: nothing but a release frees the key before its TTL
+    # When a keyed payment is recorded
+    with pytest.raises(ConnectionClosedError):
+        deps.payments.create(finance(partner), PaymentCreate.model_validate(BODY), key)
+    # Then its claim was released (not held for 24 h), and the retry records the payment, once
+    assert read_record(lambdas, f"{partner}#payment.create", key) is None
+    monkeypatch.undo()
+    status, made = lambdas.payments("create_payment", body=BODY, headers={"idempotency-key": key}, **admin(partner))
+    assert status == 201 and payments_of(lambdas, partner) == [made["id"]]
+
+
+def test_i4_a_failure_near_the_invocation_s_end_is_answered_without_the_look_after_it(lambdas, partner):
+    # Given an invocation with 3 s left and DynamoDB failing the payment's transaction (nothing committed)
+    class Ending:
+        def get_remaining_time_in_millis(self) -> int:
+            return 3_000
+
+    def unreachable(commit: Callable[[], Any], request: dict[str, Any]) -> Any:
+        raise ConnectionClosedError(endpoint_url="http://dynamodb")
+
+    deps = container(unreachable)
+    deps.idempotency.register_context(Ending())
+    key = f"ending-{partner}"
+    # When the payment is recorded with a key
+    with pytest.raises(ConnectionClosedError):
+        deps.payments.create(finance(partner), PaymentCreate.model_validate(BODY), key)
+    # Then the failure is raised at once (answered 503 by the edge), the record left INPROGRESS until the invocation's
+    # end (its in-progress expiry), not released by calls that could outlive the function
+    item = read_record(lambdas, f"{partner}#payment.create", key)
+    assert item is not None and item["status"]["S"] == "INPROGRESS"
+    ends = int(item["in_progress_expiration_ms"]["N"])
+    assert ends <= int(time.time() * 1000) + 3_000
