@@ -295,7 +295,9 @@ def test_a_failed_daily_sweep_leaves_its_event_in_an_alarmed_queue_and_a_missed_
     assert all(s["Metric"]["Dimensions"] == [{"Name": "FunctionName", "Value": {"Ref": "SweepFunction"}}]
                for s in stats.values())
     assert alarm["TreatMissingData"] == "breaching"
-    assert alarm["EvaluationPeriods"] * stats["invocations"]["Period"] == 86400 == (
+    # over 26 hours: a day between two runs plus two hours for the run's data points to land (24 exactly would see
+    # yesterday's run leave the window before today's arrives, a false alarm every morning)
+    assert alarm["EvaluationPeriods"] * stats["invocations"]["Period"] == 26 * 3600 == (
         alarm["DatapointsToAlarm"] * stats["invocations"]["Period"])
 
 
