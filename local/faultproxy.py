@@ -27,6 +27,7 @@ import random
 import socket
 import struct
 import threading
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -165,6 +166,7 @@ class FaultProxy:
     delay_s: float = 12
     armed: threading.Event = field(default_factory=threading.Event)
     counts: Counter[str] = field(default_factory=Counter)  # faults by kind; "forwarded", "faultable" while armed
+    seen: Counter[str] = field(default_factory=Counter)  # every request by operation, armed or not
 
     def __post_init__(self) -> None:
         self._rng = random.Random(self.seed)  # noqa: S311 - a fault schedule, not a secret
@@ -210,6 +212,20 @@ class FaultProxy:
             for sock in sockets:
                 (self._sockets.add if add else self._sockets.discard)(sock)
 
+    def quiet(self, operation: str, *, for_s: float = 1.0, within_s: float = 30.0) -> None:
+        """Returns once no `operation` request has come for `for_s` (the stream consumers settled, say), or raises
+        TimeoutError after `within_s`."""
+        deadline, last, since = time.monotonic() + within_s, -1, time.monotonic()
+        while time.monotonic() < deadline:
+            with self._lock:
+                now_seen = self.seen[operation]
+            if now_seen != last:
+                last, since = now_seen, time.monotonic()
+            elif time.monotonic() - since >= for_s:
+                return
+            time.sleep(0.05)
+        raise TimeoutError(f"{operation} requests kept coming for {within_s} s")
+
     def plan(self, operation: str, *faults: str | None) -> None:
         """The next requests of `operation` (e.g. "TransactWriteItems") get `faults` in order (None: forwarded as it
         is), armed or not: a test's exact sequence, beside the random schedule."""
@@ -219,6 +235,7 @@ class FaultProxy:
     def _draw(self, request: _Request) -> str | None:
         """The fault for this request, or None; counted."""
         with self._lock:
+            self.seen[request.target] += 1
             planned = self._planned.get(request.target)
             if planned:
                 kind = planned.pop(0)
