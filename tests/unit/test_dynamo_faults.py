@@ -1,7 +1,7 @@
 """DynamoDB not answering now is a 503 with Retry-After, never a 500 (shared.repositories.dynamo, shared.edge).
 
 Invariants: (F1) a throttling error, a timeout or a dropped connection, as botocore itself raises it after its tries,
-answers 503 `service_unavailable` with `Retry-After`, also when a dependency wrapped it (Powertools' idempotency);
+answers 503 `service_unavailable` with `Retry-After`, also when a dependency wrapped it (any, e.g. Powertools');
 (F2) any other error stays what it was (a refused condition is not "not now"; our own bug is a 500); (F3) a
 transaction cancelled only for throttling is "not now", one that a condition refused is the rule's; (F4) the
 function's client has explicit timeouts and bounded standard retries.
@@ -118,7 +118,7 @@ def test_dynamodb_not_answering_is_503_with_retry_after(answer):
     # Given the error botocore raises for DynamoDB throttling, failing or not being reached (F1)
     error = botocore_error(answer)
     assert not_now(error), repr(error)
-    # When a route raises it, as it is or as Powertools' idempotency wraps it (`raise ... from`)
+    # When a route raises it, as it is or wrapped by a dependency (`raise ... from`; Powertools' error as the example)
     wrapped = IdempotencyPersistenceLayerError("Failed to save in progress record to idempotency store", error)
     wrapped.__cause__ = error
     for raised in (error, wrapped):
