@@ -9,6 +9,25 @@ import time
 from shared.notices_http import Resolver, WebhookSender
 
 
+def read_request(conn: socket.socket) -> bytes:
+    """An HTTP request as it comes, to its last body byte (Content-Length)."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = conn.recv(65536)
+        if not chunk:
+            return data
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = next((int(line.split(b":", 1)[1]) for line in head.split(b"\r\n")
+                   if line.lower().startswith(b"content-length:")), 0)
+    while len(body) < length:
+        chunk = conn.recv(65536)
+        if not chunk:
+            break
+        body += chunk
+    return head + b"\r\n\r\n" + body
+
+
 def dripping_server(answer: bytes, every: float) -> tuple[int, threading.Thread]:
     """An endpoint on 127.0.0.1 that answers `answer` one byte every `every` seconds (each read well within a socket
     timeout, the whole far beyond it)."""
@@ -19,7 +38,7 @@ def dripping_server(answer: bytes, every: float) -> tuple[int, threading.Thread]
     def serve() -> None:
         conn, _ = listener.accept()
         with conn, listener:
-            conn.recv(65536)
+            read_request(conn)  # whole, so that closing after the answer resets nothing the client still sends
             for byte in answer:
                 conn.sendall(bytes([byte]))
                 time.sleep(every)

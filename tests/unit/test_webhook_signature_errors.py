@@ -51,8 +51,8 @@ CASES: dict[str, tuple[str | None, str]] = {
 }
 
 
-LOGGED = io.StringIO()
-LOGGER = Logger(service="stripe_webhooks_unit", logger_handler=logging.StreamHandler(LOGGED))  # one per service name
+LOGGED = io.StringIO()  # one Logger per service name; its level named, not taken from the environment
+LOGGER = Logger(service="stripe_webhooks_unit", level="INFO", logger_handler=logging.StreamHandler(LOGGED))
 
 
 def deliver(signature: str | None) -> tuple[dict[str, Any], str]:
@@ -114,7 +114,7 @@ def test_stripe_refusing_our_read_is_a_500_so_stripe_delivers_the_event_again():
 
     # Given a verified refund event whose read of Stripe is refused (a 404 of a deleted object)
     stream = io.StringIO()
-    logger = Logger(service="webhook-read-refused", logger_handler=logging.StreamHandler(stream))
+    logger = Logger(service="webhook-read-refused", level="INFO", logger_handler=logging.StreamHandler(stream))
     # When it is delivered
     refused = ProviderRefused("resource_missing", "No such payment_intent: 'pi_1'")
     answer = stripe_webhook(_StripeRefusesOurRead(refused), load_event(EVENT), logger)
@@ -128,7 +128,7 @@ def test_stripe_not_answering_our_read_is_a_503_with_retry_after_so_stripe_deliv
 
     # Given a verified refund event whose read of Stripe is not answered (Stripe down, 429, a timeout)
     stream = io.StringIO()
-    logger = Logger(service="webhook-read-unavailable", logger_handler=logging.StreamHandler(stream))
+    logger = Logger(service="webhook-read-unavailable", level="INFO", logger_handler=logging.StreamHandler(stream))
     # When it is delivered
     answer = stripe_webhook(_StripeRefusesOurRead(PaymentProviderError("Stripe could not answer now.")),
                             load_event(EVENT), logger)
