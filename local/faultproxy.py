@@ -69,16 +69,17 @@ class _Closed(Exception):
     """The peer closed the connection."""
 
 
-def _read_head(sock: socket.socket, buffer: bytearray) -> bytes:
-    while b"\r\n\r\n" not in buffer:
+def _read_until(sock: socket.socket, buffer: bytearray, delimiter: bytes) -> bytes:
+    """What the peer sends up to and with `delimiter` (the rest stays in `buffer`)."""
+    while delimiter not in buffer:
         chunk = sock.recv(65536)
         if not chunk:
             raise _Closed
         buffer += chunk
-    end = buffer.index(b"\r\n\r\n") + 4
-    head = bytes(buffer[:end])
+    end = buffer.index(delimiter) + len(delimiter)
+    out = bytes(buffer[:end])
     del buffer[:end]
-    return head
+    return out
 
 
 def _read_exact(sock: socket.socket, buffer: bytearray, size: int) -> bytes:
@@ -99,30 +100,18 @@ def _headers(head: bytes) -> dict[str, str]:
 
 def _read_message(sock: socket.socket, buffer: bytearray) -> tuple[bytes, bytes]:
     """One HTTP/1.1 message (head, body as it came on the wire)."""
-    head = _read_head(sock, buffer)
+    head = _read_until(sock, buffer, b"\r\n\r\n")
     headers = _headers(head)
     if headers.get("transfer-encoding", "").lower() == "chunked":
         body = bytearray()
         while True:
-            size_line = _read_head_line(sock, buffer)
+            size_line = _read_until(sock, buffer, b"\r\n")
             body += size_line
             size = int(size_line.split(b";")[0].strip() or b"0", 16)
             body += _read_exact(sock, buffer, size + 2)
             if size == 0:
                 return head, bytes(body)
     return head, _read_exact(sock, buffer, int(headers.get("content-length", "0")))
-
-
-def _read_head_line(sock: socket.socket, buffer: bytearray) -> bytes:
-    while b"\r\n" not in buffer:
-        chunk = sock.recv(65536)
-        if not chunk:
-            raise _Closed
-        buffer += chunk
-    end = buffer.index(b"\r\n") + 2
-    line = bytes(buffer[:end])
-    del buffer[:end]
-    return line
 
 
 def _reset(sock: socket.socket) -> None:
