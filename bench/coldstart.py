@@ -144,7 +144,7 @@ def main() -> list[str]:
               "  paid on first use only, by the online top-up route and a worker charging a card.",
               "  cpu: the same, in CPU time of the process (time.process_time): on a machine shared with other work",
               "  it is steadier than the wall clock, which counts the time other processes held the cores.",
-              "  Target: init <= 1.3x the floor."]
+              "  Target (issue 31): init <= 1.2x the floor without SnapStart, or SnapStart and what it leaves."]
     lines += ["", "SnapStart (the API functions; same runs): what the snapshot removes from a restored environment",
               f"  {'function':<26}{'init ms':>8}{'priming ms':>12}{'removed ms':>12}{'after restore ms':>18}"
               f"{'1st request left ms':>21}{'on-demand cold ms':>19}{'priming cpu ms':>16}"]
