@@ -9,6 +9,7 @@ from typing import Any
 
 import requests
 from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import expect
 
 from local.auth import mint
@@ -120,7 +121,11 @@ def pay_by_card(page: Any, amount: str, trigger: str, threshold: str,
     online top-up as POST gave it."""
     form = page.get_by_role("form", name="Online top-up by card")
     card = form.get_by_role("group", name="Card")
-    card.get_by_role("textbox", name="number").wait_for()
+    try:  # the screen's reads and Stripe.js first: on a machine busy with the whole suite, more than 10 s at times
+        card.get_by_role("textbox", name="number").wait_for(timeout=30_000)
+    except PlaywrightTimeout:
+        alerts = page.get_by_role("alert").all_inner_texts()
+        raise AssertionError(f"the card form never showed its card field; the screen's alerts: {alerts}") from None
     # the amount, the later automatic top-up's amounts, and a card typed into Stripe.js's card element
     form.get_by_label("Top-up amount").fill(amount)
     form.get_by_label("Trigger Amount").fill(trigger)
