@@ -39,10 +39,12 @@ def status_of(error: ApiError) -> int:
 
 
 def unavailable_of(error: BaseException) -> Unavailable | None:
-    """What an error no handler expected answers when it is DynamoDB (or the way to it) not answering now, after the
-    client's own tries: throttled, timed out, the connection dropped (shared.repositories.dynamo.not_now), raised or
-    wrapped by a dependency: 503 `service_unavailable` with Retry-After, never a 500, so that a
+    """What an error answers when it is a provider not answering now: an `Unavailable` itself (Stripe's
+    `payment_provider_unavailable`), or DynamoDB (or the way to it) throttled, timed out or dropped after the client's
+    own tries (shared.repositories.dynamo.not_now), raised or wrapped: 503 with Retry-After, never a 500, so that a
     client sends the same request again with the same Idempotency-Key. None for any other error (a 500)."""
+    if isinstance(error, Unavailable):
+        return error
     return store_unavailable(error)
 
 

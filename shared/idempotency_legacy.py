@@ -19,7 +19,7 @@ import json
 import os
 from typing import Any
 
-from shared.idempotency_store import INPROGRESS, Record
+from shared.idempotency_store import Record, live
 from shared.repositories.dynamo import from_av, to_av
 
 LEGACY_PK = "IDEMPOTENCY"
@@ -42,9 +42,7 @@ def legacy_record(client: Any, table: str, scope: str, key: str, body: dict[str,
     if "Item" not in res:
         return None
     item = from_av(res["Item"])
-    if int(item["expiration"]) < int(now):
+    # the same rule as a record of ours: expired, or in progress past its invocation's end (nothing done): key free
+    if not live(item | {"in_progress_expiration_ms": item.get("in_progress_expiration")}, now):
         return None
-    ends = item.get("in_progress_expiration")
-    if item["status"] == INPROGRESS and ends is not None and int(ends) < int(now * 1000):
-        return None  # its invocation ended without completing: nothing was done, the key is free
     return Record(item["status"], item.get("validation") == legacy_hash(body), item.get("data"))

@@ -35,12 +35,6 @@ if TYPE_CHECKING:
 
     from shared.container import Container
 
-try:
-    from snapshot_restore_py import register_after_restore, register_before_snapshot
-except ImportError:  # not Lambda's runtime nor the dev install: there is no snapshot to prepare for
-    register_after_restore = register_before_snapshot = None
-
-
 def prepare(deps: Container, logger: Logger, *, use_cases: Sequence[str] = (), modules: Sequence[str] = ()) -> bool:
     """Register the function's hooks: prime `deps` (its DynamoDB client and `use_cases`, the container's collaborators
     the routes call) and import `modules` before the snapshot; reseed after each restore. False outside a SnapStart
@@ -49,8 +43,10 @@ def prepare(deps: Container, logger: Logger, *, use_cases: Sequence[str] = (), m
     if unknown:
         raise AttributeError(f"Container has no collaborator {unknown}")
     if os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE") != "snap-start":
-        return False
-    if register_before_snapshot is None or register_after_restore is None:
+        return False  # an on-demand init: not even the hooks' module is imported
+    try:
+        from snapshot_restore_py import register_after_restore, register_before_snapshot
+    except ImportError:  # pragma: no cover - Lambda's Python runtimes include it
         return False
     register_before_snapshot(prime, deps, tuple(use_cases), tuple(modules))
     register_after_restore(restore_uniqueness, logger)

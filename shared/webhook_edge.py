@@ -10,7 +10,7 @@ from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
 from shared.edge import internal, proxy_response, status_of, unavailable_of
-from shared.errors import BadRequest, Unavailable, error_body
+from shared.errors import BadRequest, error_body
 from shared.stripe_signature import REFUSED_CODE, REFUSED_MESSAGE
 
 if TYPE_CHECKING:  # typed, not imported: the deploy rehearsal follows the calls through it (docs/deploy.md)
@@ -48,7 +48,7 @@ def stripe_webhook(service: StripeWebhookService, event: dict[str, Any], logger:
             return proxy_response(400, error_body(REFUSED_CODE, REFUSED_MESSAGE))
         return proxy_response(status_of(error), error.body())
     except Exception as error:  # Stripe delivers it again after any failure
-        unavailable = error if isinstance(error, Unavailable) else unavailable_of(error)
+        unavailable = unavailable_of(error)
         if unavailable is not None:  # DynamoDB or Stripe not answering now: 503 + Retry-After, as every route
             logger.warning("stripe webhook: a provider is not answering now; Stripe will retry it",
                            extra={"code": unavailable.code, "error": repr(unavailable.__cause__ or error)})
